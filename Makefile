@@ -1,0 +1,42 @@
+# The README's two commands: `make run` and `make test`. Everything lives in .venv and var/.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint venv kafka-start kafka-stop kafka-status mailcatcher worker clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+kafka-start: $(STAMP)
+	$(PY) -m hub.devstack.kafka start
+
+kafka-stop:
+	$(PY) -m hub.devstack.kafka stop
+
+kafka-status:
+	$(PY) -m hub.devstack.kafka status
+
+## run: Kafka, the mail catcher and a worker with its HTTP API, in the foreground (Ctrl-C stops).
+run: $(STAMP)
+	$(PY) -m hub.devstack.run
+
+## test: the whole suite against the real broker (started if it is not running).
+test: $(STAMP) kafka-start
+	$(VENV)/bin/ruff check hub channels tests bench
+	$(VENV)/bin/ruff format --check hub channels tests bench
+	$(PY) -m pytest
+
+## lint: static typing on top of the checks `make test` runs.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hub channels tests bench
+	$(VENV)/bin/mypy hub channels
+
+clean:
+	rm -rf var/faust var/outbox var/test

@@ -1,0 +1,1 @@
+"""Delivery media: one module per channel; they import the hub's value types, never faust."""

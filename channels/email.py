@@ -1,0 +1,147 @@
+"""Email channel: multipart/alternative messages sent through a pool of SMTP connections."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Sequence
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import aiosmtplib
+
+from channels.base import Channel, Receipt
+from hub.errors import (
+    ConfigurationError,
+    PermanentDeliveryError,
+    RecipientRejectedError,
+    TransientDeliveryError,
+)
+from hub.rendering import Rendered
+from hub.routing import ChannelKey, Delivery
+from hub.settings import SmtpSettings
+
+
+@contextlib.contextmanager
+def map_smtp_errors() -> Iterator[None]:
+    """Decide retryability once, at the boundary of aiosmtplib."""
+    try:
+        yield
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        refusals = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        codes = [r.code for r in exc.recipients]
+        if codes and all(400 <= c < 500 for c in codes):
+            raise TransientDeliveryError(refusals, code=codes[0]) from exc
+        raise RecipientRejectedError(refusals, code=codes[0] if codes else None) from exc
+    except aiosmtplib.SMTPRecipientRefused as exc:
+        if 400 <= exc.code < 500:
+            raise TransientDeliveryError(f"{exc.code} {exc.message}", code=exc.code) from exc
+        raise RecipientRejectedError(f"{exc.code} {exc.message}", code=exc.code) from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        kind = TransientDeliveryError if 400 <= exc.code < 500 else PermanentDeliveryError
+        raise kind(f"{exc.code} {exc.message}", code=exc.code) from exc
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+        raise TransientDeliveryError(f"SMTP connection lost: {exc}") from exc
+    except aiosmtplib.SMTPConnectError as exc:
+        raise TransientDeliveryError(f"SMTP server unreachable: {exc}") from exc
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise TransientDeliveryError(f"SMTP network error: {exc!r}") from exc
+
+
+class SmtpPool:
+    """Reused SMTP connections: aiosmtplib sends one message at a time per connection."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        self._slots = asyncio.Semaphore(settings.pool_size)
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            start_tls=s.start_tls,
+            use_tls=s.use_tls,
+            timeout=s.timeout,
+        )
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """Lend a connected client; a client that failed is dropped, not returned."""
+        async with self._slots:
+            client = self._idle.get_nowait() if not self._idle.empty() else self._new_client()
+            try:
+                if not client.is_connected:
+                    with map_smtp_errors():
+                        await client.connect()
+                yield client
+            except BaseException:
+                await _quietly_close(client)
+                raise
+            else:
+                self._idle.put_nowait(client)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+            await _quietly_close(client)
+
+
+async def _quietly_close(client: aiosmtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        client.close()
+
+
+class EmailChannel(Channel[EmailMessage]):
+    """Builds multipart/alternative email and sends it over SMTP."""
+
+    key: ClassVar[ChannelKey] = ChannelKey.EMAIL
+
+    def __init__(self, settings: SmtpSettings, *, message_id_domain: str = "hub.example.org"):
+        name, addr = parseaddr(settings.sender)
+        if "@" not in addr:
+            raise ConfigurationError(f"HUB_SMTP__SENDER is not an email address: {addr!r}")
+        self.sender = Address(display_name=name, addr_spec=addr)
+        self.message_id_domain = message_id_domain
+        self.pool = SmtpPool(settings)
+
+    def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[EmailMessage]:
+        message = EmailMessage()
+        # The policy refuses CR/LF in header values; Address quotes display names safely.
+        message["Subject"] = rendered.subject
+        message["From"] = self.sender
+        message["To"] = Address(
+            display_name=delivery.recipient.name, addr_spec=delivery.recipient.address
+        )
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Message-ID"] = make_msgid(idstring=delivery.id, domain=self.message_id_domain)
+        message["Content-Language"] = delivery.language
+        message["X-Hub-Delivery-Id"] = delivery.id
+        message["X-Hub-Event-Id"] = delivery.event_id
+        message.set_content(rendered.text, subtype="plain", charset="utf-8")
+        message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+        return [message]
+
+    async def deliver(self, message: EmailMessage, delivery: Delivery) -> Receipt:
+        async with self.pool.connection() as client:
+            with map_smtp_errors():
+                refused, response = await client.send_message(
+                    message,
+                    sender=self.sender.addr_spec,
+                    recipients=[delivery.recipient.address],
+                )
+        if refused:  # one recipient per message: a partial refusal is a refusal
+            detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in refused.items())
+            raise RecipientRejectedError(detail)
+        return Receipt(delivery.id, provider_id=str(message["Message-ID"]), detail=response)
+
+    async def close(self) -> None:
+        await self.pool.close()

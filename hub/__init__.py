@@ -1,0 +1,1 @@
+"""Communications hub: events in, deliveries out."""

@@ -1,0 +1,123 @@
+"""The HTTP API served from inside the worker: publish events, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub.app import Runtime
+from hub.auth import BearerAuth
+from hub.errors import InvalidEventError, Problem
+from hub.publishing import accept
+
+
+class PublishedEvent(BaseModel):
+    id: str
+    type: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class ProblemDetail(BaseModel):
+    path: str
+    message: str
+
+
+class RefusedEvent(BaseModel):
+    error: str
+    problems: list[ProblemDetail]
+
+
+def _refusal(status: int, problems: list[Problem]) -> JSONResponse:
+    body = {"error": "event refused", "problems": [p.as_dict() for p in problems]}
+    return JSONResponse(body, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read at most limit + 1 bytes, so an oversized body is refused without being buffered."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise InvalidEventError(
+            [Problem("$", f"event is {declared} bytes; the limit is {limit} bytes")], status=413
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InvalidEventError(
+                [Problem("$", f"event is over the limit of {limit} bytes")], status=413
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_api(rt: Runtime) -> FastAPI:
+    settings = rt.settings
+    api = FastAPI(
+        title="Communications hub",
+        version="1",
+        description="Publish institutional announcements, research releases and strategy updates.",
+    )
+    auth = BearerAuth(settings.publisher_tokens)
+    refusals: dict[int | str, dict[str, Any]] = {
+        code: {"model": RefusedEvent} for code in (400, 413, 415, 422)
+    }
+
+    @api.exception_handler(InvalidEventError)
+    async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
+        return _refusal(exc.status, exc.problems)
+
+    @api.get("/api/v1/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.post(
+        "/api/v1/events",
+        status_code=202,
+        responses={**refusals, 401: {}, 403: {}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
+    async def publish(
+        request: Request, publisher: Annotated[str, Depends(auth)]
+    ) -> PublishedEvent:
+        """Validate an event against its schema and write it to its type's topic."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/json":
+            raise InvalidEventError(
+                [Problem("$", f"content type must be application/json, not {content_type!r}")],
+                status=415,
+            )
+        raw = await _read_body(request, settings.limits.max_event_bytes)
+        accepted = accept(
+            raw,
+            rt.catalog,
+            topic_prefix=settings.kafka.topic_prefix,
+            max_bytes=settings.limits.max_event_bytes,
+        )
+        metadata = await rt.app.producer.send_and_wait(
+            accepted.topic,
+            accepted.key,
+            accepted.value,
+            partition=None,
+            timestamp=None,
+            headers=[("hub-published-by", publisher.encode())],
+        )
+        return PublishedEvent(
+            id=accepted.document["id"],
+            type=accepted.document["type"],
+            topic=accepted.topic,
+            partition=metadata.partition,
+            offset=metadata.offset,
+        )
+
+    return api

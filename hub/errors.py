@@ -1,0 +1,76 @@
+"""The hub's exception tree; the type of an error says what to do next.
+
+    HubError
+    ├── ConfigurationError
+    ├── InvalidEventError            (refused at the edge, with every problem named)
+    ├── TemplateError                (a template cannot render this event: poison, do not retry)
+    └── DeliveryError
+        ├── TransientDeliveryError   (retry later)
+        │   └── RateLimitedError     (retry after the provider's delay)
+        └── PermanentDeliveryError   (give up, record why)
+            └── RecipientRejectedError
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+
+class ConfigurationError(HubError):
+    """The hub is configured in a way that cannot work."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason an input was refused, located by JSON path (or line)."""
+
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class InvalidEventError(HubError):
+    """An event was refused; `problems` names every violation."""
+
+    def __init__(self, problems: list[Problem], *, status: int = 422) -> None:
+        self.problems = problems
+        self.status = status
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+
+
+class TemplateError(HubError):
+    """A template is missing or cannot render the data it was given."""
+
+
+class DeliveryError(HubError):
+    """Sending one delivery failed."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class TransientDeliveryError(DeliveryError):
+    """The failure may go away: try again later."""
+
+
+class RateLimitedError(TransientDeliveryError):
+    """The provider asked us to slow down for `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, code: int | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, code=code)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Trying again will not help."""
+
+
+class RecipientRejectedError(PermanentDeliveryError):
+    """The provider refused this recipient."""

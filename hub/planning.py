@@ -1,0 +1,45 @@
+"""Planning one accepted event: duplicates, embargo, audience, deliveries. Plain Python, no faust."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub import audience, routing
+from hub.events import Event
+from hub.routing import Delivery
+from hub.subscribers import Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do with one event: deliveries now, or the recorded reason why not."""
+
+    event: Event
+    deliveries: list[Delivery] = field(default_factory=list)
+    skipped_reason: str = ""
+
+
+def plan_event(
+    document: dict[str, Any],
+    subscribers: Iterable[Subscriber],
+    planned: MutableMapping[str, str],
+    now: datetime,
+    *,
+    default_language: str = "en",
+) -> Plan:
+    """Decide the deliveries of an event; a second copy of the same event id plans nothing."""
+    event = Event.from_document(document)
+    seen = planned.get(event.id)
+    if seen is not None:
+        why = "same event" if seen == event.fingerprint else "different content under the same id"
+        return Plan(event, skipped_reason=f"already planned ({why})")
+    if audience.is_embargoed(event, now):
+        return Plan(event, skipped_reason=f"embargoed until {event.embargo_until}")
+    chosen = audience.recipients(event, subscribers)
+    deliveries = routing.plan(event, chosen, default_language=default_language)
+    if not deliveries:
+        return Plan(event, skipped_reason="no subscriber in the audience")
+    return Plan(event, deliveries=deliveries)

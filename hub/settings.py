@@ -1,0 +1,72 @@
+"""One typed settings object, read from HUB_* environment variables (and .env) once, passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class KafkaSettings(BaseModel):
+    """Where the broker is and how the hub names its topics."""
+
+    broker: str = "kafka://127.0.0.1:9092"
+    topic_prefix: str = "hub"
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class WebSettings(BaseModel):
+    """The worker's HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=6066, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:6066"
+
+
+class SmtpSettings(BaseModel):
+    """The SMTP relay the email channel sends through."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1025, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    start_tls: bool = False
+    use_tls: bool = False
+    timeout: float = Field(default=15.0, gt=0)
+    pool_size: int = Field(default=4, ge=1, le=64)
+    sender: str = "Cooperation and Partnerships <communications@hub.example.org>"
+
+
+class LimitSettings(BaseModel):
+    """Sizes refused at the edge."""
+
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024)
+
+
+class Settings(BaseSettings):
+    """Everything the hub needs to run; secrets only come from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    app_id: str = "comms-hub"
+    data_dir: Path = REPO_ROOT / "var"
+    schemas_dir: Path = REPO_ROOT / "schemas"
+    templates_dir: Path = REPO_ROOT / "templates"
+    subscribers_file: Path = REPO_ROOT / "hub" / "demo" / "subscribers.yaml"
+    # Bearer tokens allowed to publish over HTTP, by publisher name: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
+    publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    default_language: str = "en"
+    kafka: KafkaSettings = KafkaSettings()
+    web: WebSettings = WebSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    limits: LimitSettings = LimitSettings()
