@@ -123,11 +123,11 @@ class EmailChannel(Channel[EmailMessage]):
         )
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(idstring=delivery.id, domain=self.message_id_domain)
-        message["Content-Language"] = delivery.language
         message["X-Hub-Delivery-Id"] = delivery.id
         message["X-Hub-Event-Id"] = delivery.event_id
         message.set_content(rendered.text, subtype="plain", charset="utf-8")
         message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+        message["Content-Language"] = delivery.language  # after set_content, which drops Content-*
         return [message]
 
     async def deliver(self, message: EmailMessage, delivery: Delivery) -> Receipt:

@@ -20,5 +20,5 @@ def build_worker_runtime(settings: Settings) -> Runtime:
 
 def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
     rt = build_worker_runtime(settings)
-    worker = faust.Worker(rt.app, loglevel=loglevel, override_logging=False)
+    worker = faust.Worker(rt.app, loglevel=loglevel, override_logging=True)
     worker.execute_from_commandline()

@@ -1,0 +1,119 @@
+"""`make run`: Kafka, the mail catcher and one hub worker, in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from hub.settings import REPO_ROOT, Settings
+
+VAR = REPO_ROOT / "var"
+TOKEN_FILE = VAR / "dev-publisher-token"
+DEMO_EVENT = "schemas/examples/announcement.published.v1/valid/partnership-west-africa.json"
+
+
+def _python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def _dev_token() -> str:
+    """A local publisher token, made once and kept in var/ (never committed)."""
+    if not TOKEN_FILE.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        TOKEN_FILE.write_text(secrets.token_urlsafe(32))
+        TOKEN_FILE.chmod(0o600)
+    return TOKEN_FILE.read_text().strip()
+
+
+def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited with status {worker.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the worker did not answer on {url} within {timeout:.0f} s")
+
+
+def main() -> int:
+    settings = Settings()
+    kafka_was_running = subprocess.run(
+        _python_module("hub.devstack.kafka", "status"), capture_output=True, check=False
+    ).returncode == 0
+    subprocess.run(_python_module("hub.devstack.kafka", "start"), check=True)
+
+    env = dict(os.environ)
+    token_note = "the token in HUB_PUBLISHER_TOKENS"
+    if not settings.publisher_tokens:
+        env["HUB_PUBLISHER_TOKENS"] = f'{{"local-officer": "{_dev_token()}"}}'
+        token_note = f"the token in {TOKEN_FILE.relative_to(REPO_ROOT)}"
+
+    outbox = VAR / "outbox" / "email"
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        started.append(
+            subprocess.Popen(
+                _python_module(
+                    "hub.devstack.mailcatcher",
+                    "--host", settings.smtp.host,
+                    "--port", str(settings.smtp.port),
+                    "--outbox", str(outbox),
+                )
+            )
+        )
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "worker"], env=env)
+        started.append(worker)
+        base = settings.web.public_url.rstrip("/")
+        _wait_for_health(f"{base}/api/v1/health", worker)
+        print(
+            f"""
+The hub is running.
+  Publish over HTTP:  curl -H "Authorization: Bearer $(cat {TOKEN_FILE.relative_to(REPO_ROOT)})" \\
+                        -H 'Content-Type: application/json' --data @{DEMO_EVENT} {base}/api/v1/events
+                      (authenticate with {token_note})
+  Publish from here:  .venv/bin/hub publish {DEMO_EVENT}
+  API documentation:  {base}/docs
+  Subscribers:        {settings.subscribers_file.relative_to(REPO_ROOT)}
+  Emails land in:     {outbox.relative_to(REPO_ROOT)}/ (one .eml file per message)
+Ctrl-C stops everything this command started.
+""",
+            flush=True,
+        )
+        stopping = False
+
+        def request_stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        while not stopping and all(p.poll() is None for p in started):
+            time.sleep(0.5)
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if not kafka_was_running:
+            subprocess.run(_python_module("hub.devstack.kafka", "stop"), check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Language fallback chains and stable delivery ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.languages import choose_language, fallback_chain
+from hub.routing import ChannelKey, Delivery, delivery_id, plan
+from hub.subscribers import SubscriberKind
+from tests.helpers import event, subscriber
+
+
+def test_fallback_chain_goes_from_region_to_language_to_default() -> None:
+    assert fallback_chain("fr-TN") == ["fr-TN", "fr", "en"]
+    assert fallback_chain("en") == ["en"]
+
+
+@pytest.mark.parametrize(
+    ("preferred", "available", "chosen"),
+    [
+        ("fr-TN", {"en", "fr", "es"}, "fr"),
+        ("es-EC", {"en", "es"}, "es"),
+        ("pt", {"en", "fr"}, "en"),
+        ("fr", {"fr-CA", "en"}, "fr-CA"),
+        ("de", {"fr", "es"}, "es"),  # neither wanted nor default: a deterministic choice
+    ],
+)
+def test_choose_language(preferred: str, available: set[str], chosen: str) -> None:
+    assert choose_language(preferred, available) == chosen
+
+
+def test_delivery_id_is_stable_and_distinct_per_channel_and_recipient() -> None:
+    first = delivery_id("e1", "email", "r1")
+    assert first == delivery_id("e1", "email", "r1")
+    assert len({first, delivery_id("e1", "telegram", "r1"), delivery_id("e1", "email", "r2")}) == 3
+
+
+def test_plan_gives_one_email_per_reachable_recipient_in_their_language() -> None:
+    news = event()
+    people = [
+        subscriber("fr-partner", language="fr-TN"),
+        subscriber("es-staff", SubscriberKind.STAFF, language="es"),
+        subscriber("no-email", email=None),
+    ]
+    deliveries = plan(news, people)
+    assert [(d.recipient.id, d.language, d.channel) for d in deliveries] == [
+        ("fr-partner", "fr", ChannelKey.EMAIL),
+        ("es-staff", "es", ChannelKey.EMAIL),
+    ]
+    again = plan(news, people)
+    assert [d.id for d in again] == [d.id for d in deliveries]
+
+
+def test_delivery_message_round_trips() -> None:
+    news = event()
+    (delivery,) = plan(news, [subscriber("x")])
+    message = delivery.as_message(news.document)
+    assert Delivery.from_message(message) == delivery
+    assert message["event"] == news.document
