@@ -1,6 +1,7 @@
 """The HTTP API served from inside the worker: publish events, health."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
+
 
 from typing import Annotated, Any
 

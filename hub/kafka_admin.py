@@ -18,7 +18,13 @@ def bootstrap_servers(settings: KafkaSettings) -> str:
     return ",".join(url.removeprefix("kafka://") for url in settings.broker.split(";"))
 
 
-async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
+# Events are the record of what was published: keep them for ever.
+KEEP_FOREVER = {"retention.ms": "-1"}
+
+
+async def ensure_topics(
+    settings: KafkaSettings, names: Iterable[str], config: dict[str, str] | None = None
+) -> None:
     """Create missing topics; the broker's auto-creation would pick its own partition count."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings))
     await admin.start()
@@ -34,6 +40,7 @@ async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
                         name=name,
                         num_partitions=settings.partitions,
                         replication_factor=settings.replication_factor,
+                        topic_configs=dict(config or {}),
                     )
                     for name in missing
                 ]

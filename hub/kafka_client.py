@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hub.errors import ConfigurationError
-from hub.kafka_admin import bootstrap_servers, ensure_topics
+from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
 
@@ -14,7 +14,7 @@ from hub.settings import KafkaSettings
 async def publish(settings: KafkaSettings, accepted: Accepted, published_by: str) -> tuple[int, int]:
     """Send with acks=all and wait for the broker; returns (partition, offset)."""
     try:
-        await ensure_topics(settings, [accepted.topic])
+        await ensure_topics(settings, [accepted.topic], KEEP_FOREVER)
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers(settings), acks="all", enable_idempotence=True
         )

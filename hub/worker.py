@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 from faust.contrib.asgi import serve_asgi
 
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
+from hub.kafka_admin import KEEP_FOREVER, ensure_topics
 from hub.settings import Settings
 
 
@@ -19,6 +22,16 @@ def build_worker_runtime(settings: Settings) -> Runtime:
 
 
 def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     rt = build_worker_runtime(settings)
+    asyncio.run(create_topics(rt))
     worker = faust.Worker(rt.app, loglevel=loglevel, override_logging=True)
     worker.execute_from_commandline()
+
+
+async def create_topics(rt: Runtime) -> None:
+    """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
+    await ensure_topics(rt.settings.kafka, rt.event_topics.topics, KEEP_FOREVER)
+    await ensure_topics(
+        rt.settings.kafka, [rt.email_deliveries.get_topic_name(), rt.outcomes.get_topic_name()]
+    )

@@ -33,3 +33,14 @@ def read_outbox(outbox: Path) -> list[EmailMessage]:
 def mail_catcher(tmp_path: Path) -> Iterator[MailCatcher]:
     with MailCatcher(tmp_path / "outbox", port=free_port()) as catcher:
         yield catcher
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> str:
+    """The real broker `make test` started; its absence is a failure, not a skip."""
+    from hub.devstack import kafka
+
+    info = kafka.try_probe("127.0.0.1", 9092)
+    if info is None:
+        pytest.fail("Kafka is not running on 127.0.0.1:9092: run `make test`, which starts it")
+    return "127.0.0.1:9092"

@@ -1,0 +1,91 @@
+"""A real hub worker in a subprocess, isolated by its own topic prefix, app id and data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import free_port
+from tests.helpers import wait_until
+
+TOKEN = "test-publisher-token-0123456789"
+
+
+class HubProcess:
+    """Starts `hub worker` with settings of its own; kill() and start() again for fault tests."""
+
+    def __init__(self, workdir: Path, smtp_port: int, subscribers_file: Path, **env: str) -> None:
+        run_id = uuid.uuid4().hex[:10]
+        self.workdir = workdir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.prefix = f"t{run_id}"
+        self.log_path = workdir / "worker.log"
+        self.env = {
+            **os.environ,
+            "HUB_APP_ID": f"hub-test-{run_id}",
+            "HUB_KAFKA__TOPIC_PREFIX": self.prefix,
+            "HUB_DATA_DIR": str(workdir / "data"),
+            "HUB_WEB__PORT": str(self.port),
+            "HUB_WEB__PUBLIC_URL": self.base_url,
+            "HUB_SMTP__PORT": str(smtp_port),
+            "HUB_SUBSCRIBERS_FILE": str(subscribers_file),
+            "HUB_PUBLISHER_TOKENS": json.dumps({"test-officer": TOKEN}),
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> HubProcess:
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", "info"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+            )
+        wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}\n{self.log_tail()}")
+        try:
+            return httpx.get(f"{self.base_url}/api/v1/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def publish(self, document: dict[str, Any], token: str | None = TOKEN) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.post(f"{self.base_url}/api/v1/events", json=document, headers=headers, timeout=30)
+
+    def topic(self, kind: str, name: str) -> str:
+        return f"{self.prefix}.{kind}.{name}.v1"

@@ -1,0 +1,49 @@
+"""Reading the real broker from tests: message counts and a consumer group's committed offsets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+BOOTSTRAP = "127.0.0.1:9092"
+
+
+async def _message_count(topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return 0
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+def topic_message_count(topic: str) -> int:
+    """Messages currently in a topic (0 if it does not exist)."""
+    return asyncio.run(_message_count(topic))
+
+
+async def _committed(group: str, topic: str, partition: int) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    meta = offsets.get(TopicPartition(topic, partition))
+    return -1 if meta is None else meta.offset
+
+
+def committed_past(group: str, topic: str, partition: int, offset: int) -> bool:
+    """Has the consumer group committed beyond `offset` (so it has processed that message)?"""
+    return asyncio.run(_committed(group, topic, partition)) > offset
