@@ -29,13 +29,13 @@ run: $(STAMP)
 
 ## test: the whole suite against the real broker (started if it is not running).
 test: $(STAMP) kafka-start
-	$(VENV)/bin/ruff check hub channels tests bench
-	$(VENV)/bin/ruff format --check hub channels tests bench
+	$(VENV)/bin/ruff check hub channels tests
+	$(VENV)/bin/ruff format --check hub channels tests
 	$(PY) -m pytest
 
 ## lint: static typing on top of the checks `make test` runs.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub channels tests bench
+	$(VENV)/bin/ruff check hub channels tests
 	$(VENV)/bin/mypy hub channels
 
 clean:

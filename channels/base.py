@@ -52,5 +52,5 @@ class Channel(abc.ABC, Generic[MessageT]):
         )
         return receipts
 
-    async def close(self) -> None:  # noqa: B027 (optional hook)
+    async def close(self) -> None:
         """Release connections; channels without any keep the default."""

@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -88,9 +87,7 @@ def create_api(rt: Runtime) -> FastAPI:
             }
         },
     )
-    async def publish(
-        request: Request, publisher: Annotated[str, Depends(auth)]
-    ) -> PublishedEvent:
+    async def publish(request: Request, publisher: Annotated[str, Depends(auth)]) -> PublishedEvent:
         """Validate an event against its schema and write it to its type's topic."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type != "application/json":

@@ -13,7 +13,9 @@ class BearerAuth:
     """Maps a presented bearer token to the publisher it belongs to."""
 
     def __init__(self, tokens: Mapping[str, SecretStr]) -> None:
-        self._tokens = [(name, secret.get_secret_value().encode()) for name, secret in tokens.items()]
+        self._tokens = [
+            (name, secret.get_secret_value().encode()) for name, secret in tokens.items()
+        ]
 
     def identify(self, authorization: str | None) -> str:
         """The publisher's name; 401 without credentials, 403 with wrong ones."""

@@ -1,14 +1,14 @@
 """The hub's exception tree; the type of an error says what to do next.
 
-    HubError
-    ├── ConfigurationError
-    ├── InvalidEventError            (refused at the edge, with every problem named)
-    ├── TemplateError                (a template cannot render this event: poison, do not retry)
-    └── DeliveryError
-        ├── TransientDeliveryError   (retry later)
-        │   └── RateLimitedError     (retry after the provider's delay)
-        └── PermanentDeliveryError   (give up, record why)
-            └── RecipientRejectedError
+HubError
+├── ConfigurationError
+├── InvalidEventError            (refused at the edge, with every problem named)
+├── TemplateError                (a template cannot render this event: poison, do not retry)
+└── DeliveryError
+    ├── TransientDeliveryError   (retry later)
+    │   └── RateLimitedError     (retry after the provider's delay)
+    └── PermanentDeliveryError   (give up, record why)
+        └── RecipientRejectedError
 """
 
 from __future__ import annotations

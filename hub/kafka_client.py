@@ -11,7 +11,9 @@ from hub.publishing import Accepted
 from hub.settings import KafkaSettings
 
 
-async def publish(settings: KafkaSettings, accepted: Accepted, published_by: str) -> tuple[int, int]:
+async def publish(
+    settings: KafkaSettings, accepted: Accepted, published_by: str
+) -> tuple[int, int]:
     """Send with acks=all and wait for the broker; returns (partition, offset)."""
     try:
         await ensure_topics(settings, [accepted.topic], KEEP_FOREVER)

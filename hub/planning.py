@@ -1,4 +1,4 @@
-"""Planning one accepted event: duplicates, embargo, audience, deliveries. Plain Python, no faust."""
+"""Planning one accepted event: duplicates, embargo, audience, deliveries. Plain Python."""
 
 from __future__ import annotations
 

@@ -41,6 +41,4 @@ def accept(
 
 
 def all_event_topics(catalog: SchemaCatalog, topic_prefix: str) -> list[str]:
-    return [
-        topic_name(topic_prefix, t, catalog.schema_for(t).version) for t in catalog.event_types
-    ]
+    return [topic_name(topic_prefix, t, catalog.schema_for(t).version) for t in catalog.event_types]

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     schemas_dir: Path = REPO_ROOT / "schemas"
     templates_dir: Path = REPO_ROOT / "templates"
     subscribers_file: Path = REPO_ROOT / "hub" / "demo" / "subscribers.yaml"
-    # Bearer tokens allowed to publish over HTTP, by publisher name: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
+    # Bearer tokens allowed to publish, by publisher: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"
     kafka: KafkaSettings = KafkaSettings()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +15,9 @@ from hub.settings import REPO_ROOT
 from hub.subscribers import Subscriber, SubscriberKind
 
 EXAMPLES = REPO_ROOT / "schemas" / "examples"
-DEMO_ANNOUNCEMENT = EXAMPLES / "announcement.published.v1" / "valid" / "partnership-west-africa.json"
+DEMO_ANNOUNCEMENT = (
+    EXAMPLES / "announcement.published.v1" / "valid" / "partnership-west-africa.json"
+)
 T = TypeVar("T")
 
 
@@ -69,16 +70,3 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or condition}")
         time.sleep(interval)
-
-
-async def async_wait_until(
-    condition: Callable[[], Awaitable[T]], *, timeout: float = 60.0, what: str = ""
-) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.1)

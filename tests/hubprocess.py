@@ -85,7 +85,9 @@ class HubProcess:
 
     def publish(self, document: dict[str, Any], token: str | None = TOKEN) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.post(f"{self.base_url}/api/v1/events", json=document, headers=headers, timeout=30)
+        return httpx.post(
+            f"{self.base_url}/api/v1/events", json=document, headers=headers, timeout=30
+        )
 
     def topic(self, kind: str, name: str) -> str:
         return f"{self.prefix}.{kind}.{name}.v1"

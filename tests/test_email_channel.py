@@ -24,7 +24,7 @@ def channel_for(port: int, pool_size: int = 2) -> EmailChannel:
 
 async def test_email_is_multipart_alternative_with_text_and_html(mail_catcher: MailCatcher) -> None:
     news = event()
-    (delivery,) = plan(news, [subscriber("camille", language="fr", name="Camille \"C\" Lefèvre")])
+    (delivery,) = plan(news, [subscriber("camille", language="fr", name='Camille "C" Lefèvre')])
     channel = channel_for(mail_catcher.controller.port)
     try:
         receipts = await channel.send(RENDERER.render(news, "email", "fr"), delivery)

@@ -21,22 +21,53 @@ pytestmark = pytest.mark.kafka
 
 SUBSCRIBERS = {
     "subscribers": [
-        {"id": "staff-en", "kind": "staff", "name": "Amina Okafor", "language": "en",
-         "email": "amina@staff.example.org", "department": "DICP", "region": "west-africa"},
-        {"id": "staff-fr", "kind": "staff", "name": "Camille Lefèvre", "language": "fr-CH",
-         "email": "camille@staff.example.org", "department": "DICP", "region": "europe"},
-        {"id": "partner-fr", "kind": "partner", "name": "Yasmine Ben Salah", "language": "fr-TN",
-         "email": "yasmine@partner.example.net"},
-        {"id": "partner-es", "kind": "partner", "name": "Mateo Rojas", "language": "es-EC",
-         "email": "mateo@partner.example.net"},
-        {"id": "media-en", "kind": "media", "name": "Press Desk", "language": "en",
-         "email": "desk@media.example.com"},
+        {
+            "id": "staff-en",
+            "kind": "staff",
+            "name": "Amina Okafor",
+            "language": "en",
+            "email": "amina@staff.example.org",
+            "department": "DICP",
+            "region": "west-africa",
+        },
+        {
+            "id": "staff-fr",
+            "kind": "staff",
+            "name": "Camille Lefèvre",
+            "language": "fr-CH",
+            "email": "camille@staff.example.org",
+            "department": "DICP",
+            "region": "europe",
+        },
+        {
+            "id": "partner-fr",
+            "kind": "partner",
+            "name": "Yasmine Ben Salah",
+            "language": "fr-TN",
+            "email": "yasmine@partner.example.net",
+        },
+        {
+            "id": "partner-es",
+            "kind": "partner",
+            "name": "Mateo Rojas",
+            "language": "es-EC",
+            "email": "mateo@partner.example.net",
+        },
+        {
+            "id": "media-en",
+            "kind": "media",
+            "name": "Press Desk",
+            "language": "en",
+            "email": "desk@media.example.com",
+        },
     ]
 }
 
 
 @pytest.fixture(scope="module")
-def stack(kafka_broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess, MailCatcher]]:
+def stack(
+    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[HubProcess, MailCatcher]]:
     workdir = tmp_path_factory.mktemp("e2e")
     subscribers = workdir / "subscribers.yaml"
     subscribers.write_text(yaml.safe_dump(SUBSCRIBERS, allow_unicode=True), encoding="utf-8")
@@ -92,7 +123,11 @@ def test_publish_with_the_cli_reaches_subscribers(stack: tuple[HubProcess, MailC
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "hub.cli", "publish", str(path)],
-        env=hub.env, capture_output=True, text=True, timeout=60, check=False,
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert document["id"] in done.stdout
@@ -133,8 +168,9 @@ def test_same_event_published_twice_fans_out_once(stack: tuple[HubProcess, MailC
     wait_until(lambda: len(emails_for(catcher.outbox, document["id"])) == 5, what="5 emails")
     event_topic = hub.topic("events", "announcement.published")
     wait_until(
-        lambda: committed_past(hub.env["HUB_APP_ID"], event_topic, second.json()["partition"],
-                               second.json()["offset"]),
+        lambda: committed_past(
+            hub.env["HUB_APP_ID"], event_topic, second.json()["partition"], second.json()["offset"]
+        ),
         what="the planner to commit past the second copy",
     )
     deliveries = topic_message_count(hub.topic("deliveries", "email"))

@@ -18,7 +18,11 @@ CATALOG = SchemaCatalog(REPO_ROOT / "schemas")
 
 
 def test_catalog_knows_the_three_event_types() -> None:
-    assert CATALOG.event_types == ["announcement.published", "research.released", "strategy.updated"]
+    assert CATALOG.event_types == [
+        "announcement.published",
+        "research.released",
+        "strategy.updated",
+    ]
 
 
 @pytest.mark.parametrize("path", valid_examples(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")

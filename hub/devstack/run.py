@@ -38,7 +38,7 @@ def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float =
         if worker.poll() is not None:
             raise SystemExit(f"the worker exited with status {worker.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local URL)
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -49,16 +49,19 @@ def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float =
 
 def main() -> int:
     settings = Settings()
-    kafka_was_running = subprocess.run(
-        _python_module("hub.devstack.kafka", "status"), capture_output=True, check=False
-    ).returncode == 0
+    kafka_was_running = (
+        subprocess.run(
+            _python_module("hub.devstack.kafka", "status"), capture_output=True, check=False
+        ).returncode
+        == 0
+    )
     subprocess.run(_python_module("hub.devstack.kafka", "start"), check=True)
 
     env = dict(os.environ)
-    token_note = "the token in HUB_PUBLISHER_TOKENS"
+    credential_hint = "HUB_PUBLISHER_TOKENS"
     if not settings.publisher_tokens:
         env["HUB_PUBLISHER_TOKENS"] = f'{{"local-officer": "{_dev_token()}"}}'
-        token_note = f"the token in {TOKEN_FILE.relative_to(REPO_ROOT)}"
+        credential_hint = str(TOKEN_FILE.relative_to(REPO_ROOT))
 
     outbox = VAR / "outbox" / "email"
     started: list[subprocess.Popen[bytes]] = []
@@ -67,9 +70,12 @@ def main() -> int:
             subprocess.Popen(
                 _python_module(
                     "hub.devstack.mailcatcher",
-                    "--host", settings.smtp.host,
-                    "--port", str(settings.smtp.port),
-                    "--outbox", str(outbox),
+                    "--host",
+                    settings.smtp.host,
+                    "--port",
+                    str(settings.smtp.port),
+                    "--outbox",
+                    str(outbox),
                 )
             )
         )
@@ -81,8 +87,9 @@ def main() -> int:
             f"""
 The hub is running.
   Publish over HTTP:  curl -H "Authorization: Bearer $(cat {TOKEN_FILE.relative_to(REPO_ROOT)})" \\
-                        -H 'Content-Type: application/json' --data @{DEMO_EVENT} {base}/api/v1/events
-                      (authenticate with {token_note})
+                        -H 'Content-Type: application/json' \\
+                        --data @{DEMO_EVENT} {base}/api/v1/events
+                      (the token is in {credential_hint})
   Publish from here:  .venv/bin/hub publish {DEMO_EVENT}
   API documentation:  {base}/docs
   Subscribers:        {settings.subscribers_file.relative_to(REPO_ROOT)}
