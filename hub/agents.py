@@ -1,21 +1,45 @@
-"""The Faust agents: thin loops that call the plain-Python planner and dispatcher."""
+"""The Faust agents: thin loops that call plain Python and write what it decided.
+
+Every agent keeps concurrency=1: with more, Faust can commit past a message still in flight and
+lose it on restart (faust-streaming issue #606). Scale with partitions and workers instead.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from hub import audit
 from hub.app import Runtime, utc_now
 from hub.outcomes import Outcome, OutcomeStatus
 from hub.planning import plan_event
+from hub.retry import seconds_until
+from hub.status import fold
 
 log = logging.getLogger(__name__)
 
 
 def register_agents(rt: Runtime) -> None:
-    """Attach the agents to the runtime's app. concurrency=1: see faust-streaming issue #606."""
+    """Attach the agents to the runtime's app."""
     app = rt.app
+
+    async def record(outcome: Outcome) -> None:
+        key = outcome.event_id.encode()
+        await rt.outcomes.send(key=key, value=outcome.as_dict())
+        if outcome.status is not OutcomeStatus.DUPLICATE:
+            entry = audit.record(
+                "hub",
+                f"delivery.{outcome.status}" if outcome.delivery_id else f"event.{outcome.status}",
+                outcome.delivery_id or outcome.event_id,
+                utc_now(),
+                event_id=outcome.event_id,
+                recipient_id=outcome.recipient_id,
+                channel=outcome.channel,
+                reason=outcome.reason,
+            )
+            await rt.audit.send(key=key, value=entry)
 
     @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
     async def plan(stream: AsyncIterator[dict[str, Any]]) -> None:
@@ -30,27 +54,68 @@ def register_agents(rt: Runtime) -> None:
                     default_language=rt.settings.default_language,
                 )
             except (KeyError, TypeError, ValueError) as exc:
-                log.error("unplannable event skipped: %r", exc)
+                event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
+                reason = f"unplannable event: {exc!r}"
+                log.error("%s: %s", event_id, reason)
+                letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
+                await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
+                await record(Outcome.skipped(event_id, utc_now(), reason))
                 continue
             if result.skipped_reason:
                 log.info("event %s: %s", result.event.id, result.skipped_reason)
+                await record(Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
                 continue
             for delivery in result.deliveries:
                 await rt.email_deliveries.send(
                     key=delivery.recipient.id.encode(),
                     value=delivery.as_message(result.event.document),
                 )
-                planned = Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now())
-                await rt.outcomes.send(key=delivery.event_id.encode(), value=planned.as_dict())
+                await rt.outcomes.send(
+                    key=delivery.event_id.encode(),
+                    value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+                )
             rt.planned[result.event.id] = result.event.fingerprint
             log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
 
     @app.agent(rt.email_deliveries, name="hub.email", concurrency=1)
     async def send_email(stream: AsyncIterator[dict[str, Any]]) -> None:
-        """Send each planned email once, and record what happened."""
+        """Send each planned email once; schedule a retry or keep a dead letter when it fails."""
         async for message in stream:
-            outcome = await rt.dispatcher.dispatch(message)
-            await rt.outcomes.send(key=outcome.event_id.encode(), value=outcome.as_dict())
+            result = await rt.dispatcher.dispatch(message)
+            key = result.outcome.event_id.encode()
+            if result.retry is not None:
+                await rt.email_retries.send(
+                    key=str(result.outcome.recipient_id).encode(), value=result.retry
+                )
+            if result.dead_letter is not None:
+                await rt.email_dead_letters.send(key=key, value=result.dead_letter)
+            await record(result.outcome)
+
+    @app.agent(rt.email_retries, name="hub.email-retry", concurrency=1)
+    async def retry_email(stream: AsyncIterator[dict[str, Any]]) -> None:
+        """Hand retries back to the email agent once their backoff has passed."""
+        async for message in stream:
+            wait = seconds_until(message.get("not_before"), utc_now())
+            if wait > 0:
+                # Stopping cancels this sleep; the message is not acknowledged and comes back.
+                await asyncio.sleep(wait)
+            recipient = message.get("recipient", {}).get("id", "")
+            await rt.email_deliveries.send(key=str(recipient).encode(), value=message)
+
+    @app.agent(rt.outcomes, name="hub.status", concurrency=1)
+    async def track_status(stream: AsyncIterator[dict[str, Any]]) -> None:
+        """Fold outcomes into per-event status an officer can read."""
+        async for value in stream:
+            try:
+                outcome = Outcome.from_dict(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("unreadable outcome ignored: %r", exc)
+                continue
+            state = rt.delivery_states.get(outcome.delivery_id) if outcome.delivery_id else None
+            status, new_state = fold(rt.event_status.get(outcome.event_id), state, outcome)
+            rt.event_status[outcome.event_id] = status
+            if new_state is not None:
+                rt.delivery_states[outcome.delivery_id] = new_state
 
     @app.on_before_shutdown.connect  # consumer already stopped: nothing left to send
     async def close_channels(app: Any, **kwargs: Any) -> None:

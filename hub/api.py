@@ -4,14 +4,17 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hub.app import Runtime
+from hub import audit
+from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth
 from hub.errors import InvalidEventError, Problem
+from hub.kafka_client import read_topic
 from hub.publishing import accept
+from hub.status import summary
 
 
 class PublishedEvent(BaseModel):
@@ -110,6 +113,17 @@ def create_api(rt: Runtime) -> FastAPI:
             timestamp=None,
             headers=[("hub-published-by", publisher.encode())],
         )
+        entry = audit.record(
+            publisher,
+            "event.published",
+            accepted.document["id"],
+            utc_now(),
+            type=accepted.document["type"],
+            classification=accepted.document["classification"],
+            topic=accepted.topic,
+            offset=metadata.offset,
+        )
+        await rt.audit.send(key=accepted.key, value=entry)
         return PublishedEvent(
             id=accepted.document["id"],
             type=accepted.document["type"],
@@ -117,5 +131,37 @@ def create_api(rt: Runtime) -> FastAPI:
             partition=metadata.partition,
             offset=metadata.offset,
         )
+
+    @api.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
+    async def event_status(event_id: str, _reader: Annotated[str, Depends(auth)]) -> dict[str, Any]:
+        """Planned, sent, retrying and failed deliveries per channel and language, and why."""
+        status = rt.event_status.get(event_id)
+        if status is None:
+            # Each worker holds the status of the events on its partitions.
+            raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
+        return {
+            "event_id": event_id,
+            "totals": summary(status),
+            "channels": status["channels"],
+            "failures": list(status["failures"].values()),
+            "not_delivered": status["skipped"],
+        }
+
+    @api.get("/api/v1/audit", responses={401: {}, 403: {}})
+    async def audit_trail(
+        _reader: Annotated[str, Depends(auth)],
+        subject: Annotated[str | None, Query(description="an event id")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """The latest audit entries (who did what, when), newest last."""
+        wanted = subject.encode() if subject else None
+        records = await read_topic(
+            settings.kafka,
+            rt.names.audit,
+            keep=(lambda key: key == wanted) if wanted else (lambda _key: True),
+            last=limit if wanted is None else None,
+        )
+        entries = sorted((value for _key, value in records), key=lambda e: str(e.get("at", "")))
+        return entries[-limit:]
 
     return api

@@ -22,6 +22,30 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Every topic the hub writes, by role: hub.<role>.<name>.v1."""
+
+    prefix: str
+
+    def deliveries(self, channel: ChannelKey) -> str:
+        return f"{self.prefix}.deliveries.{channel}.v1"
+
+    def retries(self, channel: ChannelKey) -> str:
+        return f"{self.prefix}.retries.{channel}.v1"
+
+    def dead_letters(self, channel: ChannelKey | str) -> str:
+        return f"{self.prefix}.deadletters.{channel}.v1"
+
+    @property
+    def outcomes(self) -> str:
+        return f"{self.prefix}.outcomes.v1"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}.audit.v1"
+
+
 @dataclass
 class Runtime:
     """Everything one worker process holds: settings, the Faust app, topics, tables, services."""
@@ -29,15 +53,32 @@ class Runtime:
     settings: Settings
     app: faust.App
     catalog: SchemaCatalog
+    names: TopicNames
     event_topics: TopicT  # every hub.events.<type>.v<N> topic
     email_deliveries: TopicT
+    email_retries: TopicT
+    email_dead_letters: TopicT
+    event_dead_letters: TopicT
     outcomes: TopicT
+    audit: TopicT
     planned: faust.Table  # event id -> fingerprint of the event that was fanned out
-    ledger: faust.Table  # delivery id -> last status
+    ledger: faust.Table  # delivery id -> last status (on the deliveries' partitions)
+    delivery_states: faust.Table  # delivery id -> status as the outcomes have it
+    event_status: faust.Table  # event id -> counts per channel and language, failures
     subscribers: SubscriberFile
     renderer: Renderer
     email: EmailChannel
     dispatcher: Dispatcher
+
+    def records_topic_names(self) -> list[str]:
+        """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
+        kept = (self.email_dead_letters, self.event_dead_letters, self.audit)
+        return [*self.event_topics.topics, *(t.get_topic_name() for t in kept)]
+
+    def work_topic_names(self) -> list[str]:
+        """Topics of work in progress (broker retention applies)."""
+        work = (self.email_deliveries, self.email_retries, self.outcomes)
+        return [t.get_topic_name() for t in work]
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -64,10 +105,9 @@ def create_faust_app(settings: Settings) -> faust.App:
 def create_runtime(settings: Settings) -> Runtime:
     """Build the app and everything around it; agents and the API register on top."""
     app = create_faust_app(settings)
+    names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
-    event_topics = app.topic(*all_event_topics(catalog, prefix))
-    planned = app.Table(f"{prefix}-planned-events", default=None)
     ledger = app.Table(f"{prefix}-delivery-ledger", default=None)
     renderer = Renderer(settings.templates_dir, default_language=settings.default_language)
     email = EmailChannel(settings.smtp)
@@ -75,13 +115,20 @@ def create_runtime(settings: Settings) -> Runtime:
         settings=settings,
         app=app,
         catalog=catalog,
-        event_topics=event_topics,
-        email_deliveries=app.topic(f"{prefix}.deliveries.{ChannelKey.EMAIL}.v1"),
-        outcomes=app.topic(f"{prefix}.outcomes.v1"),
-        planned=planned,
+        names=names,
+        event_topics=app.topic(*all_event_topics(catalog, prefix)),
+        email_deliveries=app.topic(names.deliveries(ChannelKey.EMAIL)),
+        email_retries=app.topic(names.retries(ChannelKey.EMAIL)),
+        email_dead_letters=app.topic(names.dead_letters(ChannelKey.EMAIL)),
+        event_dead_letters=app.topic(names.dead_letters("events")),
+        outcomes=app.topic(names.outcomes),
+        audit=app.topic(names.audit),
+        planned=app.Table(f"{prefix}-planned-events", default=None),
         ledger=ledger,
+        delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
+        event_status=app.Table(f"{prefix}-event-status", default=None),
         subscribers=SubscriberFile(settings.subscribers_file),
         renderer=renderer,
         email=email,
-        dispatcher=Dispatcher(renderer, {ChannelKey.EMAIL: email}, ledger, utc_now),
+        dispatcher=Dispatcher(renderer, {ChannelKey.EMAIL: email}, ledger, utc_now, settings.retry),
     )

@@ -55,6 +55,68 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.app import TopicNames
+    from hub.kafka_client import read_topic
+    from hub.outcomes import Outcome
+    from hub.status import fold, summary
+
+    key = args.event_id.encode()
+    records = asyncio.run(
+        read_topic(
+            settings.kafka, TopicNames(settings.kafka.topic_prefix).outcomes, keep=key.__eq__
+        )
+    )
+    if not records:
+        print(f"no outcome recorded for event {args.event_id} (yet)", file=sys.stderr)
+        return 1
+    status: dict[str, object] | None = None
+    states: dict[str, dict[str, object]] = {}
+    for _key, value in records:
+        outcome = Outcome.from_dict(value)
+        status, state = fold(status, states.get(outcome.delivery_id), outcome)
+        if state is not None:
+            states[outcome.delivery_id] = state
+    assert status is not None
+    if args.json:
+        print(json.dumps({**status, "totals": summary(status)}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"event {args.event_id}")
+    for reason in status["skipped"]:  # type: ignore[attr-defined]
+        print(f"  not delivered: {reason}")
+    print("  " + ", ".join(f"{k} {v}" for k, v in summary(status).items()))
+    for channel, languages in sorted(status["channels"].items()):  # type: ignore[attr-defined]
+        for language, counts in sorted(languages.items()):
+            print(f"  {channel}/{language}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for failure in status["failures"].values():  # type: ignore[attr-defined]
+        print(f"  failed: {failure['recipient_id']} ({failure['channel']}): {failure['reason']}")
+    return 0
+
+
+def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from hub.app import TopicNames
+    from hub.kafka_client import redrive
+    from hub.redrive import delivery_to_resend, redrive_audit
+    from hub.routing import ChannelKey
+
+    names = TopicNames(settings.kafka.topic_prefix)
+    actor = os.environ.get("USER", "cli")
+    count = asyncio.run(
+        redrive(
+            settings.kafka,
+            group=f"{settings.app_id}-redrive",
+            dead_letter_topic=names.dead_letters(ChannelKey.EMAIL),
+            forward=lambda letter: delivery_to_resend(letter, names.deliveries(ChannelKey.EMAIL)),
+            audit_topic=names.audit,
+            audit_entry=lambda letter: redrive_audit(letter, actor, datetime.now(UTC)),
+        )
+    )
+    print(f"re-drove {count} dead letter(s)")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from hub.worker import run_worker
 
@@ -73,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="validate an event (JSON or YAML) and publish it")
     publish.add_argument("file", help="path to the event, or - for standard input")
     publish.set_defaults(handler=cmd_publish)
+
+    status = commands.add_parser("status", help="delivery status of one event")
+    status.add_argument("event_id")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=cmd_status)
+
+    redrive = commands.add_parser("redrive", help="send dead-lettered deliveries again")
+    redrive.set_defaults(handler=cmd_redrive)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")

@@ -1,9 +1,11 @@
-"""Sending one delivery: ledger check, render, channel, outcome. Plain Python, no faust."""
+"""Sending one delivery: ledger check, render, channel, then sent, retry or dead letter."""
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +14,20 @@ from hub.errors import DeliveryError, HubError, PermanentDeliveryError, Template
 from hub.events import Event
 from hub.outcomes import Outcome, OutcomeStatus
 from hub.rendering import Renderer
+from hub.retry import GiveUp, decide
 from hub.routing import ChannelKey, Delivery
+from hub.settings import RetrySettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """What happened, and what to write next: a retry to schedule or a dead letter to keep."""
+
+    outcome: Outcome
+    retry: dict[str, Any] | None = None
+    dead_letter: dict[str, Any] | None = None
 
 
 class Dispatcher:
@@ -24,35 +37,69 @@ class Dispatcher:
         self,
         renderer: Renderer,
         channels: Mapping[ChannelKey, Channel[Any]],
-        ledger: MutableMapping[str, str],
+        ledger: MutableMapping[str, Any],
         clock: Callable[[], datetime],
+        retry: RetrySettings,
+        rng: random.Random | None = None,
     ) -> None:
         self.renderer = renderer
         self.channels = channels
-        self.ledger = ledger  # delivery id -> status: what has been done, across restarts
+        self.ledger = ledger  # delivery id -> last status: what has been done, across restarts
         self.clock = clock
+        self.retry = retry
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
-    async def dispatch(self, message: dict[str, Any]) -> Outcome:
-        delivery = Delivery.from_message(message)
+    async def dispatch(self, message: dict[str, Any]) -> Dispatched:
+        try:
+            delivery = Delivery.from_message(message)
+        except (KeyError, TypeError, ValueError) as exc:
+            return self._unreadable(message, exc)
         if self.ledger.get(delivery.id) == OutcomeStatus.SENT:
-            return Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock(), "already sent")
+            return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
         try:
             event = Event.from_document(message["event"])
             rendered = self.renderer.render(event, delivery.channel, delivery.language)
             await self.channels[delivery.channel].send(rendered, delivery)
         except TemplateError as exc:
-            return self._failed(delivery, f"template: {exc}")
+            return self._dead(delivery, message, f"template: {exc}")
         except PermanentDeliveryError as exc:
-            return self._failed(delivery, f"{type(exc).__name__}: {exc}")
+            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
         except DeliveryError as exc:
-            # Retried through the retry topic once that exists; recorded, never silently dropped.
-            return self._failed(delivery, f"{type(exc).__name__}: {exc}")
-        except (HubError, KeyError, ValueError, TypeError) as exc:
-            return self._failed(delivery, f"bad delivery data: {exc!r}")
-        self.ledger[delivery.id] = OutcomeStatus.SENT
-        return Outcome.of(delivery, OutcomeStatus.SENT, self.clock())
+            return self._transient(delivery, message, exc)
+        except (HubError, KeyError, TypeError, ValueError) as exc:
+            return self._dead(delivery, message, f"bad delivery data: {exc!r}")
+        # Written to the local store at once, so even a killed worker remembers it sent this.
+        self.ledger[delivery.id] = OutcomeStatus.SENT.value
+        return Dispatched(Outcome.of(delivery, OutcomeStatus.SENT, self.clock()))
 
-    def _failed(self, delivery: Delivery, reason: str) -> Outcome:
+    def _transient(
+        self, delivery: Delivery, message: dict[str, Any], error: DeliveryError
+    ) -> Dispatched:
+        now = self.clock()
+        decision = decide(error, delivery.attempt, now, self.retry, self.rng)
+        if isinstance(decision, GiveUp):
+            return self._dead(delivery, message, decision.reason)
+        reason = f"{type(error).__name__}: {error}"
+        self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
+        retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
+        outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
+        return Dispatched(outcome, retry=retry)
+
+    def _dead(self, delivery: Delivery, message: dict[str, Any], reason: str) -> Dispatched:
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.recipient.id, reason)
-        self.ledger[delivery.id] = OutcomeStatus.FAILED
-        return Outcome.of(delivery, OutcomeStatus.FAILED, self.clock(), reason)
+        self.ledger[delivery.id] = OutcomeStatus.FAILED.value
+        now = self.clock()
+        letter = {"reason": reason, "failed_at": now.isoformat(), "delivery": message}
+        return Dispatched(
+            Outcome.of(delivery, OutcomeStatus.FAILED, now, reason), dead_letter=letter
+        )
+
+    def _unreadable(self, message: object, exc: Exception) -> Dispatched:
+        now = self.clock()
+        event_id = message.get("event_id", "") if isinstance(message, dict) else ""
+        reason = f"unreadable delivery: {exc!r}"
+        letter = {"reason": reason, "failed_at": now.isoformat(), "delivery": message}
+        outcome = Outcome(
+            event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
+        )
+        return Dispatched(outcome, dead_letter=letter)

@@ -1,14 +1,26 @@
-"""Writing an accepted event to Kafka from outside the worker (the CLI)."""
+"""Kafka from outside the agents: the CLI's publish, reading a topic to its end, re-driving."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hub.errors import ConfigurationError
 from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
+
+Record = tuple[bytes | None, dict[str, Any]]
+
+
+def _producer(settings: KafkaSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers(settings), acks="all", enable_idempotence=True
+    )
 
 
 async def publish(
@@ -17,9 +29,7 @@ async def publish(
     """Send with acks=all and wait for the broker; returns (partition, offset)."""
     try:
         await ensure_topics(settings, [accepted.topic], KEEP_FOREVER)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers(settings), acks="all", enable_idempotence=True
-        )
+        producer = _producer(settings)
         await producer.start()
         try:
             metadata = await producer.send_and_wait(
@@ -33,3 +43,111 @@ async def publish(
     except KafkaError as exc:
         raise ConfigurationError(f"cannot publish to Kafka at {settings.broker}: {exc}") from exc
     return metadata.partition, metadata.offset
+
+
+async def read_topic(
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    keep: Callable[[bytes | None], bool] = lambda _key: True,
+    last: int | None = None,
+) -> list[Record]:
+    """Every record now in `topic` (or the `last` N of each partition) whose key passes `keep`."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(settings), enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetch metadata for every topic, this one included
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            first = starts[tp] if last is None else max(starts[tp], ends[tp] - last)
+            consumer.seek(tp, first)
+        records: list[Record] = []
+        pending = {tp for tp in tps if ends[tp] > (await consumer.position(tp))}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, messages in batches.items():
+                for message in messages:
+                    if message.offset < ends[tp] and keep(message.key):
+                        records.append((message.key, json.loads(message.value)))
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def redrive(
+    settings: KafkaSettings,
+    group: str,
+    dead_letter_topic: str,
+    forward: Callable[[dict[str, Any]], tuple[str, bytes, dict[str, Any]] | None],
+    audit_topic: str,
+    audit_entry: Callable[[dict[str, Any]], dict[str, Any]],
+) -> int:
+    """Send dead letters not yet re-driven back to work, then remember how far we got.
+
+    `forward` maps a dead letter to (topic, key, value), or None to leave it. Offsets are committed
+    under `group` only after everything was written, so a failed run is simply run again; the
+    delivery ledger keeps a delivery that did go out from going out twice.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers(settings),
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = _producer(settings)
+    await consumer.start()
+    await producer.start()
+    count = 0
+    try:
+        await consumer.topics()
+        tps = [
+            TopicPartition(dead_letter_topic, p)
+            for p in sorted(consumer.partitions_for_topic(dead_letter_topic) or set())
+        ]
+        if not tps:
+            return 0
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)
+        pending = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, messages in batches.items():
+                for message in messages:
+                    if message.offset >= ends[tp]:
+                        continue
+                    letter = json.loads(message.value)
+                    target = forward(letter)
+                    if target is not None:
+                        topic, key, value = target
+                        await producer.send_and_wait(topic, key=key, value=_json(value))
+                        await producer.send_and_wait(
+                            audit_topic, key=message.key, value=_json(audit_entry(letter))
+                        )
+                        count += 1
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        await consumer.commit({tp: ends[tp] for tp in tps})
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return count
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

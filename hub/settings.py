@@ -41,6 +41,16 @@ class SmtpSettings(BaseModel):
     sender: str = "Cooperation and Partnerships <communications@hub.example.org>"
 
 
+class RetrySettings(BaseModel):
+    """Backoff for transient delivery failures (default: 8 tries over about half an hour)."""
+
+    base_seconds: float = Field(default=5.0, gt=0)
+    factor: float = Field(default=2.0, ge=1)
+    max_delay_seconds: float = Field(default=600.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    jitter: float = Field(default=0.2, ge=0, le=1)
+
+
 class LimitSettings(BaseModel):
     """Sizes refused at the edge."""
 
@@ -70,3 +80,4 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
     limits: LimitSettings = LimitSettings()
+    retry: RetrySettings = RetrySettings()

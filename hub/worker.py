@@ -31,7 +31,5 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
 
 async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
-    await ensure_topics(rt.settings.kafka, rt.event_topics.topics, KEEP_FOREVER)
-    await ensure_topics(
-        rt.settings.kafka, [rt.email_deliveries.get_topic_name(), rt.outcomes.get_topic_name()]
-    )
+    await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
+    await ensure_topics(rt.settings.kafka, rt.work_topic_names())
