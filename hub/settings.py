@@ -44,9 +44,9 @@ class SmtpSettings(BaseModel):
 class RetrySettings(BaseModel):
     """Backoff for transient delivery failures (default: 8 tries over about half an hour)."""
 
-    base_seconds: float = Field(default=5.0, gt=0)
+    base_seconds: float = Field(default=15.0, gt=0)
     factor: float = Field(default=2.0, ge=1)
-    max_delay_seconds: float = Field(default=600.0, gt=0)
+    max_delay_seconds: float = Field(default=900.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     jitter: float = Field(default=0.2, ge=0, le=1)
 

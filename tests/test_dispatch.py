@@ -1,0 +1,111 @@
+"""One delivery through the dispatcher, against a real SMTP server: once, retry, dead letter."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from channels.email import EmailChannel
+from hub.devstack.mailcatcher import MailCatcher
+from hub.dispatch import Dispatcher
+from hub.outcomes import OutcomeStatus
+from hub.rendering import Renderer
+from hub.routing import ChannelKey, plan
+from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
+from tests.conftest import free_port, read_outbox
+from tests.helpers import event, subscriber
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def dispatcher(port: int, ledger: dict[str, Any], templates: Path | None = None) -> Dispatcher:
+    channel = EmailChannel(SmtpSettings(port=port, timeout=5))
+    return Dispatcher(
+        Renderer(templates or REPO_ROOT / "templates"),
+        {ChannelKey.EMAIL: channel},
+        ledger,
+        lambda: NOW,
+        RetrySettings(base_seconds=10, jitter=0),
+        random.Random(0),
+    )
+
+
+def delivery_message(recipient: str = "amina", language: str = "en") -> dict[str, Any]:
+    news = event()
+    (delivery,) = plan(news, [subscriber(recipient, language=language)])
+    return delivery.as_message(news.document)
+
+
+async def test_sent_once_then_a_redelivered_message_is_a_duplicate(
+    mail_catcher: MailCatcher,
+) -> None:
+    ledger: dict[str, Any] = {}
+    hub = dispatcher(mail_catcher.controller.port, ledger)
+    message = delivery_message()
+    first = await hub.dispatch(message)
+    again = await hub.dispatch(message)
+    assert first.outcome.status is OutcomeStatus.SENT
+    assert again.outcome.status is OutcomeStatus.DUPLICATE
+    assert ledger == {message["id"]: "sent"}
+    assert len(read_outbox(mail_catcher.outbox)) == 1
+    await hub.channels[ChannelKey.EMAIL].close()
+
+
+async def test_smtp_down_schedules_a_retry_with_backoff() -> None:
+    ledger: dict[str, Any] = {}
+    hub = dispatcher(free_port(), ledger)
+    message = delivery_message()
+    result = await hub.dispatch(message)
+    assert result.outcome.status is OutcomeStatus.RETRYING
+    assert result.retry is not None and result.retry["attempt"] == 1
+    assert result.retry["not_before"] == "2026-11-27T09:00:10+00:00"
+    assert result.dead_letter is None
+    assert ledger[message["id"]] == "retrying"
+
+
+async def test_last_attempt_goes_to_dead_letters() -> None:
+    hub = dispatcher(free_port(), {})
+    message = {**delivery_message(), "attempt": 7}
+    result = await hub.dispatch(message)
+    assert result.outcome.status is OutcomeStatus.FAILED
+    assert (
+        result.dead_letter is not None
+        and "gave up after 8 attempts" in result.dead_letter["reason"]
+    )
+
+
+async def test_smtp_550_is_failed_with_the_reason(tmp_path: Path) -> None:
+    with MailCatcher(tmp_path / "out", port=free_port(), refuse="^bounce@") as catcher:
+        hub = dispatcher(catcher.controller.port, {})
+        result = await hub.dispatch(delivery_message("bounce"))
+        await hub.channels[ChannelKey.EMAIL].close()
+    assert result.outcome.status is OutcomeStatus.FAILED
+    assert "550" in result.outcome.reason and result.dead_letter is not None
+
+
+async def test_a_template_that_breaks_is_a_dead_letter_not_a_crash(
+    tmp_path: Path, mail_catcher: MailCatcher
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO_ROOT / "templates", templates)
+    broken = templates / "announcement.published" / "email" / "es" / "body.txt.j2"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{{ no_such_variable }}")
+    hub = dispatcher(mail_catcher.controller.port, {}, templates)
+    result = await hub.dispatch(delivery_message("lucia", "es"))
+    assert result.outcome.status is OutcomeStatus.FAILED
+    assert "no_such_variable" in result.outcome.reason
+    assert (
+        await hub.dispatch(delivery_message("amina", "en"))
+    ).outcome.status is OutcomeStatus.SENT
+    await hub.channels[ChannelKey.EMAIL].close()
+
+
+async def test_unreadable_message_is_a_dead_letter() -> None:
+    hub = dispatcher(free_port(), {})
+    result = await hub.dispatch({"event_id": "e1", "garbage": True})
+    assert result.outcome.status is OutcomeStatus.FAILED
+    assert result.dead_letter is not None and "unreadable" in result.dead_letter["reason"]
