@@ -99,6 +99,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         web_host=settings.web.host,
         web_tables_enabled=False,  # it would serve table contents over HTTP
         table_standby_replicas=0,
+        broker_session_timeout=settings.kafka.session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka.session_timeout_seconds / 10,
     )
 
 

@@ -58,9 +58,7 @@ async def read_topic(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # fetch metadata for every topic, this one included
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await _partitions(consumer, topic)
         if not tps:
             return []
         consumer.assign(tps)
@@ -109,11 +107,7 @@ async def redrive(
     await producer.start()
     count = 0
     try:
-        await consumer.topics()
-        tps = [
-            TopicPartition(dead_letter_topic, p)
-            for p in sorted(consumer.partitions_for_topic(dead_letter_topic) or set())
-        ]
+        tps = await _partitions(consumer, dead_letter_topic)
         if not tps:
             return 0
         consumer.assign(tps)
@@ -147,6 +141,13 @@ async def redrive(
         await producer.stop()
         await consumer.stop()
     return count
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions; an unsubscribed consumer has to ask the cluster first."""
+    # AIOKafkaConsumer.topics() returns fresh metadata without caching it for partitions_for_topic.
+    await consumer._client.force_metadata_update()
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
 
 
 def _json(value: dict[str, Any]) -> bytes:

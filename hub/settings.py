@@ -17,6 +17,8 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "hub"
     partitions: int = Field(default=3, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # How long a silent worker keeps its partitions before the group gives them to another.
+    session_timeout_seconds: float = Field(default=30.0, ge=6)
 
 
 class WebSettings(BaseModel):

@@ -47,3 +47,36 @@ async def _committed(group: str, topic: str, partition: int) -> int:
 def committed_past(group: str, topic: str, partition: int, offset: int) -> bool:
     """Has the consumer group committed beyond `offset` (so it has processed that message)?"""
     return asyncio.run(_committed(group, topic, partition)) > offset
+
+
+async def _lag(group: str, topics: list[str]) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        await consumer.topics()
+        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        ends = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0
+            lag += max(0, ends[tp] - done)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+def consumer_lag(group: str, topics: list[str]) -> int:
+    """Messages in `topics` the group has not committed past: 0 when all work is done."""
+    return asyncio.run(_lag(group, topics))
+
+
+def read_records(topic: str) -> list[dict[str, object]]:
+    """Every value now in a topic, as JSON."""
+    from hub.kafka_client import read_topic
+    from hub.settings import KafkaSettings
+
+    return [value for _key, value in asyncio.run(read_topic(KafkaSettings(), topic))]

@@ -25,9 +25,19 @@ class OutboxHandler:
     def __init__(self, outbox: Path, refuse: re.Pattern[str] | None = None) -> None:
         self.outbox = outbox
         self.refuse = refuse
+        self.unavailable = False  # answer 421 to every new transaction, as a server going down
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
         outbox.mkdir(parents=True, exist_ok=True)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.unavailable:
+            return "421 4.3.2 Service not available, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]

@@ -1,0 +1,273 @@
+"""Fault tests on the real broker and a real SMTP server: nothing lost, nothing twice.
+
+Each test runs its own worker (own topics, consumer group and state) against its own mail catcher,
+and waits on conditions: emails in the outbox, the consumer group having committed all work.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from hub.devstack.mailcatcher import MailCatcher
+from hub.languages import choose_language
+from hub.settings import REPO_ROOT
+from tests.conftest import free_port
+from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
+from tests.hubprocess import TOKEN, HubProcess
+from tests.kafka_probe import consumer_lag, read_records
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
+
+LANGUAGES = ("en", "fr", "es")
+
+
+def write_subscribers(path: Path, count: int, bounce_every: int = 0) -> list[str]:
+    """`count` partners following everything; every `bounce_every`-th address will be refused."""
+    entries = []
+    for i in range(count):
+        bounce = bounce_every and i % bounce_every == 0
+        entries.append(
+            {
+                "id": f"p{i:05d}",
+                "kind": "partner",
+                "name": f"Partner {i}",
+                "language": LANGUAGES[i % 3],
+                "email": f"{'bounce' if bounce else 'p'}{i:05d}@partner.example.net",
+            }
+        )
+    path.write_text(yaml.safe_dump({"subscribers": entries}), encoding="utf-8")
+    return [e["email"] for e in entries]
+
+
+def received(outbox: Path) -> collections.Counter[str]:
+    """Messages per recipient, read from the catcher's file names (<ns>-<seq>-<rcpt>.eml)."""
+    return collections.Counter(p.stem.split("-", 2)[2] for p in outbox.glob("*.eml"))
+
+
+@dataclass
+class Stack:
+    hub: HubProcess
+    catcher: MailCatcher
+    addresses: list[str]
+    port: int
+
+    @property
+    def outbox(self) -> Path:
+        return self.catcher.outbox
+
+    def work_done(self) -> bool:
+        topics = [self.hub.topic(k, "email") for k in ("deliveries", "retries")]
+        topics.append(f"{self.hub.prefix}.outcomes.v1")
+        return consumer_lag(self.hub.env["HUB_APP_ID"], topics) == 0
+
+    def status(self, event_id: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.hub.base_url}/api/v1/events/{event_id}/status",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
+        return response.json() if response.status_code == 200 else {}
+
+    def restart_catcher(self, **kwargs: Any) -> None:
+        self.catcher = MailCatcher(self.outbox, port=self.port, **kwargs)
+        self.catcher.start()
+
+
+@pytest.fixture
+def make_stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
+    started: list[Stack] = []
+
+    def make(count: int, bounce_every: int = 0, templates: Path | None = None) -> Stack:
+        subscribers = tmp_path / "subscribers.yaml"
+        addresses = write_subscribers(subscribers, count, bounce_every)
+        port = free_port()
+        catcher = MailCatcher(
+            tmp_path / "outbox", port=port, refuse="^bounce" if bounce_every else None
+        )
+        catcher.start()
+        env = {
+            "HUB_RETRY__BASE_SECONDS": "0.5",
+            "HUB_RETRY__MAX_DELAY_SECONDS": "3",
+            "HUB_RETRY__MAX_ATTEMPTS": "40",
+            "HUB_KAFKA__SESSION_TIMEOUT_SECONDS": "6",
+            "HUB_SMTP__TIMEOUT": "5",
+        }
+        if templates is not None:
+            env["HUB_TEMPLATES_DIR"] = str(templates)
+        hub = HubProcess(tmp_path, port, subscribers, **env).start()
+        stack = Stack(hub, catcher, addresses, port)
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.hub.stop()
+        stack.catcher.stop()
+
+
+def assert_exactly_once(stack: Stack, expected: list[str]) -> None:
+    wait_until(
+        lambda: len(received(stack.outbox)) >= len(expected),
+        timeout=240,
+        what=f"{len(expected)} recipients\n{stack.hub.log_tail()}",
+    )
+    wait_until(stack.work_done, timeout=120, what="the worker to commit all its work")
+    counts = received(stack.outbox)
+    assert set(counts) == set(expected)
+    twice = {address: n for address, n in counts.items() if n > 1}
+    assert twice == {}
+
+
+def test_worker_killed_mid_fan_out_sends_every_email_exactly_once(make_stack: Any) -> None:
+    stack = make_stack(2000)
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    wait_until(lambda: len(received(stack.outbox)) >= 300, timeout=120, what="300 emails")
+    stack.hub.kill()  # SIGKILL: no chance to flush or commit anything
+    sent_before_restart = len(received(stack.outbox))
+    assert sent_before_restart < 2000, "the fan-out finished before the kill; nothing was tested"
+    stack.hub.start()
+    assert_exactly_once(stack, stack.addresses)
+
+
+def test_worker_stopped_mid_fan_out_hands_back_its_work(make_stack: Any) -> None:
+    stack = make_stack(1000)
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    wait_until(lambda: len(received(stack.outbox)) >= 200, timeout=120, what="200 emails")
+    stack.hub.stop()  # SIGTERM: graceful
+    assert len(received(stack.outbox)) < 1000, "the fan-out finished before the stop"
+    stack.hub.start()
+    assert_exactly_once(stack, stack.addresses)
+
+
+def test_smtp_outage_is_retried_until_everything_is_delivered_once(make_stack: Any) -> None:
+    stack = make_stack(1000)
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    wait_until(lambda: len(received(stack.outbox)) >= 100, timeout=120, what="100 emails")
+    stack.catcher.handler.unavailable = True  # the server starts answering 421, then goes away
+    wait_until(
+        lambda: stack.status(document["id"]).get("totals", {}).get("retries", 0) >= 50,
+        what="retries to show in the status",
+    )
+    stack.catcher.stop()  # connections now refused
+    wait_until(
+        lambda: stack.status(document["id"])["totals"]["retries"] >= 200,
+        what="retries against a server that is gone",
+    )
+    stack.restart_catcher()
+    assert_exactly_once(stack, stack.addresses)
+    status = wait_until(
+        lambda: (s := stack.status(document["id"]))["totals"]["sent"] == 1000 and s,
+        what="the status to show every email sent",
+    )
+    assert status["totals"]["retries"] >= 200
+    assert status["totals"]["failed"] == 0 and status["totals"]["retrying"] == 0
+
+
+def test_broker_restart_mid_fan_out_loses_and_repeats_nothing(make_stack: Any) -> None:
+    stack = make_stack(1000)
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    wait_until(lambda: len(received(stack.outbox)) >= 100, timeout=120, what="100 emails")
+    kafka = [sys.executable, "-m", "hub.devstack.kafka"]
+    subprocess.run([*kafka, "stop"], check=True, timeout=120)
+    subprocess.run([*kafka, "start"], check=True, timeout=180)
+    assert_exactly_once(stack, stack.addresses)
+
+
+def test_poison_event_is_dead_lettered_and_later_events_still_flow(
+    make_stack: Any, tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO_ROOT / "templates", templates)
+    poison = templates / "research.released" / "email" / "en" / "body.html.j2"
+    poison.parent.mkdir(parents=True)
+    poison.write_text("{{ research.no_such_field.title }}")
+    stack = make_stack(6, templates=templates)
+    research = load_example(
+        EXAMPLES / "research.released.v1" / "valid" / "digital-remittances-west-africa.json",
+        classification="public",
+    )
+    assert stack.hub.publish(research).status_code == 202
+    after = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(after).status_code == 202
+    # Research in English breaks; its French readers still get it, and everyone the next event.
+    languages = [choose_language(LANGUAGES[i % 3], set(research["content"])) for i in range(6)]
+    english = [a for a, lang in zip(stack.addresses, languages, strict=True) if lang == "en"]
+    expected_emails = 6 + (6 - len(english))
+    wait_until(
+        lambda: sum(received(stack.outbox).values()) == expected_emails,
+        what=f"{expected_emails} emails",
+    )
+    wait_until(stack.work_done, what="all work committed")
+    letters = read_records(stack.hub.topic("deadletters", "email"))
+    assert sorted(letter["delivery"]["recipient"]["address"] for letter in letters) == english
+    assert all("no_such_field" in letter["reason"] for letter in letters)
+    status = stack.status(research["id"])
+    assert status["totals"]["failed"] == len(english)
+    assert all("no_such_field" in f["reason"] for f in status["failures"])
+
+
+def test_refused_recipients_fail_with_the_reason_and_redrive_sends_them_once(
+    make_stack: Any,
+) -> None:
+    stack = make_stack(30, bounce_every=5)
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    bounced = [a for a in stack.addresses if a.startswith("bounce")]
+    others = [a for a in stack.addresses if not a.startswith("bounce")]
+    wait_until(lambda: len(received(stack.outbox)) == len(others), what="the accepted emails")
+    status = wait_until(
+        lambda: (s := stack.status(document["id"])) and s["totals"]["failed"] == len(bounced) and s,
+        what="the refusals in the status",
+    )
+    assert all("550" in failure["reason"] for failure in status["failures"])
+    assert status["totals"]["sent"] == len(others)
+
+    stack.catcher.handler.refuse = None  # the cause is fixed
+    redrive = [sys.executable, "-m", "hub.cli", "redrive"]
+    done = subprocess.run(redrive, env=stack.hub.env, capture_output=True, text=True, check=True)
+    assert f"re-drove {len(bounced)}" in done.stdout
+    assert_exactly_once(stack, stack.addresses)
+    again = subprocess.run(redrive, env=stack.hub.env, capture_output=True, text=True, check=True)
+    assert "re-drove 0" in again.stdout
+    final = wait_until(
+        lambda: (s := stack.status(document["id"]))["totals"]["sent"] == 30 and s,
+        what="the status after the redrive",
+    )
+    assert final["failures"] == []
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "status", document["id"], "--json"],
+        env=stack.hub.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    import json
+
+    assert json.loads(cli.stdout)["totals"]["sent"] == 30
+    trail = httpx.get(
+        f"{stack.hub.base_url}/api/v1/audit",
+        params={"subject": document["id"]},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    ).json()
+    actions = collections.Counter(entry["action"] for entry in trail)
+    assert actions["event.published"] == 1
+    assert actions["delivery.sent"] == 30
+    assert actions["delivery.failed"] == len(bounced)
+    assert actions["deadletter.redriven"] == len(bounced)
