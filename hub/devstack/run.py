@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -47,6 +49,17 @@ def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float =
     raise SystemExit(f"the worker did not answer on {url} within {timeout:.0f} s")
 
 
+def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the {name} exited at start (is {host}:{port} already in use?)")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the {name} did not listen on {host}:{port} within 30 s")
+
+
 def main() -> int:
     settings = Settings()
     kafka_was_running = (
@@ -79,6 +92,7 @@ def main() -> int:
                 )
             )
         )
+        _wait_for_port(settings.smtp.host, settings.smtp.port, started[-1], "mail catcher")
         worker = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "worker"], env=env)
         started.append(worker)
         base = settings.web.public_url.rstrip("/")
