@@ -12,6 +12,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import ClassVar
 
 import aiosmtplib
+from markupsafe import escape
 
 from channels.base import Channel, Receipt
 from hub.errors import (
@@ -20,6 +21,7 @@ from hub.errors import (
     RecipientRejectedError,
     TransientDeliveryError,
 )
+from hub.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
 from hub.rendering import Rendered
 from hub.routing import ChannelKey, Delivery
 from hub.settings import SmtpSettings
@@ -100,6 +102,20 @@ async def _quietly_close(client: aiosmtplib.SMTP) -> None:
         client.close()
 
 
+def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
+    """Put the recipient's own links where the shared rendering left markers: cheap per email."""
+    links = delivery.links
+    preferences = links.preferences if links else ""
+    unsubscribe = links.unsubscribe if links else ""
+    text = rendered.text.replace(PREFERENCES_MARK, preferences).replace(
+        UNSUBSCRIBE_MARK, unsubscribe
+    )
+    html = rendered.html.replace(PREFERENCES_MARK, escape(preferences)).replace(
+        UNSUBSCRIBE_MARK, escape(unsubscribe)
+    )
+    return text, html
+
+
 class EmailChannel(Channel[EmailMessage]):
     """Builds multipart/alternative email and sends it over SMTP."""
 
@@ -114,6 +130,7 @@ class EmailChannel(Channel[EmailMessage]):
         self.pool = SmtpPool(settings)
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[EmailMessage]:
+        text, html = personalise(rendered, delivery)
         message = EmailMessage()
         # The policy refuses CR/LF in header values; Address quotes display names safely.
         message["Subject"] = rendered.subject
@@ -125,8 +142,15 @@ class EmailChannel(Channel[EmailMessage]):
         message["Message-ID"] = make_msgid(idstring=delivery.id, domain=self.message_id_domain)
         message["X-Hub-Delivery-Id"] = delivery.id
         message["X-Hub-Event-Id"] = delivery.event_id
-        message.set_content(rendered.text, subtype="plain", charset="utf-8")
-        message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+        if delivery.links is not None:
+            # RFC 2369 and RFC 8058: a one-click POST to the https URL unsubscribes at once.
+            message["List-Unsubscribe"] = (
+                f"<{delivery.links.unsubscribe}>, <{delivery.links.unsubscribe_mailto}>"
+            )
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            message["Precedence"] = "bulk"
+        message.set_content(text, subtype="plain", charset="utf-8")
+        message.add_alternative(html, subtype="html", charset="utf-8")
         message["Content-Language"] = delivery.language  # after set_content, which drops Content-*
         return [message]
 

@@ -17,6 +17,7 @@ from hub.outcomes import Outcome, OutcomeStatus
 from hub.planning import plan_event
 from hub.retry import seconds_until
 from hub.status import fold
+from hub.subscriber_changes import subscriber_change
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,11 @@ def register_agents(rt: Runtime) -> None:
             try:
                 result = plan_event(
                     document,
-                    rt.subscribers.current(),
+                    rt.directory,
                     rt.planned,
                     utc_now(),
                     default_language=rt.settings.default_language,
+                    links=rt.links.for_subscriber,
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
@@ -116,6 +118,20 @@ def register_agents(rt: Runtime) -> None:
             rt.event_status[outcome.event_id] = status
             if new_state is not None:
                 rt.delivery_states[outcome.delivery_id] = new_state
+
+    @app.agent(rt.subscriber_commands, name="hub.subscribers", concurrency=1)
+    async def apply_subscriber_changes(stream: AsyncIterator[Any]) -> None:
+        """Materialise subscriber records on every worker; send what a change calls for."""
+        async for key, value in stream.items():  # type: ignore[attr-defined]
+            subscriber_id = key.decode() if isinstance(key, bytes) else str(key)
+            change = subscriber_change(subscriber_id, value, rt, utc_now())
+            if change.erase:
+                rt.subscriber_records.pop(subscriber_id, None)
+            elif change.record is not None:
+                rt.subscriber_records[subscriber_id] = change.record
+            for message in change.emails:
+                await rt.email_deliveries.send(key=subscriber_id.encode(), value=message)
+            await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
 
     @app.on_before_shutdown.connect  # consumer already stopped: nothing left to send
     async def close_channels(app: Any, **kwargs: Any) -> None:

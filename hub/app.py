@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,13 +11,17 @@ import faust
 from faust.types import TopicT
 
 from channels.email import EmailChannel
+from hub.directory import Directory
 from hub.dispatch import Dispatcher
+from hub.links import LinkMaker
 from hub.publishing import all_event_topics
 from hub.rendering import Renderer
 from hub.routing import ChannelKey
 from hub.schemas import SchemaCatalog
 from hub.settings import Settings
-from hub.subscribers import SubscriberFile
+from hub.tokens import Signer
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -36,6 +42,10 @@ class TopicNames:
 
     def dead_letters(self, channel: ChannelKey | str) -> str:
         return f"{self.prefix}.deadletters.{channel}.v1"
+
+    @property
+    def subscribers(self) -> str:
+        return f"{self.prefix}.subscribers.v1"
 
     @property
     def outcomes(self) -> str:
@@ -61,11 +71,15 @@ class Runtime:
     event_dead_letters: TopicT
     outcomes: TopicT
     audit: TopicT
+    subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
     planned: faust.Table  # event id -> fingerprint of the event that was fanned out
     ledger: faust.Table  # delivery id -> last status (on the deliveries' partitions)
     delivery_states: faust.Table  # delivery id -> status as the outcomes have it
     event_status: faust.Table  # event id -> counts per channel and language, failures
-    subscribers: SubscriberFile
+    subscriber_records: faust.GlobalTable  # subscriber id -> record, on every worker
+    directory: Directory
+    signer: Signer
+    links: LinkMaker
     renderer: Renderer
     email: EmailChannel
     dispatcher: Dispatcher
@@ -104,9 +118,25 @@ def create_faust_app(settings: Settings) -> faust.App:
     )
 
 
+def signing_key(settings: Settings) -> bytes:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    # Links signed with a throw-away key stop working at restart: fine for a demo, not for use.
+    log.warning("HUB_SECRET_KEY is not set: links in emails will not survive a restart")
+    return secrets.token_bytes(32)
+
+
 def create_runtime(settings: Settings) -> Runtime:
     """Build the app and everything around it; agents and the API register on top."""
     app = create_faust_app(settings)
+    key = signing_key(settings)
+    signer = Signer(key)
+    mail_domain = settings.smtp.sender.rpartition("@")[2].rstrip(">") or "localhost"
+    # Every worker needs every subscriber to plan any event: a global table, with one partition
+    # (GlobalTable recovery can loop with several).
+    subscriber_records = app.GlobalTable(
+        f"{settings.kafka.topic_prefix}-subscribers", default=None, partitions=1
+    )
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
@@ -125,11 +155,15 @@ def create_runtime(settings: Settings) -> Runtime:
         event_dead_letters=app.topic(names.dead_letters("events")),
         outcomes=app.topic(names.outcomes),
         audit=app.topic(names.audit),
+        subscriber_commands=app.topic(names.subscribers, partitions=1),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         ledger=ledger,
         delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
         event_status=app.Table(f"{prefix}-event-status", default=None),
-        subscribers=SubscriberFile(settings.subscribers_file),
+        subscriber_records=subscriber_records,
+        directory=Directory(subscriber_records),
+        signer=signer,
+        links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         email=email,
         dispatcher=Dispatcher(renderer, {ChannelKey.EMAIL: email}, ledger, utc_now, settings.retry),

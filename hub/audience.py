@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from hub.events import Audience, Classification, Event
-from hub.subscribers import Subscriber, SubscriberKind
+from hub.subscribers import Mode, Subscriber, SubscriberKind, Subscription
 
 # Which kinds of subscriber each classification may ever reach; nothing overrides this.
 ALLOWED_KINDS: dict[Classification, frozenset[SubscriberKind]] = {
@@ -19,6 +19,8 @@ ALLOWED_KINDS: dict[Classification, frozenset[SubscriberKind]] = {
 
 def may_receive(event: Event, subscriber: Subscriber) -> bool:
     """The security rule: may this subscriber ever see this event, whatever they follow?"""
+    if not subscriber.is_active:
+        return False  # unconfirmed and unsubscribed people get nothing
     if subscriber.kind not in ALLOWED_KINDS[event.classification]:
         return False
     if event.classification is Classification.RESTRICTED:
@@ -28,20 +30,32 @@ def may_receive(event: Event, subscriber: Subscriber) -> bool:
     return True
 
 
-def follows(event: Event, subscriber: Subscriber) -> bool:
-    """Does the subscriber's subscription cover this event? Staff targeted by an event always do."""
+def covers(subscription: Subscription, event: Event) -> bool:
+    """Does one subscription take in this event?"""
+    return (
+        _overlaps(subscription.event_types, {event.type})
+        and _overlaps(subscription.themes, event.tags.themes)
+        and _overlaps(subscription.regions, event.tags.regions)
+        and _overlaps(subscription.countries, event.tags.countries)
+    )
+
+
+def instant_channels(event: Event, subscriber: Subscriber) -> frozenset[str]:
+    """The channels on which the subscriber wants this event now (digests wait for newsletters)."""
     if subscriber.is_staff and event.classification in (
         Classification.STAFF,
         Classification.RESTRICTED,
     ):
-        return True  # internal content is addressed to staff, not opted into
-    wanted = subscriber.follows
-    return (
-        _overlaps(wanted.event_types, {event.type})
-        and _overlaps(wanted.themes, event.tags.themes)
-        and _overlaps(wanted.regions, event.tags.regions)
-        and _overlaps(wanted.countries, event.tags.countries)
-    )
+        return subscriber.channels  # internal content is addressed to staff, not opted into
+    found: set[str] = set()
+    for subscription in subscriber.subscriptions:
+        if subscription.mode is Mode.INSTANT and covers(subscription, event):
+            found |= subscription.channels
+    return frozenset(found)
+
+
+def follows(event: Event, subscriber: Subscriber) -> bool:
+    return bool(instant_channels(event, subscriber))
 
 
 def is_embargoed(event: Event, now: datetime) -> bool:
@@ -51,6 +65,19 @@ def is_embargoed(event: Event, now: datetime) -> bool:
 def recipients(event: Event, subscribers: Iterable[Subscriber]) -> list[Subscriber]:
     """Everyone who should get this event now (embargo is decided by the caller's clock)."""
     return [s for s in subscribers if may_receive(event, s) and follows(event, s)]
+
+
+def audience_of(
+    event: Event, subscribers: Iterable[Subscriber]
+) -> list[tuple[Subscriber, frozenset[str]]]:
+    """Each recipient with the channels they get this event on."""
+    chosen = []
+    for subscriber in subscribers:
+        if may_receive(event, subscriber):
+            channels = instant_channels(event, subscriber)
+            if channels:
+                chosen.append((subscriber, channels))
+    return chosen
 
 
 def _named_in(audience: Audience, subscriber: Subscriber) -> bool:

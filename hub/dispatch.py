@@ -13,7 +13,7 @@ from channels.base import Channel
 from hub.errors import DeliveryError, HubError, PermanentDeliveryError, TemplateError
 from hub.events import Event
 from hub.outcomes import Outcome, OutcomeStatus
-from hub.rendering import Renderer
+from hub.rendering import Rendered, Renderer
 from hub.retry import GiveUp, decide
 from hub.routing import ChannelKey, Delivery
 from hub.settings import RetrySettings
@@ -57,8 +57,11 @@ class Dispatcher:
         if self.ledger.get(delivery.id) == OutcomeStatus.SENT:
             return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
         try:
-            event = Event.from_document(message["event"])
-            rendered = self.renderer.render(event, delivery.channel, delivery.language)
+            if message.get("rendered"):  # transactional: rendered when it was requested
+                rendered = Rendered(**message["rendered"])
+            else:
+                event = Event.from_document(message["event"])
+                rendered = self.renderer.render(event, delivery.channel, delivery.language)
             await self.channels[delivery.channel].send(rendered, delivery)
         except TemplateError as exc:
             return self._dead(delivery, message, f"template: {exc}")

@@ -20,10 +20,15 @@ def bootstrap_servers(settings: KafkaSettings) -> str:
 
 # Events are the record of what was published: keep them for ever.
 KEEP_FOREVER = {"retention.ms": "-1"}
+# The latest record per key, for ever; a tombstone (null value) erases the key.
+COMPACTED = {"cleanup.policy": "compact"}
 
 
 async def ensure_topics(
-    settings: KafkaSettings, names: Iterable[str], config: dict[str, str] | None = None
+    settings: KafkaSettings,
+    names: Iterable[str],
+    config: dict[str, str] | None = None,
+    partitions: int | None = None,
 ) -> None:
     """Create missing topics; the broker's auto-creation would pick its own partition count."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings))
@@ -38,7 +43,7 @@ async def ensure_topics(
                 [
                     NewTopic(
                         name=name,
-                        num_partitions=settings.partitions,
+                        num_partitions=partitions or settings.partitions,
                         replication_factor=settings.replication_factor,
                         topic_configs=dict(config or {}),
                     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub import audience, routing
 from hub.events import Event
+from hub.links import PersonalLinks
 from hub.routing import Delivery
 from hub.subscribers import Subscriber
 
@@ -29,6 +30,7 @@ def plan_event(
     now: datetime,
     *,
     default_language: str = "en",
+    links: Callable[[str], PersonalLinks] | None = None,
 ) -> Plan:
     """Decide the deliveries of an event; a second copy of the same event id plans nothing."""
     event = Event.from_document(document)
@@ -38,8 +40,8 @@ def plan_event(
         return Plan(event, skipped_reason=f"already planned ({why})")
     if audience.is_embargoed(event, now):
         return Plan(event, skipped_reason=f"embargoed until {event.embargo_until}")
-    chosen = audience.recipients(event, subscribers)
-    deliveries = routing.plan(event, chosen, default_language=default_language)
+    chosen = audience.audience_of(event, subscribers)
+    deliveries = routing.plan(event, chosen, default_language=default_language, links=links)
     if not deliveries:
         return Plan(event, skipped_reason="no subscriber in the audience")
     return Plan(event, deliveries=deliveries)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from hub.errors import TemplateError
 from hub.events import Event
 from hub.languages import fallback_chain
+from hub.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
 
 DEFAULT_TEMPLATES = "_default"
 
@@ -91,6 +92,16 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{name}: {exc}") from exc
 
+    def render_system(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
+        """A transactional message (confirmation and the like) from templates/_system/<name>/."""
+        data = {"language": language, **context}
+        parts = {
+            part: self._render_part(f"_system/{name}", "email", language, part, data)
+            for part in ("subject.txt", "body.txt", "body.html")
+        }
+        subject = " ".join(parts["subject.txt"].split())
+        return Rendered(subject=subject, text=parts["body.txt"], html=parts["body.html"])
+
     def context(self, event: Event, language: str) -> dict[str, Any]:
         """Data prepared in Python, so templates stay dumb."""
         if language not in event.content:
@@ -112,4 +123,6 @@ class Renderer:
             "research": doc.get("research"),
             "strategy": doc.get("strategy"),
             "themes": sorted(event.tags.themes),
+            "preferences_url": PREFERENCES_MARK,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
         }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from hub.events import Event
 from hub.languages import choose_language
+from hub.links import PersonalLinks
 from hub.subscribers import Subscriber
 
 
@@ -47,6 +48,8 @@ class Delivery:
     language: str
     recipient: Recipient
     attempt: int = 0
+    # Bulk messages carry the recipient's own links; transactional ones (confirmations) do not.
+    links: PersonalLinks | None = None
 
     def as_message(self, event_document: dict[str, Any]) -> dict[str, Any]:
         """The Kafka value: self-contained, so a retry needs nothing else."""
@@ -57,6 +60,7 @@ class Delivery:
             "language": self.language,
             "recipient": self.recipient.as_dict(),
             "attempt": self.attempt,
+            "links": asdict(self.links) if self.links else None,
             "event": event_document,
         }
 
@@ -69,7 +73,23 @@ class Delivery:
             language=value["language"],
             recipient=Recipient(**value["recipient"]),
             attempt=int(value.get("attempt", 0)),
+            links=PersonalLinks(**value["links"]) if value.get("links") else None,
         )
+
+
+def transactional(
+    purpose: str, nonce: str, subscriber: Subscriber, rendered: dict[str, str]
+) -> dict[str, Any]:
+    """A one-off email to one person (a confirmation, a notice), already rendered."""
+    assert subscriber.email is not None
+    delivery = Delivery(
+        id=delivery_id(f"{purpose}:{nonce}", ChannelKey.EMAIL, subscriber.id),
+        event_id=f"subscriber:{subscriber.id}",
+        channel=ChannelKey.EMAIL,
+        language=subscriber.language,
+        recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
+    )
+    return {**delivery.as_message({}), "event": None, "rendered": rendered}
 
 
 def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:
@@ -79,14 +99,19 @@ def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:
 
 
 def plan(
-    event: Event, recipients: Iterable[Subscriber], *, default_language: str = "en"
+    event: Event,
+    recipients: Iterable[Subscriber | tuple[Subscriber, frozenset[str]]],
+    *,
+    default_language: str = "en",
+    links: Callable[[str], PersonalLinks] | None = None,
 ) -> list[Delivery]:
     """One delivery per recipient and channel they can be reached on."""
     deliveries: list[Delivery] = []
-    for subscriber in recipients:
+    for item in recipients:
+        subscriber, channels = item if isinstance(item, tuple) else (item, item.channels)
         language = choose_language(subscriber.language, event.languages, default_language)
         for channel in sorted(ChannelKey):
-            address = _address(subscriber, channel) if channel in subscriber.channels else None
+            address = _address(subscriber, channel) if channel in channels else None
             if address is None:
                 continue
             deliveries.append(
@@ -96,6 +121,7 @@ def plan(
                     channel=channel,
                     language=language,
                     recipient=Recipient(subscriber.id, subscriber.name, address),
+                    links=links(subscriber.id) if links else None,
                 )
             )
     return deliveries

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Bearer tokens allowed to publish, by publisher: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"
+    # Signs the links in emails (confirmation, preferences, unsubscribe). Keep it secret and stable:
+    # changing it invalidates every link already sent.
+    secret_key: SecretStr | None = None
     kafka: KafkaSettings = KafkaSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()

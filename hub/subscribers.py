@@ -1,8 +1,10 @@
-"""Subscribers and what they follow, loaded from a YAML or JSON file (the simple source)."""
+"""Subscribers and their subscriptions: value objects and their JSON form on Kafka."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,12 @@ from typing import Any
 import yaml
 
 from hub.errors import ConfigurationError
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+# Deliberately simple: one @, no spaces or angle brackets, a dot in the domain. The SMTP server has
+# the last word; this only keeps obvious mistakes and header tricks out.
+EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+SUPPORTED_LANGUAGES = ("en", "fr", "es")
 
 
 class SubscriberKind(StrEnum):
@@ -19,14 +27,74 @@ class SubscriberKind(StrEnum):
     PUBLIC = "public"
 
 
+class OrganisationType(StrEnum):
+    GOVERNMENT = "government"
+    NGO = "ngo"
+    UN_AGENCY = "un-agency"
+    DONOR = "donor"
+    ACADEMIA = "academia"
+    MEDIA = "media"
+    PRIVATE_SECTOR = "private-sector"
+    OTHER = "other"
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"  # external email not yet confirmed: nothing but the confirmation is sent
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Mode(StrEnum):
+    INSTANT = "instant"
+    DIGEST = "digest"
+
+
 @dataclass(frozen=True, slots=True)
-class Follows:
+class Subscription:
     """What a subscriber follows; an empty set means 'everything of that dimension'."""
 
     event_types: frozenset[str] = frozenset()
     themes: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
     countries: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset({"email"})
+    mode: Mode = Mode.INSTANT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_types": sorted(self.event_types),
+            "themes": sorted(self.themes),
+            "regions": sorted(self.regions),
+            "countries": sorted(self.countries),
+            "channels": sorted(self.channels),
+            "mode": self.mode.value,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Subscription:
+        return cls(
+            event_types=frozenset(raw.get("event_types", ())),
+            themes=frozenset(raw.get("themes", ())),
+            regions=frozenset(raw.get("regions", ())),
+            countries=frozenset(raw.get("countries", ())),
+            channels=frozenset(raw.get("channels", ("email",))),
+            mode=Mode(raw.get("mode", Mode.INSTANT)),
+        )
+
+
+EVERYTHING = Subscription()
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """When and how someone agreed to receive, and to what text."""
+
+    at: str
+    method: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"at": self.at, "method": self.method, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,44 +106,146 @@ class Subscriber:
     name: str
     language: str
     email: str | None = None
+    telegram_chat_id: int | None = None
     organisation: str | None = None
+    organisation_type: OrganisationType | None = None
     department: str | None = None
     region: str | None = None
     country: str | None = None
     office: str | None = None
     groups: frozenset[str] = frozenset()
-    channels: frozenset[str] = frozenset({"email"})
-    follows: Follows = field(default_factory=Follows)
+    status: SubscriberStatus = SubscriberStatus.ACTIVE
+    subscriptions: tuple[Subscription, ...] = (EVERYTHING,)
+    consents: tuple[Consent, ...] = ()
+    updated_at: str = ""
+    # The nonce of the one confirmation link that may still activate a pending subscriber.
+    confirmation_nonce: str | None = None
 
     @property
     def is_staff(self) -> bool:
         return self.kind is SubscriberKind.STAFF
 
+    @property
+    def is_active(self) -> bool:
+        return self.status is SubscriberStatus.ACTIVE
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """Every channel any subscription uses (staff content goes to these too)."""
+        found: set[str] = set()
+        for subscription in self.subscriptions:
+            found |= subscription.channels
+        return frozenset(found) or frozenset({"email"})
+
+    def with_changes(self, **changes: Any) -> Subscriber:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "name": self.name,
+            "language": self.language,
+            "email": self.email,
+            "telegram_chat_id": self.telegram_chat_id,
+            "organisation": self.organisation,
+            "organisation_type": self.organisation_type.value if self.organisation_type else None,
+            "department": self.department,
+            "region": self.region,
+            "country": self.country,
+            "office": self.office,
+            "groups": sorted(self.groups),
+            "status": self.status.value,
+            "subscriptions": [s.to_dict() for s in self.subscriptions],
+            "consents": [c.to_dict() for c in self.consents],
+            "updated_at": self.updated_at,
+            "confirmation_nonce": self.confirmation_nonce,
+        }
+
+
+class InvalidSubscriberError(ValueError):
+    """A subscriber record that cannot be accepted; `problems` names each field."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+
+
+def check_email(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > 254 or not EMAIL.match(value):
+        raise InvalidSubscriberError([("email", f"not a valid email address: {value!r}")])
+    return value
+
 
 def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
-    follows = raw.get("follows") or {}
+    """Build and check a subscriber; every problem is named, with its field."""
+    problems: list[tuple[str, str]] = []
+
+    def enum(kind: type[StrEnum], name: str, default: Any = None) -> Any:
+        value = raw.get(name, default)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+            problems.append((name, f"{value!r} is not one of: {allowed}"))
+            return None
+
+    for required in ("id", "kind", "name"):
+        if not raw.get(required):
+            problems.append((required, "is required"))
+    language = str(raw.get("language") or "en")
+    if not LANGUAGE_TAG.match(language):
+        problems.append(("language", f"{language!r} is not a language tag like fr or fr-TN"))
+    email = raw.get("email")
+    try:
+        email = check_email(email)
+    except InvalidSubscriberError as exc:
+        problems.extend(exc.problems)
+    kind = enum(SubscriberKind, "kind")
+    organisation_type = enum(OrganisationType, "organisation_type")
+    status = enum(SubscriberStatus, "status", SubscriberStatus.ACTIVE.value)
+    subscriptions: list[Subscription] = []
+    for index, item in enumerate(raw.get("subscriptions", [EVERYTHING.to_dict()])):
+        try:
+            subscriptions.append(Subscription.from_dict(item))
+        except (ValueError, TypeError, AttributeError) as exc:
+            problems.append((f"subscriptions[{index}]", str(exc)))
+    chat = raw.get("telegram_chat_id")
+    if problems:
+        raise InvalidSubscriberError(problems)
     return Subscriber(
         id=str(raw["id"]),
-        kind=SubscriberKind(raw["kind"]),
+        kind=kind,
         name=str(raw["name"]),
-        language=str(raw.get("language", "en")),
-        email=raw.get("email"),
+        language=language,
+        email=email,
+        telegram_chat_id=int(chat) if chat is not None else None,
         organisation=raw.get("organisation"),
+        organisation_type=organisation_type,
         department=raw.get("department"),
         region=raw.get("region"),
         country=raw.get("country"),
         office=raw.get("office"),
         groups=frozenset(raw.get("groups", ())),
-        channels=frozenset(raw.get("channels", ("email",))),
-        follows=Follows(**{key: frozenset(follows.get(key, ())) for key in Follows.__slots__}),
+        status=status,
+        subscriptions=tuple(subscriptions),
+        consents=tuple(
+            Consent(str(c["at"]), str(c["method"]), str(c["text"])) for c in raw.get("consents", ())
+        ),
+        updated_at=str(raw.get("updated_at", "")),
+        confirmation_nonce=raw.get("confirmation_nonce"),
     )
 
 
 def load_subscribers(path: Path) -> list[Subscriber]:
-    """Read the subscriber file; a broken file is a configuration error naming the entry."""
+    """Read a YAML or JSON file of subscribers; a broken file is an error naming the entry."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read subscribers from {path}: {exc}") from exc
     entries = data.get("subscribers", []) if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -84,22 +254,28 @@ def load_subscribers(path: Path) -> list[Subscriber]:
     for index, entry in enumerate(entries):
         try:
             subscribers.append(subscriber_from_dict(entry))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigurationError(f"{path}: subscribers[{index}]: {exc!r}") from exc
+        except (InvalidSubscriberError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"{path}: subscribers[{index}]: {exc}") from exc
     return subscribers
 
 
-class SubscriberFile:
-    """The subscriber file, re-read when it changes on disk."""
+def by_id(subscribers: Iterable[Subscriber]) -> dict[str, Subscriber]:
+    return {s.id: s for s in subscribers}
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._mtime_ns: int | None = None
-        self._subscribers: list[Subscriber] = []
 
-    def current(self) -> list[Subscriber]:
-        mtime_ns = self.path.stat().st_mtime_ns
-        if mtime_ns != self._mtime_ns:
-            self._subscribers = load_subscribers(self.path)
-            self._mtime_ns = mtime_ns
-        return self._subscribers
+__all__ = [
+    "EVERYTHING",
+    "SUPPORTED_LANGUAGES",
+    "Consent",
+    "InvalidSubscriberError",
+    "Mode",
+    "OrganisationType",
+    "Subscriber",
+    "SubscriberKind",
+    "SubscriberStatus",
+    "Subscription",
+    "by_id",
+    "check_email",
+    "load_subscribers",
+    "subscriber_from_dict",
+]

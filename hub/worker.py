@@ -10,7 +10,7 @@ from faust.contrib.asgi import serve_asgi
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
-from hub.kafka_admin import KEEP_FOREVER, ensure_topics
+from hub.kafka_admin import COMPACTED, KEEP_FOREVER, ensure_topics
 from hub.settings import Settings
 
 
@@ -33,3 +33,4 @@ async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
+    await ensure_topics(rt.settings.kafka, [rt.names.subscribers], COMPACTED, partitions=1)

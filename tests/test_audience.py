@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hub import audience
 from hub.events import Classification
-from hub.subscribers import Follows, SubscriberKind
+from hub.subscribers import Mode, SubscriberKind, SubscriberStatus, Subscription
 from tests.helpers import EXAMPLES, event, subscriber
 
 STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
@@ -63,10 +63,38 @@ def test_staff_targeting_by_department_region_and_office() -> None:
 def test_partner_subscription_filters_by_theme_and_type() -> None:
     news = event()  # themes of the demo announcement include labour-migration
     theme = sorted(news.tags.themes)[0]
-    fan = subscriber("fan", follows=Follows(themes=frozenset({theme})))
-    other = subscriber("other", follows=Follows(themes=frozenset({"no-such-theme"})))
-    research_only = subscriber("r", follows=Follows(event_types=frozenset({"research.released"})))
+    fan = subscriber("fan", subscriptions=(Subscription(themes=frozenset({theme})),))
+    other = subscriber("other", subscriptions=(Subscription(themes=frozenset({"nothing"})),))
+    research_only = subscriber(
+        "r", subscriptions=(Subscription(event_types=frozenset({"research.released"})),)
+    )
     assert [s.id for s in audience.recipients(news, [fan, other, research_only])] == ["fan"]
+
+
+def test_unconfirmed_and_unsubscribed_people_get_nothing() -> None:
+    news = event()
+    people = [
+        subscriber("pending", status=SubscriberStatus.PENDING),
+        subscriber("gone", status=SubscriberStatus.UNSUBSCRIBED),
+        subscriber("active"),
+    ]
+    assert [s.id for s in audience.recipients(news, people)] == ["active"]
+
+
+def test_digest_subscriptions_wait_for_the_newsletter() -> None:
+    news = event()
+    digest = subscriber("d", subscriptions=(Subscription(mode=Mode.DIGEST),))
+    assert audience.recipients(news, [digest]) == []
+
+
+def test_staff_content_reaches_targeted_staff_whatever_they_follow() -> None:
+    update = event(STAFF_UPDATE, audience={})
+    picky = subscriber(
+        "s",
+        SubscriberKind.STAFF,
+        subscriptions=(Subscription(event_types=frozenset({"research.released"})),),
+    )
+    assert audience.recipients(update, [picky]) == [picky]
 
 
 def test_embargo_holds_until_its_time() -> None:
@@ -111,7 +139,9 @@ def test_no_subscription_can_override_classification(
             kind,
             department=name,
             groups=sub_groups,
-            follows=Follows(event_types=frozenset({news.type}), themes=themes & news.tags.themes),
+            subscriptions=(
+                Subscription(event_types=frozenset({news.type}), themes=themes & news.tags.themes),
+            ),
         )
         for i, (kind, name, sub_groups, themes) in enumerate(population)
     ]

@@ -1,0 +1,76 @@
+"""Applying one subscriber command: the record to keep, the emails to send, the audit entry."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hub import audit
+from hub.errors import TemplateError
+from hub.routing import transactional
+from hub.selfservice import Cause
+from hub.subscribers import InvalidSubscriberError, Subscriber, subscriber_from_dict
+
+if TYPE_CHECKING:
+    from hub.app import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberChange:
+    record: dict[str, Any] | None
+    erase: bool
+    audit: dict[str, Any]
+    emails: list[dict[str, Any]] = field(default_factory=list)
+
+
+def subscriber_change(
+    subscriber_id: str, value: dict[str, Any] | None, rt: Runtime, now: datetime
+) -> SubscriberChange:
+    """Decide what one command on the subscribers topic does; bad data is recorded, not raised."""
+    if value is None:  # a tombstone: erasure
+        return SubscriberChange(
+            None, True, audit.record("hub", "subscriber.erased", subscriber_id, now)
+        )
+    try:
+        subscriber = subscriber_from_dict(value["subscriber"])
+        cause = Cause(value.get("cause", Cause.UPDATED))
+    except (InvalidSubscriberError, KeyError, TypeError, ValueError) as exc:
+        log.error("subscriber command for %s ignored: %s", subscriber_id, exc)
+        entry = audit.record("hub", "subscriber.rejected", subscriber_id, now, reason=str(exc))
+        return SubscriberChange(None, False, entry)
+    actor = str(value.get("actor", "hub"))
+    entry = audit.record(
+        actor, f"subscriber.{cause.value}", subscriber_id, now, status=subscriber.status.value
+    )
+    try:
+        emails = _notices(subscriber, cause, rt)
+    except TemplateError as exc:
+        log.error("notice for %s not rendered: %s", subscriber_id, exc)
+        emails = []
+    return SubscriberChange(subscriber.to_dict(), False, entry, emails)
+
+
+def _notices(subscriber: Subscriber, cause: Cause, rt: Runtime) -> list[dict[str, Any]]:
+    """Double opt-in: the confirmation link, or a word to someone already subscribed."""
+    if subscriber.email is None:
+        return []
+    if cause is Cause.SUBSCRIBED and subscriber.confirmation_nonce:
+        url = rt.links.confirmation(subscriber.id, subscriber.confirmation_nonce)
+        rendered = rt.renderer.render_system(
+            "confirm", subscriber.language, {"name": subscriber.name, "confirm_url": url}
+        )
+        nonce = subscriber.confirmation_nonce
+        return [transactional("confirm", nonce, subscriber, asdict(rendered))]
+    if cause is Cause.ALREADY_ACTIVE:
+        links = rt.links.for_subscriber(subscriber.id)
+        rendered = rt.renderer.render_system(
+            "already",
+            subscriber.language,
+            {"name": subscriber.name, "preferences_url": links.preferences},
+        )
+        return [transactional("already", subscriber.updated_at, subscriber, asdict(rendered))]
+    return []
