@@ -11,9 +11,13 @@ from pydantic import BaseModel
 from hub import audit
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth
+from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
+from hub.events import Event
 from hub.kafka_client import read_topic
+from hub.pages import create_pages
 from hub.publishing import accept
+from hub.selfservice import export
 from hub.status import summary
 
 
@@ -147,6 +151,65 @@ def create_api(rt: Runtime) -> FastAPI:
             "not_delivered": status["skipped"],
         }
 
+    @api.get("/api/v1/subscribers", responses={401: {}, 403: {}})
+    async def list_subscribers(
+        _reader: Annotated[str, Depends(auth)],
+        q: Annotated[str, Query(max_length=200)] = "",
+        kind: Annotated[str | None, Query()] = None,
+        status: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """Search subscribers by name, email, organisation, department or office."""
+        found = search(rt.directory, q, kind, status)
+        return {
+            "total": len(found),
+            "items": [export(s) for s in found[offset : offset + limit]],
+        }
+
+    @api.get("/api/v1/audiences", responses={401: {}, 403: {}})
+    async def audiences(_reader: Annotated[str, Depends(auth)]) -> dict[str, Any]:
+        """How many people each audience has."""
+        return audience_counts(rt.directory)
+
+    @api.post(
+        "/api/v1/events/dry-run",
+        responses={**refusals, 401: {}, 403: {}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
+    async def dry_run_event(
+        request: Request, _officer: Annotated[str, Depends(auth)]
+    ) -> dict[str, Any]:
+        """Who would receive this event, on which channel, in which language; nothing is sent."""
+        raw = await _read_body(request, settings.limits.max_event_bytes)
+        accepted = accept(
+            raw,
+            rt.catalog,
+            topic_prefix=settings.kafka.topic_prefix,
+            max_bytes=settings.limits.max_event_bytes,
+        )
+        event = Event.from_document(accepted.document)
+        return dry_run(event, rt.directory, utc_now(), settings.default_language)
+
+    @api.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
+    async def erase_subscriber(
+        subscriber_id: str, officer: Annotated[str, Depends(auth)]
+    ) -> dict[str, str]:
+        """Erase a person on their request: a tombstone on the subscribers topic."""
+        if rt.directory.get(subscriber_id) is None:
+            raise HTTPException(404, detail="no such subscriber")
+        await rt.app.producer.send_and_wait(
+            rt.names.subscribers, subscriber_id.encode(), None, None, None, None
+        )
+        entry = audit.record(officer, "subscriber.erasure-requested", subscriber_id, utc_now())
+        await rt.audit.send(key=subscriber_id.encode(), value=entry)
+        return {"id": subscriber_id, "status": "erasing"}
+
     @api.get("/api/v1/audit", responses={401: {}, 403: {}})
     async def audit_trail(
         _reader: Annotated[str, Depends(auth)],
@@ -164,4 +227,5 @@ def create_api(rt: Runtime) -> FastAPI:
         entries = sorted((value for _key, value in records), key=lambda e: str(e.get("at", "")))
         return entries[-limit:]
 
+    api.include_router(create_pages(rt))
     return api

@@ -20,40 +20,13 @@ from hub.routing import ChannelKey
 from hub.schemas import SchemaCatalog
 from hub.settings import Settings
 from hub.tokens import Signer
+from hub.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNames:
-    """Every topic the hub writes, by role: hub.<role>.<name>.v1."""
-
-    prefix: str
-
-    def deliveries(self, channel: ChannelKey) -> str:
-        return f"{self.prefix}.deliveries.{channel}.v1"
-
-    def retries(self, channel: ChannelKey) -> str:
-        return f"{self.prefix}.retries.{channel}.v1"
-
-    def dead_letters(self, channel: ChannelKey | str) -> str:
-        return f"{self.prefix}.deadletters.{channel}.v1"
-
-    @property
-    def subscribers(self) -> str:
-        return f"{self.prefix}.subscribers.v1"
-
-    @property
-    def outcomes(self) -> str:
-        return f"{self.prefix}.outcomes.v1"
-
-    @property
-    def audit(self) -> str:
-        return f"{self.prefix}.audit.v1"
 
 
 @dataclass
@@ -79,6 +52,7 @@ class Runtime:
     subscriber_records: faust.GlobalTable  # subscriber id -> record, on every worker
     directory: Directory
     signer: Signer
+    signing_key: bytes
     links: LinkMaker
     renderer: Renderer
     email: EmailChannel
@@ -163,6 +137,7 @@ def create_runtime(settings: Settings) -> Runtime:
         subscriber_records=subscriber_records,
         directory=Directory(subscriber_records),
         signer=signer,
+        signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         email=email,

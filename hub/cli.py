@@ -56,10 +56,10 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.app import TopicNames
     from hub.kafka_client import read_topic
     from hub.outcomes import Outcome
     from hub.status import fold, summary
+    from hub.topics import TopicNames
 
     key = args.event_id.encode()
     records = asyncio.run(
@@ -96,10 +96,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from hub.app import TopicNames
     from hub.kafka_client import redrive
     from hub.redrive import delivery_to_resend, redrive_audit
     from hub.routing import ChannelKey
+    from hub.topics import TopicNames
 
     names = TopicNames(settings.kafka.topic_prefix)
     actor = os.environ.get("USER", "cli")
@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     redrive = commands.add_parser("redrive", help="send dead-lettered deliveries again")
     redrive.set_defaults(handler=cmd_redrive)
+
+    from hub.cli_subscribers import add_commands
+
+    add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")

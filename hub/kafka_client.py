@@ -14,7 +14,7 @@ from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
 
-Record = tuple[bytes | None, dict[str, Any]]
+Record = tuple[bytes | None, Any]  # value: decoded JSON, or None for a tombstone
 
 
 def _producer(settings: KafkaSettings) -> AIOKafkaProducer:
@@ -74,7 +74,8 @@ async def read_topic(
             for tp, messages in batches.items():
                 for message in messages:
                     if message.offset < ends[tp] and keep(message.key):
-                        records.append((message.key, json.loads(message.value)))
+                        value = None if message.value is None else json.loads(message.value)
+                        records.append((message.key, value))
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
         return records
@@ -148,6 +149,35 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
     # AIOKafkaConsumer.topics() returns fresh metadata without caching it for partitions_for_topic.
     await consumer._client.force_metadata_update()
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+async def send_records(
+    settings: KafkaSettings, topic: str, records: list[tuple[bytes, dict[str, Any] | None]]
+) -> None:
+    """Write records (None: a tombstone) with acks=all, all or nothing from the caller's view."""
+    producer = _producer(settings)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, key=key, value=None if value is None else _json(value))
+            for key, value in records
+        ]
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+
+
+async def latest_by_key(settings: KafkaSettings, topic: str) -> dict[str, Any]:
+    """A compacted topic's current state: the last value per key, tombstones removing keys."""
+    state: dict[str, Any] = {}
+    for key, value in await read_topic(settings, topic):
+        name = (key or b"").decode()
+        if value is None:
+            state.pop(name, None)
+        else:
+            state[name] = value
+    return state
 
 
 def _json(value: dict[str, Any]) -> bytes:

@@ -53,6 +53,10 @@ class Renderer:
         self._cache: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
         self._cache_size = 512
 
+    @property
+    def environment(self) -> jinja2.Environment:
+        return self._env
+
     def template_name(self, event_type: str, channel: str, language: str, part: str) -> str:
         """The first template that exists along the type and language fallbacks."""
         for lang in fallback_chain(language, self.default_language):

@@ -195,6 +195,9 @@ def unsubscribe(
                 remaining.append(replace(subscription, event_types=frozenset(left)))
         if remaining:
             return existing.with_changes(subscriptions=tuple(remaining), updated_at=now.isoformat())
+    if existing.is_staff:
+        # Staff opt out of the news they follow; internal communications still reach them.
+        return existing.with_changes(subscriptions=(), updated_at=now.isoformat())
     return existing.with_changes(status=SubscriberStatus.UNSUBSCRIBED, updated_at=now.isoformat())
 
 

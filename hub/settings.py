@@ -74,7 +74,6 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var"
     schemas_dir: Path = REPO_ROOT / "schemas"
     templates_dir: Path = REPO_ROOT / "templates"
-    subscribers_file: Path = REPO_ROOT / "hub" / "demo" / "subscribers.yaml"
     # Bearer tokens allowed to publish, by publisher: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"

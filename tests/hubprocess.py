@@ -22,7 +22,9 @@ TOKEN = "test-publisher-token-0123456789"
 class HubProcess:
     """Starts `hub worker` with settings of its own; kill() and start() again for fault tests."""
 
-    def __init__(self, workdir: Path, smtp_port: int, subscribers_file: Path, **env: str) -> None:
+    def __init__(
+        self, workdir: Path, smtp_port: int, subscribers_file: Path | None = None, **env: str
+    ) -> None:
         run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.port = free_port()
@@ -37,11 +39,13 @@ class HubProcess:
             "HUB_WEB__PORT": str(self.port),
             "HUB_WEB__PUBLIC_URL": self.base_url,
             "HUB_SMTP__PORT": str(smtp_port),
-            "HUB_SUBSCRIBERS_FILE": str(subscribers_file),
             "HUB_PUBLISHER_TOKENS": json.dumps({"test-officer": TOKEN}),
+            "HUB_SECRET_KEY": f"test-secret-{run_id}-0123456789",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.subscribers_file = subscribers_file
+        self._loaded = False
 
     def start(self) -> HubProcess:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
@@ -53,7 +57,43 @@ class HubProcess:
                 cwd=self.workdir,
             )
         wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        if self.subscribers_file is not None and not self._loaded:
+            self.load_subscribers(self.subscribers_file)
         return self
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
+        )
+
+    def load_subscribers(self, path: Path) -> None:
+        """Write them to the subscribers topic and wait until the worker holds them all."""
+        import yaml
+
+        expected = len(yaml.safe_load(path.read_text(encoding="utf-8"))["subscribers"])
+        self.cli("subscribers", "load", str(path))
+        wait_until(
+            lambda: self.subscriber_count() >= expected,
+            timeout=60,
+            what=f"{expected} subscribers in the worker",
+        )
+        self._loaded = True
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        return httpx.get(
+            f"{self.base_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+
+    def subscriber_count(self, **params: str) -> int:
+        return int(self.get("/api/v1/subscribers", limit="1", **params).json()["total"])
 
     def _healthy(self) -> bool:
         assert self.process is not None

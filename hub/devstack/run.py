@@ -18,6 +18,8 @@ from hub.settings import REPO_ROOT, Settings
 
 VAR = REPO_ROOT / "var"
 TOKEN_FILE = VAR / "dev-publisher-token"
+SECRET_FILE = VAR / "dev-secret-key"
+DEMO_SUBSCRIBERS = REPO_ROOT / "hub" / "demo" / "subscribers.yaml"
 DEMO_EVENT = "schemas/examples/announcement.published.v1/valid/partnership-west-africa.json"
 
 
@@ -25,13 +27,13 @@ def _python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def _dev_token() -> str:
-    """A local publisher token, made once and kept in var/ (never committed)."""
-    if not TOKEN_FILE.exists():
+def _dev_secret(path: Path) -> str:
+    """A local secret (publisher token, signing key), made once, kept in var/, never committed."""
+    if not path.exists():
         VAR.mkdir(parents=True, exist_ok=True)
-        TOKEN_FILE.write_text(secrets.token_urlsafe(32))
-        TOKEN_FILE.chmod(0o600)
-    return TOKEN_FILE.read_text().strip()
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -72,11 +74,14 @@ def main() -> int:
 
     env = dict(os.environ)
     credential_hint = "HUB_PUBLISHER_TOKENS"
+    if settings.secret_key is None:
+        env["HUB_SECRET_KEY"] = _dev_secret(SECRET_FILE)
     if not settings.publisher_tokens:
-        env["HUB_PUBLISHER_TOKENS"] = f'{{"local-officer": "{_dev_token()}"}}'
+        env["HUB_PUBLISHER_TOKENS"] = f'{{"local-officer": "{_dev_secret(TOKEN_FILE)}"}}'
         credential_hint = str(TOKEN_FILE.relative_to(REPO_ROOT))
 
     outbox = VAR / "outbox" / "email"
+    hub = str(Path(sys.executable).parent / "hub")
     started: list[subprocess.Popen[bytes]] = []
     try:
         started.append(
@@ -93,10 +98,11 @@ def main() -> int:
             )
         )
         _wait_for_port(settings.smtp.host, settings.smtp.port, started[-1], "mail catcher")
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "worker"], env=env)
+        worker = subprocess.Popen([hub, "worker"], env=env)
         started.append(worker)
         base = settings.web.public_url.rstrip("/")
         _wait_for_health(f"{base}/api/v1/health", worker)
+        subprocess.run([hub, "subscribers", "load", str(DEMO_SUBSCRIBERS)], env=env, check=True)
         print(
             f"""
 The hub is running.
@@ -106,7 +112,8 @@ The hub is running.
                       (the token is in {credential_hint})
   Publish from here:  .venv/bin/hub publish {DEMO_EVENT}
   API documentation:  {base}/docs
-  Subscribers:        {settings.subscribers_file.relative_to(REPO_ROOT)}
+  Subscribe page:     {base}/subscribe
+  Demo subscribers:   {DEMO_SUBSCRIBERS.relative_to(REPO_ROOT)} (loaded)
   Emails land in:     {outbox.relative_to(REPO_ROOT)}/ (one .eml file per message)
 Ctrl-C stops everything this command started.
 """,
