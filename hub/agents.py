@@ -7,14 +7,16 @@ lose it on restart (faust-streaming issue #606). Scale with partitions and worke
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from hub import audit
 from hub.app import Runtime, utc_now
+from hub.events import topic_name
 from hub.outcomes import Outcome, OutcomeStatus
-from hub.planning import plan_event
+from hub.planning import due_embargoes, plan_event
 from hub.retry import seconds_until
 from hub.status import fold
 from hub.subscriber_changes import subscriber_change
@@ -63,6 +65,17 @@ def register_agents(rt: Runtime) -> None:
                 await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
                 await record(Outcome.skipped(event_id, utc_now(), reason))
                 continue
+            if result.held_until is not None:
+                # Kept in a table on this event's partition; the release timer fans it out.
+                rt.embargoed[result.event.id] = {
+                    "until": result.held_until.isoformat(),
+                    "topic": topic_name(
+                        rt.settings.kafka.topic_prefix,
+                        result.event.type,
+                        result.event.schema_version,
+                    ),
+                    "document": document,
+                }
             if result.skipped_reason:
                 log.info("event %s: %s", result.event.id, result.skipped_reason)
                 await record(Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
@@ -77,7 +90,30 @@ def register_agents(rt: Runtime) -> None:
                     value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
                 )
             rt.planned[result.event.id] = result.event.fingerprint
+            rt.embargoed.pop(result.event.id, None)
             log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+    @app.timer(interval=rt.settings.embargo_check_seconds)
+    async def release_embargoes() -> None:
+        """Send held events back to the planner once their embargo has passed.
+
+        Every worker checks the embargoes of its own partitions; sending one twice is harmless
+        (the planner fans an event out once), so restarts and rebalances need no coordination.
+        """
+        try:
+            due = due_embargoes(list(rt.embargoed.items()), rt.planned, utc_now())
+            for event_id, entry in due:
+                log.info("event %s: embargo over, releasing", event_id)
+                await rt.app.producer.send_and_wait(
+                    entry["topic"],
+                    event_id.encode(),
+                    json.dumps(entry["document"], ensure_ascii=False).encode(),
+                    None,
+                    None,
+                    [("hub-released-from-embargo", b"1")],
+                )
+        except Exception:  # an exception escaping a timer would stop the whole worker
+            log.exception("embargo release failed; will try again")
 
     @app.agent(rt.email_deliveries, name="hub.email", concurrency=1)
     async def send_email(stream: AsyncIterator[dict[str, Any]]) -> None:

@@ -46,6 +46,7 @@ class Runtime:
     audit: TopicT
     subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
     planned: faust.Table  # event id -> fingerprint of the event that was fanned out
+    embargoed: faust.Table  # event id -> {until, topic, document}: held until its time
     ledger: faust.Table  # delivery id -> last status (on the deliveries' partitions)
     delivery_states: faust.Table  # delivery id -> status as the outcomes have it
     event_status: faust.Table  # event id -> counts per channel and language, failures
@@ -131,6 +132,7 @@ def create_runtime(settings: Settings) -> Runtime:
         audit=app.topic(names.audit),
         subscriber_commands=app.topic(names.subscribers, partitions=1),
         planned=app.Table(f"{prefix}-planned-events", default=None),
+        embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
         ledger=ledger,
         delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
         event_status=app.Table(f"{prefix}-event-status", default=None),

@@ -21,6 +21,7 @@ class Plan:
     event: Event
     deliveries: list[Delivery] = field(default_factory=list)
     skipped_reason: str = ""
+    held_until: datetime | None = None  # embargoed: plan again at this time
 
 
 def plan_event(
@@ -39,9 +40,24 @@ def plan_event(
         why = "same event" if seen == event.fingerprint else "different content under the same id"
         return Plan(event, skipped_reason=f"already planned ({why})")
     if audience.is_embargoed(event, now):
-        return Plan(event, skipped_reason=f"embargoed until {event.embargo_until}")
+        return Plan(
+            event,
+            skipped_reason=f"embargoed until {event.embargo_until}",
+            held_until=event.embargo_until,
+        )
     chosen = audience.audience_of(event, subscribers)
     deliveries = routing.plan(event, chosen, default_language=default_language, links=links)
     if not deliveries:
         return Plan(event, skipped_reason="no subscriber in the audience")
     return Plan(event, deliveries=deliveries)
+
+
+def due_embargoes(
+    held: Iterable[tuple[str, dict[str, Any]]], planned: MutableMapping[str, str], now: datetime
+) -> list[tuple[str, dict[str, Any]]]:
+    """Held events whose time has come and that were not fanned out yet."""
+    return [
+        (event_id, entry)
+        for event_id, entry in held
+        if entry and event_id not in planned and datetime.fromisoformat(entry["until"]) <= now
+    ]

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     # Signs the links in emails (confirmation, preferences, unsubscribe). Keep it secret and stable:
     # changing it invalidates every link already sent.
     secret_key: SecretStr | None = None
+    embargo_check_seconds: float = Field(default=1.0, gt=0)
     kafka: KafkaSettings = KafkaSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
