@@ -32,6 +32,14 @@ class Directory:
     def current(self) -> list[Subscriber]:
         return list(self)
 
+    def by_email(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (a scan: subscribe requests are rare)."""
+        wanted = email.strip().lower()
+        for subscriber in self:
+            if subscriber.email is not None and subscriber.email.lower() == wanted:
+                return subscriber
+        return None
+
     def _parse(self, subscriber_id: str, raw: dict[str, Any]) -> Subscriber | None:
         # Every write stamps updated_at (see selfservice.command), so it tells versions apart.
         stamp = str(raw.get("updated_at", ""))

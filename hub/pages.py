@@ -92,7 +92,8 @@ def create_pages(rt: Runtime) -> APIRouter:
         return subscriber
 
     def subscribe_form(status: int = 200, **context: Any) -> HTMLResponse:
-        context.setdefault("form", {"topics": [], "language": "en"})
+        empty = {"email": "", "name": "", "organisation": "", "organisation_type": ""}
+        context["form"] = {**empty, "language": "en", "topics": [], **context.get("form", {})}
         return page(
             "subscribe",
             status,
@@ -115,8 +116,10 @@ def create_pages(rt: Runtime) -> APIRouter:
             wanted = parse_subscribe_form(form, known_topics)
         except InvalidSubscriberError as exc:
             return subscribe_form(400, errors=exc.problems, form=form)
-        subscriber_id = external_subscriber_id(rt.signing_key, wanted.email)
-        existing = rt.directory.get(subscriber_id)
+        existing = rt.directory.by_email(wanted.email)
+        subscriber_id = (
+            existing.id if existing else external_subscriber_id(rt.signing_key, wanted.email)
+        )
         if existing is not None and existing.is_staff:
             # Staff are managed by the directory: say nothing that tells them apart.
             return message("Check your inbox", "We sent you an email to confirm.", status=202)

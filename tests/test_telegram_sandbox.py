@@ -604,8 +604,13 @@ async def test_reset_forgets_everything(
 ) -> None:
     await bot.send_message(42, "before")
     await add_fault(control, kind="bot_blocked")
+    before = await inject(control, chat_id=42, text="pending")
     assert (await control.post("/sandbox/reset")).status_code == 200
     assert (await control.get("/sandbox/chats")).json() == {"chats": []}
     assert (await control.get("/sandbox/stats")).json()["messages_sent"] == 0
+    assert await bot.get_updates() == ()
     await bot.send_message(42, "after")  # neither the fault nor the limit survived
     assert await sent_texts(control, 42) == ["after"]
+    # Update ids keep growing, so a client's stored offset does not hide new updates.
+    after = await inject(control, chat_id=42, text="new")
+    assert after["update_id"] > before["update_id"]

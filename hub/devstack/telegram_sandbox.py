@@ -33,7 +33,7 @@ DEFAULT_PORT = 8081
 DEFAULT_TOKEN = "123456789:sandbox-token-for-local-development"  # noqa: S105 (not a secret)
 DEFAULT_RECORD_DIR = REPO_ROOT / "var" / "outbox" / "telegram"
 # Bot API: "Text of the message to be sent, 1-4096 characters after entities parsing".
-# Measured against Telegram, the count is in Unicode code points, not UTF-16 units.
+# The count is in Unicode code points, not in the UTF-16 units entity offsets use.
 MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_ANSWER_LENGTH = 200
 TOKEN_PATTERN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
@@ -698,7 +698,7 @@ class Webhook:
 class BotState:
     """One bot token: its identity, pending updates, webhook, commands and flood limits."""
 
-    def __init__(self, token: str, limiter: RateLimiter) -> None:
+    def __init__(self, token: str, clock: Callable[[], float]) -> None:
         bot_id = int(token.split(":", 1)[0])
         self.token = token
         self.user: JSON = {
@@ -707,11 +707,17 @@ class BotState:
             "first_name": "Sandbox Bot",
             "username": f"sandbox_{bot_id}_bot",
         }
-        self.limiter = limiter
-        self.updates: list[JSON] = []
-        self.update_ids = itertools.count(1)
         self.changed = asyncio.Condition()
         self.poll_generation = 0
+        # Update ids only ever grow, even across a reset: a client keeps its offset.
+        self.update_ids = itertools.count(1)
+        self._clock = clock
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget pending updates, the webhook, commands, open queries and the limits' past."""
+        self.limiter = RateLimiter(clock=self._clock)
+        self.updates: list[JSON] = []
         self.webhook: Webhook | None = None
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.open_queries: dict[str, int] = {}  # callback query id -> chat id
@@ -877,7 +883,6 @@ class TelegramSandbox:
         self.recorder = Recorder(record_dir)
         self.enforce_limits = enforce_limits
         self.strict_chats = strict_chats
-        self._clock = clock
         self._closing = asyncio.Event()
         self._session: ClientSession | None = None
         self._deliveries: dict[str, asyncio.Task[None]] = {}  # bot token -> webhook delivery
@@ -885,10 +890,10 @@ class TelegramSandbox:
         self._methods: dict[str, tuple[str, Method]] = {
             name.lower(): (name, method) for name, method in self._method_table().items()
         }
+        self.bots = {token: BotState(token, clock) for token in self.tokens}
         self._clear()
 
     def _clear(self) -> None:
-        self.bots = {t: BotState(t, RateLimiter(clock=self._clock)) for t in self.tokens}
         self.rooms: dict[int, ChatRoom] = {}
         self.faults: list[Fault] = []
         self.stats = Stats()
@@ -937,11 +942,11 @@ class TelegramSandbox:
 
     async def reset(self) -> None:
         """Forget chats, messages, updates, webhooks, faults, limits and statistics."""
-        old = list(self.bots.values())
-        for bot in old:
+        for bot in self.bots.values():
             self._stop_webhook(bot)
+            bot.clear()
         self._clear()
-        for bot in old:
+        for bot in self.bots.values():
             await self._wake(bot)
 
     # Dispatch.
@@ -1090,11 +1095,7 @@ class TelegramSandbox:
         if not stored.outgoing:
             raise bad_request("message can't be edited")
         old = stored.message
-        if (old["text"], old.get("entities", []), old.get("reply_markup")) == (
-            text,
-            entities,
-            markup,
-        ):
+        if _content(old) == (text, entities, markup):
             raise bad_request(NOT_MODIFIED)
         new = {k: v for k, v in old.items() if k not in ("entities", "reply_markup")}
         new.update(text=text, edit_date=int(time.time()))
@@ -1388,6 +1389,10 @@ class TelegramSandbox:
             {**room.chat.summary(), "messages_sent": len(room.sent())}
             for room in self.rooms.values()
         ]
+
+
+def _content(message: JSON) -> tuple[str, list[JSON], JSON | None]:
+    return message["text"], message.get("entities", []), message.get("reply_markup")
 
 
 def _record_fields(stored: StoredMessage) -> JSON:
