@@ -27,8 +27,13 @@ kafka-status:
 run: $(STAMP)
 	$(PY) -m hub.devstack.run
 
+# The browser test drives Debian's Chromium; test tools cannot download browsers here.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 ## test: the whole suite against the real broker (started if it is not running).
-test: $(STAMP) kafka-start
+test: $(STAMP) $(CHROMIUM) kafka-start
 	$(VENV)/bin/ruff check hub channels tests
 	$(VENV)/bin/ruff format --check hub channels tests
 	$(PY) -m pytest

@@ -1,0 +1,136 @@
+"""The self-service flow in a real browser (Debian's Chromium, headless, driven by Playwright):
+subscribe, confirm from the email, change preferences, then unsubscribe in one click."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, sync_playwright
+
+from hub.devstack.mailcatcher import MailCatcher
+from tests.conftest import free_port, read_outbox
+from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
+from tests.hubprocess import HubProcess
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine's own probe starts it: no sandbox as root, no background network calls.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[HubProcess, MailCatcher]]:
+    workdir = tmp_path_factory.mktemp("browser")
+    people = workdir / "people.yaml"
+    people.write_text(yaml.safe_dump({"subscribers": []}), encoding="utf-8")
+    with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
+        hub = HubProcess(workdir, catcher.controller.port, people).start()
+        try:
+            yield hub, catcher
+        finally:
+            hub.stop()
+
+
+def text_of_mail_to(outbox: Path, address: str, subject_has: str) -> str:
+    for message in read_outbox(outbox):
+        if message["To"].addresses[0].addr_spec == address and subject_has in message["Subject"]:
+            body = message.get_body(("plain",))
+            assert body is not None
+            return str(body.get_content())
+    return ""
+
+
+def test_subscribe_confirm_change_preferences_and_unsubscribe_in_a_browser(
+    browser: Browser, stack: tuple[HubProcess, MailCatcher], tmp_path: Path
+) -> None:
+    hub, catcher = stack
+    address = "camille@ong.example.org"
+    page = browser.new_page()
+
+    page.goto(f"{hub.base_url}/subscribe")
+    page.fill("#email", address)
+    page.fill("#name", "Camille Martin")
+    page.fill("#organisation", "ONG Migrations & Droits")
+    page.select_option("#organisation_type", "ngo")
+    page.select_option("#language", "fr")
+    page.check("text=Research releases")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Check your inbox"
+
+    confirmation = wait_until(
+        lambda: text_of_mail_to(catcher.outbox, address, "Confirmez"),
+        what="the confirmation email",
+    )
+    confirm_url = re.search(r"https?://\S+/subscribe/confirm\?t=\S+", confirmation)
+    assert confirm_url
+    page.goto(confirm_url.group(0))
+    page.click("text=Confirm my subscription")
+    assert page.locator("h1").inner_text() == "Subscription confirmed"
+    page.screenshot(path=str(tmp_path / "confirmed.png"))
+
+    page.click("text=Change what you receive")
+    assert page.locator("h1").inner_text() == "Your subscription"
+    assert page.locator("#topic-2").is_checked()  # research, as chosen when subscribing
+    page.select_option("#language", "es")
+    page.check("#topic-1")  # institutional announcements too
+    page.click("text=Save my choices")
+    assert "saved" in page.locator("[role=status]").inner_text()
+    wait_until(
+        lambda: hub.get("/api/v1/subscribers", q=address).json()["items"][0]["language"] == "es",
+        what="the new language",
+    )
+
+    news = load_example(DEMO_ANNOUNCEMENT)
+    assert hub.publish(news).status_code == 202
+    announcement = wait_until(
+        lambda: [
+            m
+            for m in read_outbox(catcher.outbox)
+            if m["X-Hub-Event-Id"] == news["id"] and address in str(m["To"])
+        ],
+        what="the announcement in Spanish",
+    )[0]
+    assert announcement["Subject"].strip() == news["content"]["es"]["title"]
+    one_click = re.search(
+        r"<(https?://[^>]+/unsubscribe\?t=[^>]+)>", announcement["List-Unsubscribe"]
+    )
+    assert one_click
+    page.goto(one_click.group(1))
+    assert hub.get("/api/v1/subscribers", q=address).json()["items"][0]["status"] == "active"
+    page.click("button:has-text('Unsubscribe')")
+    assert page.locator("h1").inner_text() == "You are unsubscribed"
+    wait_until(
+        lambda: (
+            hub.get("/api/v1/subscribers", q=address).json()["items"][0]["status"] == "unsubscribed"
+        ),
+        what="the unsubscription",
+    )
+    page.screenshot(path=str(Path(hub.workdir) / "unsubscribed.png"))
+    page.close()
