@@ -15,6 +15,7 @@ from hub.errors import TemplateError
 from hub.events import Event
 from hub.languages import fallback_chain
 from hub.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+from hub.telegram_format import markdown_to_telegram
 
 DEFAULT_TEMPLATES = "_default"
 
@@ -80,6 +81,10 @@ class Renderer:
 
     def _render_uncached(self, event: Event, channel: str, language: str) -> Rendered:
         context = self.context(event, language)
+        if channel == "telegram":
+            # Telegram's HTML subset, one message (split later if it is too long).
+            message = self._render_part(event.type, channel, language, "message.html", context)
+            return Rendered(subject="", text="", html=message.strip())
         parts = {
             part: self._render_part(event.type, channel, language, part, context)
             for part in ("subject.txt", "body.txt", "body.html")
@@ -123,6 +128,8 @@ class Renderer:
             "summary": content.summary,
             "body_markdown": content.body,
             "body_html": Markup(self._md.render(content.body)),  # noqa: S704 (escaped by markdown-it)
+            "body_telegram": Markup(markdown_to_telegram(content.body)),  # noqa: S704 (escaped)
+            "full_text_url": _full_text_url(doc, content.links),
             "links": [{"title": link.title, "url": link.url} for link in content.links],
             "research": doc.get("research"),
             "strategy": doc.get("strategy"),
@@ -130,3 +137,11 @@ class Renderer:
             "preferences_url": PREFERENCES_MARK,
             "unsubscribe_url": UNSUBSCRIBE_MARK,
         }
+
+
+def _full_text_url(document: dict[str, Any], links: tuple[Any, ...]) -> str | None:
+    """Where the whole text lives: the publication, else the event's first link."""
+    research = document.get("research") or {}
+    if research.get("publication_url"):
+        return str(research["publication_url"])
+    return links[0].url if links else None

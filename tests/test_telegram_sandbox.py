@@ -27,7 +27,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from hub.devstack.telegram_limits import Flood, RateLimiter, Window
+from hub.telegram_limits import Flood, RateLimiter, Window
 from hub.devstack.telegram_sandbox import TelegramSandbox, parse_html, serve
 
 TOKEN = "123456:test-token-for-the-sandbox"

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout, web
 from aiohttp.web_request import FileField
 
-from hub.devstack.telegram_limits import RateLimiter
 from hub.settings import REPO_ROOT
+from hub.telegram_limits import RateLimiter
 
 JSON = dict[str, Any]
 

@@ -92,6 +92,12 @@ class RateLimiter:
             return None
         return Flood(name, max(1, math.ceil(wait)))
 
+    def wait_time(self, chat_id: int, *, group: bool) -> float:
+        """Seconds until a message to `chat_id` fits every limit (0.0: send now)."""
+        now = self._clock()
+        logs = [self._overall, self._chat_log(chat_id, group)]
+        return max(log.wait(now, self._tolerance) for log in logs)
+
     def record(self, chat_id: int, *, group: bool) -> None:
         """Count a message sent to `chat_id` now."""
         now = self._clock()
