@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from hub import audit
-from hub.app import Runtime, utc_now
-from hub.events import topic_name
+from hub.app import ChannelRuntime, Runtime, utc_now
+from hub.dispatch import Dispatched
+from hub.events import Event, topic_name
 from hub.outcomes import Outcome, OutcomeStatus
 from hub.planning import due_embargoes, plan_event
 from hub.retry import seconds_until
+from hub.routing import ChannelKey, Delivery, broadcasts
+from hub.selfservice import Cause, command, move_chat, pause_channel
 from hub.status import fold
 from hub.subscriber_changes import subscriber_change
 
@@ -56,6 +59,7 @@ def register_agents(rt: Runtime) -> None:
                     utc_now(),
                     default_language=rt.settings.default_language,
                     links=rt.links.for_subscriber,
+                    broadcast=broadcast_to(rt),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
@@ -81,7 +85,7 @@ def register_agents(rt: Runtime) -> None:
                 await record(Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
                 continue
             for delivery in result.deliveries:
-                await rt.email_deliveries.send(
+                await rt.channels[delivery.channel].deliveries.send(
                     key=delivery.recipient.id.encode(),
                     value=delivery.as_message(result.event.document),
                 )
@@ -115,30 +119,8 @@ def register_agents(rt: Runtime) -> None:
         except Exception:  # an exception escaping a timer would stop the whole worker
             log.exception("embargo release failed; will try again")
 
-    @app.agent(rt.email_deliveries, name="hub.email", concurrency=1)
-    async def send_email(stream: AsyncIterator[dict[str, Any]]) -> None:
-        """Send each planned email once; schedule a retry or keep a dead letter when it fails."""
-        async for message in stream:
-            result = await rt.dispatcher.dispatch(message)
-            key = result.outcome.event_id.encode()
-            if result.retry is not None:
-                await rt.email_retries.send(
-                    key=str(result.outcome.recipient_id).encode(), value=result.retry
-                )
-            if result.dead_letter is not None:
-                await rt.email_dead_letters.send(key=key, value=result.dead_letter)
-            await record(result.outcome)
-
-    @app.agent(rt.email_retries, name="hub.email-retry", concurrency=1)
-    async def retry_email(stream: AsyncIterator[dict[str, Any]]) -> None:
-        """Hand retries back to the email agent once their backoff has passed."""
-        async for message in stream:
-            wait = seconds_until(message.get("not_before"), utc_now())
-            if wait > 0:
-                # Stopping cancels this sleep; the message is not acknowledged and comes back.
-                await asyncio.sleep(wait)
-            recipient = message.get("recipient", {}).get("id", "")
-            await rt.email_deliveries.send(key=str(recipient).encode(), value=message)
+    for channel in rt.channels.values():
+        register_channel_agents(rt, channel, record)
 
     @app.agent(rt.outcomes, name="hub.status", concurrency=1)
     async def track_status(stream: AsyncIterator[dict[str, Any]]) -> None:
@@ -166,9 +148,77 @@ def register_agents(rt: Runtime) -> None:
             elif change.record is not None:
                 rt.subscriber_records[subscriber_id] = change.record
             for message in change.emails:
-                await rt.email_deliveries.send(key=subscriber_id.encode(), value=message)
+                await rt.email.deliveries.send(key=subscriber_id.encode(), value=message)
             await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
 
     @app.on_before_shutdown.connect  # consumer already stopped: nothing left to send
     async def close_channels(app: Any, **kwargs: Any) -> None:
-        await rt.email.close()
+        for channel in rt.channels.values():
+            await channel.channel.close()
+
+
+def register_channel_agents(
+    rt: Runtime, channel: ChannelRuntime, record: Callable[[Outcome], Awaitable[None]]
+) -> None:
+    """The delivery and retry agents of one channel (email, telegram)."""
+    app = rt.app
+
+    @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
+    async def deliver(stream: AsyncIterator[dict[str, Any]]) -> None:
+        """Send each planned message once; schedule a retry or keep a dead letter on failure."""
+        async for message in stream:
+            result = await channel.dispatcher.dispatch(message)
+            key = result.outcome.event_id.encode()
+            if result.retry is not None:
+                await channel.retries.send(
+                    key=str(result.outcome.recipient_id).encode(), value=result.retry
+                )
+            if result.dead_letter is not None:
+                await channel.dead_letters.send(key=key, value=result.dead_letter)
+            if result.blocked or result.moved_to is not None:
+                await follow_recipient(rt, channel.key, result)
+            await record(result.outcome)
+
+    @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
+    async def retry(stream: AsyncIterator[dict[str, Any]]) -> None:
+        """Hand retries back to the channel once their backoff has passed."""
+        async for message in stream:
+            wait = seconds_until(message.get("not_before"), utc_now())
+            if wait > 0:
+                # Stopping cancels this sleep; the message is not acknowledged and comes back.
+                await asyncio.sleep(wait)
+            recipient = message.get("recipient", {}).get("id", "")
+            await channel.deliveries.send(key=str(recipient).encode(), value=message)
+
+
+def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
+    """Configured Telegram channels and staff groups, when Telegram is on."""
+    if ChannelKey.TELEGRAM not in rt.channels:
+        return None
+    settings = rt.settings.telegram
+    return lambda event: broadcasts(
+        event,
+        settings.public_channels,
+        settings.staff_groups,
+        default_language=rt.settings.default_language,
+    )
+
+
+async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> None:
+    """A recipient who blocked us, or whose chat moved: update their record accordingly."""
+    subscriber = rt.directory.get(result.outcome.recipient_id)
+    if subscriber is None:
+        log.warning(
+            "%s for %s, not a subscriber (a configured destination?): update the configuration",
+            result.outcome.reason,
+            result.outcome.recipient_id,
+        )
+        return
+    now = utc_now()
+    if result.blocked:
+        changed, cause = pause_channel(subscriber, key, now), Cause.CHANNEL_PAUSED
+    else:
+        changed, cause = move_chat(subscriber, str(result.moved_to), now), Cause.CHAT_MOVED
+    await rt.subscriber_commands.send(
+        key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
+    )

@@ -6,11 +6,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.types import TopicT
 
+from channels.base import Channel
 from channels.email import EmailChannel
+from channels.telegram import TelegramChannel
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.links import LinkMaker
@@ -30,6 +33,19 @@ def utc_now() -> datetime:
 
 
 @dataclass
+class ChannelRuntime:
+    """One delivery medium: its topics, its ledger of what was done, its sender."""
+
+    key: ChannelKey
+    deliveries: TopicT  # key: recipient id
+    retries: TopicT
+    dead_letters: TopicT
+    ledger: faust.Table  # delivery id -> last status, on the deliveries' partitions
+    channel: Channel[Any]
+    dispatcher: Dispatcher
+
+
+@dataclass
 class Runtime:
     """Everything one worker process holds: settings, the Faust app, topics, tables, services."""
 
@@ -38,16 +54,13 @@ class Runtime:
     catalog: SchemaCatalog
     names: TopicNames
     event_topics: TopicT  # every hub.events.<type>.v<N> topic
-    email_deliveries: TopicT
-    email_retries: TopicT
-    email_dead_letters: TopicT
+    channels: dict[ChannelKey, ChannelRuntime]
     event_dead_letters: TopicT
     outcomes: TopicT
     audit: TopicT
     subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
     planned: faust.Table  # event id -> fingerprint of the event that was fanned out
     embargoed: faust.Table  # event id -> {until, topic, document}: held until its time
-    ledger: faust.Table  # delivery id -> last status (on the deliveries' partitions)
     delivery_states: faust.Table  # delivery id -> status as the outcomes have it
     event_status: faust.Table  # event id -> counts per channel and language, failures
     subscriber_records: faust.GlobalTable  # subscriber id -> record, on every worker
@@ -56,18 +69,21 @@ class Runtime:
     signing_key: bytes
     links: LinkMaker
     renderer: Renderer
-    email: EmailChannel
-    dispatcher: Dispatcher
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
-        kept = (self.email_dead_letters, self.event_dead_letters, self.audit)
+        kept = [c.dead_letters for c in self.channels.values()]
+        kept += [self.event_dead_letters, self.audit]
         return [*self.event_topics.topics, *(t.get_topic_name() for t in kept)]
 
     def work_topic_names(self) -> list[str]:
         """Topics of work in progress (broker retention applies)."""
-        work = (self.email_deliveries, self.email_retries, self.outcomes)
-        return [t.get_topic_name() for t in work]
+        work = [t for c in self.channels.values() for t in (c.deliveries, c.retries)]
+        return [t.get_topic_name() for t in (*work, self.outcomes)]
+
+    @property
+    def email(self) -> ChannelRuntime:
+        return self.channels[ChannelKey.EMAIL]
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -115,25 +131,39 @@ def create_runtime(settings: Settings) -> Runtime:
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
-    ledger = app.Table(f"{prefix}-delivery-ledger", default=None)
     renderer = Renderer(settings.templates_dir, default_language=settings.default_language)
-    email = EmailChannel(settings.smtp)
+    senders: dict[ChannelKey, Channel[Any]] = {ChannelKey.EMAIL: EmailChannel(settings.smtp)}
+    if settings.telegram.enabled:
+        senders[ChannelKey.TELEGRAM] = TelegramChannel(
+            settings.telegram.token.get_secret_value(),
+            settings.telegram.base_url,
+            timeout=settings.telegram.timeout,
+        )
+    channels = {}
+    for key, sender in senders.items():
+        ledger = app.Table(f"{prefix}-delivery-ledger-{key}", default=None)
+        channels[key] = ChannelRuntime(
+            key=key,
+            deliveries=app.topic(names.deliveries(key)),
+            retries=app.topic(names.retries(key)),
+            dead_letters=app.topic(names.dead_letters(key)),
+            ledger=ledger,
+            channel=sender,
+            dispatcher=Dispatcher(renderer, {key: sender}, ledger, utc_now, settings.retry),
+        )
     return Runtime(
         settings=settings,
         app=app,
         catalog=catalog,
         names=names,
         event_topics=app.topic(*all_event_topics(catalog, prefix)),
-        email_deliveries=app.topic(names.deliveries(ChannelKey.EMAIL)),
-        email_retries=app.topic(names.retries(ChannelKey.EMAIL)),
-        email_dead_letters=app.topic(names.dead_letters(ChannelKey.EMAIL)),
+        channels=channels,
         event_dead_letters=app.topic(names.dead_letters("events")),
         outcomes=app.topic(names.outcomes),
         audit=app.topic(names.audit),
         subscriber_commands=app.topic(names.subscribers, partitions=1),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
-        ledger=ledger,
         delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
         event_status=app.Table(f"{prefix}-event-status", default=None),
         subscriber_records=subscriber_records,
@@ -142,6 +172,4 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
-        email=email,
-        dispatcher=Dispatcher(renderer, {ChannelKey.EMAIL: email}, ledger, utc_now, settings.retry),
     )

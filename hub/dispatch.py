@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from channels.base import Channel
-from hub.errors import DeliveryError, HubError, PermanentDeliveryError, TemplateError
+from hub.errors import (
+    ChatMovedError,
+    DeliveryError,
+    HubError,
+    PermanentDeliveryError,
+    RecipientBlockedError,
+    TemplateError,
+)
 from hub.events import Event
 from hub.outcomes import Outcome, OutcomeStatus
 from hub.rendering import Rendered, Renderer
@@ -28,6 +35,8 @@ class Dispatched:
     outcome: Outcome
     retry: dict[str, Any] | None = None
     dead_letter: dict[str, Any] | None = None
+    moved_to: str | None = None  # the recipient's new address on this channel
+    blocked: bool = False  # the recipient blocked us: stop using this channel for them
 
 
 class Dispatcher:
@@ -65,8 +74,13 @@ class Dispatcher:
             await self.channels[delivery.channel].send(rendered, delivery)
         except TemplateError as exc:
             return self._dead(delivery, message, f"template: {exc}")
+        except RecipientBlockedError as exc:
+            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+            return replace(dead, blocked=True)
         except PermanentDeliveryError as exc:
             return self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+        except ChatMovedError as exc:
+            return self._moved(delivery, message, str(exc.new_chat_id))
         except DeliveryError as exc:
             return self._transient(delivery, message, exc)
         except (HubError, KeyError, TypeError, ValueError) as exc:
@@ -87,6 +101,21 @@ class Dispatcher:
         retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
         return Dispatched(outcome, retry=retry)
+
+    def _moved(self, delivery: Delivery, message: dict[str, Any], address: str) -> Dispatched:
+        """Send again at once to the new address (it counts as an attempt)."""
+        now = self.clock()
+        recipient = {**message["recipient"], "address": address}
+        retry = {
+            **message,
+            "recipient": recipient,
+            "attempt": delivery.attempt + 1,
+            "not_before": now.isoformat(),
+        }
+        self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
+        reason = f"moved to {address}"
+        outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, now)
+        return Dispatched(outcome, retry=retry, moved_to=address)
 
     def _dead(self, delivery: Delivery, message: dict[str, Any], reason: str) -> Dispatched:
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.recipient.id, reason)

@@ -6,9 +6,11 @@ HubError
 ├── TemplateError                (a template cannot render this event: poison, do not retry)
 └── DeliveryError
     ├── TransientDeliveryError   (retry later)
-    │   └── RateLimitedError     (retry after the provider's delay)
+    │   ├── RateLimitedError     (retry after the provider's delay)
+    │   └── ChatMovedError       (retry now, at the chat's new id)
     └── PermanentDeliveryError   (give up, record why)
         └── RecipientRejectedError
+            └── RecipientBlockedError  (blocked by the person: pause that channel for them)
 """
 
 from __future__ import annotations
@@ -68,9 +70,21 @@ class RateLimitedError(TransientDeliveryError):
         super().__init__(message, code=code)
 
 
+class ChatMovedError(TransientDeliveryError):
+    """A Telegram group became a supergroup with a new id; send there instead."""
+
+    def __init__(self, message: str, *, new_chat_id: int) -> None:
+        self.new_chat_id = new_chat_id
+        super().__init__(message)
+
+
 class PermanentDeliveryError(DeliveryError):
     """Trying again will not help."""
 
 
 class RecipientRejectedError(PermanentDeliveryError):
     """The provider refused this recipient."""
+
+
+class RecipientBlockedError(RecipientRejectedError):
+    """The recipient blocked the sender or is gone: stop using this channel for them."""

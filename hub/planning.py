@@ -32,6 +32,7 @@ def plan_event(
     *,
     default_language: str = "en",
     links: Callable[[str], PersonalLinks] | None = None,
+    broadcast: Callable[[Event], list[Delivery]] | None = None,
 ) -> Plan:
     """Decide the deliveries of an event; a second copy of the same event id plans nothing."""
     event = Event.from_document(document)
@@ -47,6 +48,8 @@ def plan_event(
         )
     chosen = audience.audience_of(event, subscribers)
     deliveries = routing.plan(event, chosen, default_language=default_language, links=links)
+    if broadcast is not None:
+        deliveries += broadcast(event)
     if not deliveries:
         return Plan(event, skipped_reason="no subscriber in the audience")
     return Plan(event, deliveries=deliveries)

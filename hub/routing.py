@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from hub.events import Event
+from hub.events import Classification, Event
 from hub.languages import choose_language
 from hub.links import PersonalLinks
 from hub.subscribers import Subscriber
@@ -95,7 +95,42 @@ def transactional(
 def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:
     if channel is ChannelKey.EMAIL:
         return subscriber.email
+    if channel is ChannelKey.TELEGRAM and subscriber.telegram_chat_id is not None:
+        return str(subscriber.telegram_chat_id)
     return None
+
+
+def broadcasts(
+    event: Event,
+    public_channels: Iterable[str],
+    staff_groups: Iterable[str],
+    *,
+    default_language: str = "en",
+) -> list[Delivery]:
+    """Posts to configured Telegram channels and groups: public events to public channels,
+    staff-wide internal events to staff-only groups, nothing else anywhere."""
+    if event.classification is Classification.PUBLIC:
+        destinations = list(public_channels)
+    elif event.classification is Classification.STAFF and not _targets_some_staff(event):
+        destinations = list(staff_groups)
+    else:
+        return []
+    language = choose_language(default_language, event.languages, default_language)
+    return [
+        Delivery(
+            id=delivery_id(event.id, ChannelKey.TELEGRAM, f"telegram:{chat}"),
+            event_id=event.id,
+            channel=ChannelKey.TELEGRAM,
+            language=language,
+            recipient=Recipient(f"telegram:{chat}", chat, chat),
+        )
+        for chat in destinations
+    ]
+
+
+def _targets_some_staff(event: Event) -> bool:
+    a = event.audience
+    return bool(a.departments or a.regions or a.countries or a.offices)
 
 
 def plan(

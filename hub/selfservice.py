@@ -38,11 +38,33 @@ class Cause(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     IMPORTED = "imported"
     UPDATED = "updated"  # by an officer
+    CHANNEL_PAUSED = "channel-paused"  # the person blocked the bot, or is gone
+    CHAT_MOVED = "chat-moved"
+    TELEGRAM_LINKED = "telegram-linked"
 
 
-def command(subscriber: Subscriber, cause: Cause, actor: str) -> dict[str, Any]:
+def command(subscriber: Subscriber, cause: Cause, actor: str, reason: str = "") -> dict[str, Any]:
     """The value written to the subscribers topic, keyed by the subscriber id."""
-    return {"cause": cause.value, "actor": actor, "subscriber": subscriber.to_dict()}
+    value = {"cause": cause.value, "actor": actor, "subscriber": subscriber.to_dict()}
+    if reason:
+        value["reason"] = reason
+    return value
+
+
+def pause_channel(subscriber: Subscriber, channel: str, now: datetime) -> Subscriber:
+    """Stop using one channel for someone (they blocked the bot); the others go on."""
+    subscriptions = tuple(
+        replace(s, channels=s.channels - {channel}) for s in subscriber.subscriptions
+    )
+    kept = tuple(s for s in subscriptions if s.channels)
+    changes: dict[str, Any] = {"subscriptions": kept, "updated_at": now.isoformat()}
+    if channel == "telegram":
+        changes["telegram_chat_id"] = None
+    return subscriber.with_changes(**changes)
+
+
+def move_chat(subscriber: Subscriber, new_chat_id: str, now: datetime) -> Subscriber:
+    return subscriber.with_changes(telegram_chat_id=int(new_chat_id), updated_at=now.isoformat())
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,23 @@ class RetrySettings(BaseModel):
     jitter: float = Field(default=0.2, ge=0, le=1)
 
 
+class TelegramSettings(BaseModel):
+    """The Telegram bot; by default the local Bot API sandbox that `make run` starts."""
+
+    enabled: bool = True
+    # The sandbox's development token; a real bot's token comes from the environment.
+    token: SecretStr = SecretStr("123456789:sandbox-token-for-local-development")
+    base_url: str = "http://127.0.0.1:8081/bot"
+    bot_username: str = "sandbox_123456789_bot"
+    # Broadcast destinations: public events go to these channels (@name or id) ...
+    public_channels: list[str] = Field(default_factory=list)
+    # ... and staff-wide internal events to these staff-only groups (ids).
+    staff_groups: list[str] = Field(default_factory=list)
+    poll_updates: bool = True
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0)
+
+
 class LimitSettings(BaseModel):
     """Sizes refused at the edge."""
 
@@ -85,4 +102,5 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
     limits: LimitSettings = LimitSettings()
+    telegram: TelegramSettings = TelegramSettings()
     retry: RetrySettings = RetrySettings()

@@ -44,7 +44,12 @@ def subscriber_change(
         return SubscriberChange(None, False, entry)
     actor = str(value.get("actor", "hub"))
     entry = audit.record(
-        actor, f"subscriber.{cause.value}", subscriber_id, now, status=subscriber.status.value
+        actor,
+        f"subscriber.{cause.value}",
+        subscriber_id,
+        now,
+        status=subscriber.status.value,
+        reason=str(value.get("reason", "")),
     )
     try:
         emails = _notices(subscriber, cause, rt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import faust
 from faust.contrib.asgi import serve_asgi
@@ -22,6 +23,9 @@ def build_worker_runtime(settings: Settings) -> Runtime:
 
 
 def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
+    # python-telegram-bot 22 gives RetryAfter.retry_after as a timedelta with this set, and warns
+    # about the old int form on every 429 without it.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     rt = build_worker_runtime(settings)
     asyncio.run(create_topics(rt))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from email import policy
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from hub.devstack.mailcatcher import MailCatcher
+
+# python-telegram-bot warns about RetryAfter's int form unless this is set (warnings are errors).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def free_port() -> int:
