@@ -101,12 +101,17 @@ class TelegramChannel(Channel[str]):
             wait = self.limiter.wait_time(key, group=is_group(chat))
         self.limiter.record(key, group=is_group(chat))
 
+    async def ready(self) -> telegram.Bot:
+        """The bot, initialised once (getMe checks the token)."""
+        if not self._initialized:
+            await self.bot.initialize()
+            self._initialized = True
+        return self.bot
+
     async def deliver(self, message: str, delivery: Delivery) -> Receipt:
         chat = chat_ref(delivery.recipient.address)
         with map_telegram_errors():
-            if not self._initialized:
-                await self.bot.initialize()  # getMe: checks the token once
-                self._initialized = True
+            await self.ready()
             await self.pace(chat)
             sent = await self.bot.send_message(
                 chat_id=chat,

@@ -12,6 +12,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from channels.telegram import TelegramChannel
 from hub import audit
 from hub.app import ChannelRuntime, Runtime, utc_now
 from hub.dispatch import Dispatched
@@ -23,6 +26,7 @@ from hub.routing import ChannelKey, Delivery, broadcasts
 from hub.selfservice import Cause, command, move_chat, pause_channel
 from hub.status import fold
 from hub.subscriber_changes import subscriber_change
+from hub.telegram_bot import Reply, handle_update
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,8 @@ def register_agents(rt: Runtime) -> None:
 
     for channel in rt.channels.values():
         register_channel_agents(rt, channel, record)
+    if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
+        register_telegram_bot(rt)
 
     @app.agent(rt.outcomes, name="hub.status", concurrency=1)
     async def track_status(stream: AsyncIterator[dict[str, Any]]) -> None:
@@ -222,3 +228,54 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
     await rt.subscriber_commands.send(
         key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
     )
+
+
+def register_telegram_bot(rt: Runtime) -> None:
+    """Long-poll the bot's updates on the leader only: Telegram allows one getUpdates at a time."""
+    sender = rt.channels[ChannelKey.TELEGRAM].channel
+    assert isinstance(sender, TelegramChannel)
+    offset: list[int] = []
+
+    @rt.app.timer(interval=0.1, on_leader=True)
+    async def poll_bot() -> None:
+        try:
+            bot = await sender.ready()
+            updates = await bot.get_updates(
+                offset=offset[-1] if offset else None,
+                timeout=int(rt.settings.telegram.poll_interval_seconds),
+                allowed_updates=["message", "callback_query"],
+            )
+            for update in updates:
+                offset[:] = [update.update_id + 1]
+                result = handle_update(update.to_dict(), rt.directory, rt.signer, utc_now())
+                if result.change is not None:
+                    subscriber, cause = result.change
+                    value = command(subscriber, cause, f"telegram:{subscriber.telegram_chat_id}")
+                    await rt.subscriber_commands.send(key=subscriber.id.encode(), value=value)
+                for reply in result.replies:
+                    await send_reply(sender, reply)
+        except Exception:  # an exception escaping a timer would stop the whole worker
+            log.exception("Telegram updates could not be read; trying again")
+            await asyncio.sleep(5)
+
+
+async def send_reply(sender: TelegramChannel, reply: Reply) -> None:
+    """Answer in the chat: plain text (no parse mode, so names need no escaping)."""
+    bot = sender.bot
+    markup = None
+    if reply.keyboard is not None:
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in reply.keyboard
+            ]
+        )
+    if reply.answer_callback_id:
+        await bot.answer_callback_query(reply.answer_callback_id)
+    await sender.pace(reply.chat_id)
+    if reply.edit_message_id is not None:
+        await bot.edit_message_text(
+            reply.text, chat_id=reply.chat_id, message_id=reply.edit_message_id, reply_markup=markup
+        )
+    else:
+        await bot.send_message(reply.chat_id, reply.text, reply_markup=markup)

@@ -32,6 +32,13 @@ class Directory:
     def current(self) -> list[Subscriber]:
         return list(self)
 
+    def by_telegram_chat(self, chat_id: int) -> Subscriber | None:
+        """The subscriber linked to this chat (a scan: bot commands are rare)."""
+        for subscriber in self:
+            if subscriber.telegram_chat_id == chat_id:
+                return subscriber
+        return None
+
     def by_email(self, email: str) -> Subscriber | None:
         """The subscriber with this address (a scan: subscribe requests are rare)."""
         wanted = email.strip().lower()

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.app import Runtime, utc_now
+from hub.routing import ChannelKey
 from hub.selfservice import (
     CONSENT_TEXT,
     Cause,
@@ -25,7 +26,7 @@ from hub.selfservice import (
     unsubscribe,
 )
 from hub.subscribers import InvalidSubscriberError, OrganisationType, Subscriber
-from hub.tokens import InvalidTokenError, Purpose, external_subscriber_id
+from hub.tokens import InvalidTokenError, Purpose, external_subscriber_id, issue_compact
 
 MAX_FORM_BYTES = 16 * 1024
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
@@ -33,7 +34,7 @@ TOPICS = [
     ("announcement.published", "Institutional announcements"),
     ("research.released", "Research releases"),
 ]
-CHANNELS = [("email", "Email")]
+CHANNEL_LABELS = {"email": "Email", "telegram": "Telegram"}
 ORGANISATION_TYPES = [(t.value, t.value.replace("-", " ").capitalize()) for t in OrganisationType]
 # Pages must not be framed, cached by proxies or leak the token in the Referer header.
 SECURITY_HEADERS = {
@@ -60,7 +61,8 @@ def create_pages(rt: Runtime) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     env = rt.renderer.environment
     known_topics = frozenset(t for t, _ in TOPICS)
-    known_channels = frozenset(c for c, _ in CHANNELS)
+    channels = [(key.value, CHANNEL_LABELS[key.value]) for key in rt.channels]
+    known_channels = frozenset(c for c, _ in channels)
 
     def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(f"_pages/{template}.html.j2").render(**context)
@@ -172,6 +174,16 @@ def create_pages(rt: Runtime) -> APIRouter:
             link={"url": f"/preferences?t={preferences}", "label": "Change what you receive"},
         )
 
+    def telegram_link(subscriber_id: str) -> str | None:
+        """The bot's deep link: /start with a compact signed token (Telegram allows 64 chars)."""
+        if ChannelKey.TELEGRAM not in rt.channels:
+            return None
+        try:
+            token = issue_compact(rt.signer, subscriber_id, Purpose.TELEGRAM, utc_now())
+        except ValueError:
+            return None
+        return f"https://t.me/{rt.settings.telegram.bot_username}?start={token}"
+
     def preferences_page(
         subscriber: Subscriber, token: str, status: int = 200, **extra: Any
     ) -> HTMLResponse:
@@ -191,7 +203,8 @@ def create_pages(rt: Runtime) -> APIRouter:
             unsubscribe_token=rt.signer.issue(subscriber.id, Purpose.UNSUBSCRIBE, utc_now()),
             languages=LANGUAGES,
             topics=TOPICS,
-            channels=CHANNELS,
+            channels=channels,
+            telegram_url=telegram_link(subscriber.id),
             chosen_topics=chosen_topics,
             chosen_channels=chosen_channels,
             mode=mode,

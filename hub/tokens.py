@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,12 +17,14 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"  # double opt-in: single use, short-lived
     PREFERENCES = "preferences"  # the preference centre, data export and erasure
     UNSUBSCRIBE = "unsubscribe"  # List-Unsubscribe one-click (RFC 8058)
+    TELEGRAM = "telegram"  # /start <token>: links a Telegram chat to a subscriber
 
 
 LIFETIME = {
     Purpose.CONFIRM: timedelta(days=2),
     Purpose.PREFERENCES: timedelta(days=90),
     Purpose.UNSUBSCRIBE: timedelta(days=90),
+    Purpose.TELEGRAM: timedelta(days=7),
 }
 
 
@@ -83,6 +86,34 @@ class Signer:
         if now >= claims.expires:
             raise InvalidTokenError("this link has expired")
         return claims
+
+
+COMPACT_SUBJECT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+HEX8 = re.compile(r"^[0-9a-f]{8}$")
+
+
+def issue_compact(signer: Signer, subject: str, purpose: Purpose, now: datetime) -> str:
+    """A token that fits Telegram's /start parameter: at most 64 of [A-Za-z0-9_-].
+
+    Fixed-width fields first: 8 hex digits of expiry, 16 characters of MAC, then the subject.
+    """
+    if not COMPACT_SUBJECT.match(subject):
+        raise ValueError(f"subject {subject!r} cannot go in a compact token")
+    expires = f"{int((now + LIFETIME[purpose]).timestamp()):08x}"
+    return expires + signer._mac(f"{purpose.value}|{expires}|{subject}")[:16] + subject
+
+
+def check_compact(signer: Signer, token: str, purpose: Purpose, now: datetime) -> str:
+    """The subject of a genuine, unexpired compact token; InvalidTokenError otherwise."""
+    expires, mac, subject = token[:8], token[8:24], token[24:]
+    if len(token) <= 24 or not COMPACT_SUBJECT.match(subject) or not HEX8.match(expires):
+        raise InvalidTokenError("this link is not valid")
+    expected = signer._mac(f"{purpose.value}|{expires}|{subject}")[:16]
+    if not hmac.compare_digest(mac, expected):
+        raise InvalidTokenError("this link is not valid")
+    if now.timestamp() >= int(expires, 16):
+        raise InvalidTokenError("this link has expired")
+    return subject
 
 
 def external_subscriber_id(key: bytes, email: str) -> str:

@@ -41,6 +41,8 @@ class HubProcess:
             "HUB_SMTP__PORT": str(smtp_port),
             "HUB_PUBLISHER_TOKENS": json.dumps({"test-officer": TOKEN}),
             "HUB_SECRET_KEY": f"test-secret-{run_id}-0123456789",
+            # Telegram tests start a sandbox and turn polling back on; others need none.
+            "HUB_TELEGRAM__POLL_UPDATES": "false",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -98,6 +99,23 @@ def main() -> int:
             )
         )
         _wait_for_port(settings.smtp.host, settings.smtp.port, started[-1], "mail catcher")
+        sandbox_port = urllib.parse.urlsplit(settings.telegram.base_url).port or 8081
+        if settings.telegram.enabled and settings.telegram.base_url.startswith("http://127.0.0.1"):
+            started.append(
+                subprocess.Popen(
+                    _python_module(
+                        "hub.devstack.telegram_sandbox",
+                        "--port",
+                        str(sandbox_port),
+                        "--token",
+                        settings.telegram.token.get_secret_value(),
+                        "--record-dir",
+                        str(VAR / "outbox" / "telegram"),
+                    ),
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            _wait_for_port("127.0.0.1", sandbox_port, started[-1], "Telegram sandbox")
         worker = subprocess.Popen([hub, "worker"], env=env)
         started.append(worker)
         base = settings.web.public_url.rstrip("/")
@@ -115,6 +133,7 @@ The hub is running.
   Subscribe page:     {base}/subscribe
   Demo subscribers:   {DEMO_SUBSCRIBERS.relative_to(REPO_ROOT)} (loaded)
   Emails land in:     {outbox.relative_to(REPO_ROOT)}/ (one .eml file per message)
+  Telegram sandbox:   http://127.0.0.1:8081/ (what the bot sent, per chat)
 Ctrl-C stops everything this command started.
 """,
             flush=True,
