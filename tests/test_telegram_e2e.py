@@ -1,0 +1,227 @@
+"""Telegram end to end: real broker, real python-telegram-bot, the Bot API sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from hub.devstack.mailcatcher import MailCatcher
+from tests.conftest import free_port, read_outbox
+from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
+from tests.hubprocess import HubProcess
+from tests.sandboxprocess import SandboxProcess
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
+
+RETRY_FAST = {
+    "HUB_RETRY__BASE_SECONDS": "0.5",
+    "HUB_RETRY__MAX_DELAY_SECONDS": "3",
+    "HUB_RETRY__MAX_ATTEMPTS": "30",
+}
+
+
+def both_channels(i: int, chat: int, language: str = "fr") -> dict[str, Any]:
+    return {
+        "id": f"p{i:04d}",
+        "kind": "partner",
+        "name": f"Partner {i}",
+        "language": language,
+        "email": f"p{i:04d}@partner.example.net",
+        "telegram_chat_id": chat,
+        "subscriptions": [{"channels": ["email", "telegram"]}],
+    }
+
+
+@pytest.fixture
+def stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
+    started: list[Any] = []
+
+    def make(
+        people: list[dict[str, Any]], **env: str
+    ) -> tuple[HubProcess, SandboxProcess, MailCatcher]:
+        sandbox = SandboxProcess(tmp_path)
+        started.append(sandbox)
+        catcher = MailCatcher(tmp_path / "outbox", port=free_port())
+        catcher.start()
+        started.append(catcher)
+        path = tmp_path / "people.yaml"
+        path.write_text(yaml.safe_dump({"subscribers": people}), encoding="utf-8")
+        hub = HubProcess(tmp_path, catcher.controller.port, path, **sandbox.hub_env, **env)
+        started.append(hub)
+        hub.start()
+        return hub, sandbox, catcher
+
+    yield make
+    for item in reversed(started):
+        item.stop()
+
+
+def bot_texts(sandbox: SandboxProcess, chat: int) -> list[str]:
+    return [m["message"].get("text", "") for m in sandbox.messages(chat)]
+
+
+def test_chat_linked_from_the_preference_centre_gets_news_in_its_language(stack: Any) -> None:
+    hub, sandbox, catcher = stack(
+        [
+            {
+                "id": "ext-camille",
+                "kind": "partner",
+                "name": "Camille",
+                "language": "fr",
+                "email": "camille@ong.example.org",
+            }
+        ]
+    )
+    first = load_example(DEMO_ANNOUNCEMENT)
+    assert hub.publish(first).status_code == 202
+    (email,) = wait_until(lambda: read_outbox(catcher.outbox), what="the first email")
+    preferences = re.search(
+        r"https?://\S+/preferences\?t=\S+", email.get_body(("plain",)).get_content()
+    )
+    assert preferences
+    page = httpx.get(preferences.group(0), timeout=30).text
+    deep_link = re.search(r'id="telegram-link" href="https://t\.me/[\w]+\?start=([\w-]+)"', page)
+    assert deep_link, "the preference centre offers no Telegram link"
+
+    chat = 5001
+    sandbox.control(
+        "POST", "chats", id=chat, type="private", first_name="Camille", language_code="fr"
+    )
+    sandbox.control("POST", "updates", chat_id=chat, text=f"/start {deep_link.group(1)}")
+    wait_until(lambda: any("Bienvenue" in t for t in bot_texts(sandbox, chat)), what="welcome")
+    wait_until(
+        lambda: (
+            hub.get("/api/v1/subscribers", q="ext-camille").json()["items"][0]["telegram_chat_id"]
+            == chat
+        ),
+        what="the chat linked to the subscriber",
+    )
+
+    sandbox.control("POST", "updates", chat_id=chat, text="/topics")
+    keyboard = wait_until(
+        lambda: [m for m in sandbox.messages(chat) if m["message"].get("reply_markup")],
+        what="the topics keyboard",
+    )[-1]["message"]
+    sandbox.control(
+        "POST",
+        "updates",
+        chat_id=chat,
+        callback_data="topic:research.released",
+        message_id=keyboard["message_id"],
+    )
+    wait_until(
+        lambda: (
+            all(
+                "research.released" not in s["event_types"]
+                for s in hub.get("/api/v1/subscribers", q="ext-camille").json()["items"][0][
+                    "subscriptions"
+                ]
+                if "telegram" in s["channels"]
+            )
+            and any(
+                "telegram" in s["channels"]
+                for s in hub.get("/api/v1/subscribers", q="ext-camille").json()["items"][0][
+                    "subscriptions"
+                ]
+            )
+        ),
+        what="research unfollowed on Telegram",
+    )
+
+    news = load_example(DEMO_ANNOUNCEMENT)
+    research = load_example(
+        EXAMPLES / "research.released.v1" / "valid" / "digital-remittances-west-africa.json",
+        classification="public",
+    )
+    assert hub.publish(research).status_code == 202
+    assert hub.publish(news).status_code == 202
+    wait_until(
+        lambda: any(t.startswith(news["content"]["fr"]["title"]) for t in bot_texts(sandbox, chat)),
+        what="the announcement in French on Telegram",
+    )
+    wait_until(
+        lambda: [m for m in read_outbox(catcher.outbox) if m["X-Hub-Event-Id"] == research["id"]],
+        what="the research by email",
+    )
+    wait_until(
+        lambda: hub.get(f"/api/v1/events/{research['id']}/status").status_code == 200,
+        what="the research status",
+    )
+    assert not any(research["content"]["fr"]["title"] in t for t in bot_texts(sandbox, chat))
+
+
+def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(stack: Any) -> None:
+    people = [
+        {
+            "id": f"t{i:04d}",
+            "kind": "public",
+            "name": f"Reader {i}",
+            "language": "en",
+            "telegram_chat_id": 100000 + i,
+            "subscriptions": [{"channels": ["telegram"]}],
+        }
+        for i in range(500)
+    ]
+    groups = [str(-7001 - i) for i in range(5)]
+    hub, sandbox, _catcher = stack(people, HUB_TELEGRAM__PUBLIC_CHANNELS=json.dumps(groups))
+    news = load_example(DEMO_ANNOUNCEMENT)
+    assert hub.publish(news).status_code == 202
+    wait_until(
+        lambda: sandbox.stats()["messages_sent"] >= 505,
+        timeout=180,
+        what="505 messages in the sandbox",
+    )
+    stats = sandbox.stats()
+    assert stats["rate_limit_violations"] == 0 and stats["answered_429"] == 0
+    per_chat = stats["per_chat"]
+    assert all(per_chat.get(str(100000 + i)) == 1 for i in range(500))
+    assert all(per_chat.get(group) == 1 for group in groups)
+
+
+def test_a_429_storm_slows_telegram_while_email_completes(stack: Any) -> None:
+    people = [both_channels(i, 200000 + i) for i in range(40)]
+    hub, sandbox, catcher = stack(people, **RETRY_FAST)
+    sandbox.control(
+        "POST", "faults", kind="too_many_requests", method="sendMessage", count=60, retry_after=2
+    )
+    news = load_example(DEMO_ANNOUNCEMENT)
+    assert hub.publish(news).status_code == 202
+    wait_until(lambda: len(list(catcher.outbox.glob("*.eml"))) == 40, what="all 40 emails")
+    telegram_when_email_done = sandbox.stats()["messages_sent"]
+    assert telegram_when_email_done < 40, "Telegram was not slowed down at all"
+    wait_until(
+        lambda: sandbox.stats()["messages_sent"] >= 40,
+        timeout=180,
+        what="all 40 Telegram messages after the storm",
+    )
+    per_chat = sandbox.stats()["per_chat"]
+    assert all(per_chat.get(str(200000 + i)) == 1 for i in range(40))
+    status = hub.get(f"/api/v1/events/{news['id']}/status").json()
+    assert status["channels"]["telegram"]["fr"]["retries"] > 0
+
+
+def test_blocked_user_pauses_telegram_for_that_subscriber(stack: Any) -> None:
+    hub, sandbox, catcher = stack([both_channels(1, 300001), both_channels(2, 300002)])
+    sandbox.control("POST", "faults", kind="bot_blocked", chat_id=300001)
+    news = load_example(DEMO_ANNOUNCEMENT)
+    assert hub.publish(news).status_code == 202
+    wait_until(lambda: sandbox.stats()["per_chat"].get("300002") == 1, what="the other chat")
+    wait_until(
+        lambda: (
+            hub.get("/api/v1/subscribers", q="p0001").json()["items"][0]["telegram_chat_id"] is None
+        ),
+        what="Telegram paused for the blocked subscriber",
+    )
+    audit = hub.get("/api/v1/audit", subject="p0001").json()
+    assert any(
+        e["action"] == "subscriber.channel-paused" and "blocked" in e["detail"]["reason"]
+        for e in audit
+    )
+    wait_until(lambda: len(list(catcher.outbox.glob("*.eml"))) == 2, what="both emails")
