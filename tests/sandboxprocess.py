@@ -54,10 +54,8 @@ class SandboxProcess:
             "HUB_TELEGRAM__POLL_UPDATES": "true",
         }
 
-    def control(self, method: str, path: str, **body: Any) -> Any:
-        response = httpx.request(
-            method, f"{self.url}/sandbox/{path}", json=body or None, timeout=10
-        )
+    def control(self, verb: str, path: str, **body: Any) -> Any:
+        response = httpx.request(verb, f"{self.url}/sandbox/{path}", json=body or None, timeout=10)
         response.raise_for_status()
         return response.json()
 
