@@ -36,11 +36,13 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM) kafka-start
 	$(VENV)/bin/ruff check hub channels tests
 	$(VENV)/bin/ruff format --check hub channels tests
+	$(VENV)/bin/mypy hub channels
 	$(PY) -m pytest
 
-## lint: static typing on top of the checks `make test` runs.
+## lint: the static checks alone (make test runs them too).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hub channels tests
+	$(VENV)/bin/ruff format --check hub channels tests
 	$(VENV)/bin/mypy hub channels
 
 clean:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from faust.types import StreamT
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from channels.telegram import TelegramChannel
@@ -52,7 +53,7 @@ def register_agents(rt: Runtime) -> None:
             await rt.audit.send(key=key, value=entry)
 
     @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
-    async def plan(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async def plan(stream: StreamT[Any]) -> None:
         """Turn accepted events into deliveries, one per recipient and channel."""
         async for document in stream:
             try:
@@ -101,7 +102,7 @@ def register_agents(rt: Runtime) -> None:
             rt.embargoed.pop(result.event.id, None)
             log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
 
-    @app.timer(interval=rt.settings.embargo_check_seconds)
+    @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
     async def release_embargoes() -> None:
         """Send held events back to the planner once their embargo has passed.
 
@@ -129,7 +130,7 @@ def register_agents(rt: Runtime) -> None:
         register_telegram_bot(rt)
 
     @app.agent(rt.outcomes, name="hub.status", concurrency=1)
-    async def track_status(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async def track_status(stream: StreamT[Any]) -> None:
         """Fold outcomes into per-event status an officer can read."""
         async for value in stream:
             try:
@@ -144,9 +145,9 @@ def register_agents(rt: Runtime) -> None:
                 rt.delivery_states[outcome.delivery_id] = new_state
 
     @app.agent(rt.subscriber_commands, name="hub.subscribers", concurrency=1)
-    async def apply_subscriber_changes(stream: AsyncIterator[Any]) -> None:
+    async def apply_subscriber_changes(stream: StreamT[Any]) -> None:
         """Materialise subscriber records on every worker; send what a change calls for."""
-        async for key, value in stream.items():  # type: ignore[attr-defined]
+        async for key, value in stream.items():
             subscriber_id = key.decode() if isinstance(key, bytes) else str(key)
             change = subscriber_change(subscriber_id, value, rt, utc_now())
             if change.erase:
@@ -158,7 +159,7 @@ def register_agents(rt: Runtime) -> None:
             await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
 
     @app.on_before_shutdown.connect  # consumer already stopped: nothing left to send
-    async def close_channels(app: Any, **kwargs: Any) -> None:
+    async def close_channels(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         for channel in rt.channels.values():
             await channel.channel.close()
 
@@ -170,7 +171,7 @@ def register_channel_agents(
     app = rt.app
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
-    async def deliver(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async def deliver(stream: StreamT[Any]) -> None:
         """Send each planned message once; schedule a retry or keep a dead letter on failure."""
         async for message in stream:
             result = await channel.dispatcher.dispatch(message)
@@ -186,7 +187,7 @@ def register_channel_agents(
             await record(result.outcome)
 
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
-    async def retry(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async def retry(stream: StreamT[Any]) -> None:
         """Hand retries back to the channel once their backoff has passed."""
         async for message in stream:
             wait = seconds_until(message.get("not_before"), utc_now())
@@ -236,7 +237,7 @@ def register_telegram_bot(rt: Runtime) -> None:
     assert isinstance(sender, TelegramChannel)
     offset: list[int] = []
 
-    @rt.app.timer(interval=0.1, on_leader=True)
+    @rt.app.timer(interval=0.1, on_leader=True)  # type: ignore[untyped-decorator]
     async def poll_bot() -> None:
         try:
             bot = await sender.ready()

@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 from faust.types import TopicT
+from faust.types.tables import GlobalTableT, TableT
 
 from channels.base import Channel
 from channels.email import EmailChannel
@@ -40,7 +41,7 @@ class ChannelRuntime:
     deliveries: TopicT  # key: recipient id
     retries: TopicT
     dead_letters: TopicT
-    ledger: faust.Table  # delivery id -> last status, on the deliveries' partitions
+    ledger: TableT[str, Any]  # delivery id -> last status, on the deliveries' partitions
     channel: Channel[Any]
     dispatcher: Dispatcher
 
@@ -59,11 +60,11 @@ class Runtime:
     outcomes: TopicT
     audit: TopicT
     subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
-    planned: faust.Table  # event id -> fingerprint of the event that was fanned out
-    embargoed: faust.Table  # event id -> {until, topic, document}: held until its time
-    delivery_states: faust.Table  # delivery id -> status as the outcomes have it
-    event_status: faust.Table  # event id -> counts per channel and language, failures
-    subscriber_records: faust.GlobalTable  # subscriber id -> record, on every worker
+    planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
+    embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
+    delivery_states: TableT[str, Any]  # delivery id -> status as the outcomes have it
+    event_status: TableT[str, Any]  # event id -> counts per channel and language, failures
+    subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
     signer: Signer
     signing_key: bytes
@@ -139,17 +140,17 @@ def create_runtime(settings: Settings) -> Runtime:
             settings.telegram.base_url,
             timeout=settings.telegram.timeout,
         )
-    channels = {}
-    for key, sender in senders.items():
-        ledger = app.Table(f"{prefix}-delivery-ledger-{key}", default=None)
-        channels[key] = ChannelRuntime(
-            key=key,
-            deliveries=app.topic(names.deliveries(key)),
-            retries=app.topic(names.retries(key)),
-            dead_letters=app.topic(names.dead_letters(key)),
+    channels: dict[ChannelKey, ChannelRuntime] = {}
+    for channel_key, sender in senders.items():
+        ledger = app.Table(f"{prefix}-delivery-ledger-{channel_key}", default=None)
+        channels[channel_key] = ChannelRuntime(
+            key=channel_key,
+            deliveries=app.topic(names.deliveries(channel_key)),
+            retries=app.topic(names.retries(channel_key)),
+            dead_letters=app.topic(names.dead_letters(channel_key)),
             ledger=ledger,
             channel=sender,
-            dispatcher=Dispatcher(renderer, {key: sender}, ledger, utc_now, settings.retry),
+            dispatcher=Dispatcher(renderer, {channel_key: sender}, ledger, utc_now, settings.retry),
         )
     return Runtime(
         settings=settings,

@@ -20,12 +20,11 @@ def dry_run(
     chosen = audience.audience_of(event, subscribers)
     deliveries = routing.plan(event, chosen, default_language=default_language)
     kinds = {s.id: s.kind for s, _channels in chosen}
+    held = event.embargo_until if audience.is_embargoed(event, now) else None
     return {
         "event_id": event.id,
         "classification": event.classification.value,
-        "embargoed_until": event.embargo_until.isoformat()
-        if audience.is_embargoed(event, now)
-        else None,
+        "embargoed_until": held.isoformat() if held else None,
         "recipients": len(chosen),
         "deliveries": len(deliveries),
         "by_kind": dict(Counter(s.kind.value for s, _c in chosen)),

@@ -190,7 +190,7 @@ def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
         try:
             return kind(value)
         except ValueError:
-            allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+            allowed = ", ".join(m.value for m in kind)
             problems.append((name, f"{value!r} is not one of: {allowed}"))
             return None
 
