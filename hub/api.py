@@ -15,8 +15,9 @@ from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
 from hub.events import Event
 from hub.kafka_client import read_topic
+from hub.newsletter_web import create_newsletter_routes
 from hub.pages import create_pages
-from hub.publishing import accept
+from hub.publishing import Accepted, accept
 from hub.selfservice import export
 from hub.status import summary
 
@@ -75,6 +76,21 @@ def create_api(rt: Runtime) -> FastAPI:
         code: {"model": RefusedEvent} for code in (400, 413, 415, 422)
     }
 
+    async def accept_request(request: Request) -> Accepted:
+        """The JSON event in the body, validated; InvalidEventError names every problem."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/json":
+            raise InvalidEventError(
+                [Problem("$", f"content type must be application/json, not {content_type!r}")],
+                status=415,
+            )
+        return accept(
+            await _read_body(request, settings.limits.max_event_bytes),
+            rt.catalog,
+            topic_prefix=settings.kafka.topic_prefix,
+            max_bytes=settings.limits.max_event_bytes,
+        )
+
     @api.exception_handler(InvalidEventError)
     async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
         return _refusal(exc.status, exc.problems)
@@ -96,19 +112,7 @@ def create_api(rt: Runtime) -> FastAPI:
     )
     async def publish(request: Request, publisher: Annotated[str, Depends(auth)]) -> PublishedEvent:
         """Validate an event against its schema and write it to its type's topic."""
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type != "application/json":
-            raise InvalidEventError(
-                [Problem("$", f"content type must be application/json, not {content_type!r}")],
-                status=415,
-            )
-        raw = await _read_body(request, settings.limits.max_event_bytes)
-        accepted = accept(
-            raw,
-            rt.catalog,
-            topic_prefix=settings.kafka.topic_prefix,
-            max_bytes=settings.limits.max_event_bytes,
-        )
+        accepted = await accept_request(request)
         metadata = await rt.app.producer.send_and_wait(
             accepted.topic,
             accepted.key,
@@ -186,13 +190,7 @@ def create_api(rt: Runtime) -> FastAPI:
         request: Request, _officer: Annotated[str, Depends(auth)]
     ) -> dict[str, Any]:
         """Who would receive this event, on which channel, in which language; nothing is sent."""
-        raw = await _read_body(request, settings.limits.max_event_bytes)
-        accepted = accept(
-            raw,
-            rt.catalog,
-            topic_prefix=settings.kafka.topic_prefix,
-            max_bytes=settings.limits.max_event_bytes,
-        )
+        accepted = await accept_request(request)
         event = Event.from_document(accepted.document)
         return dry_run(event, rt.directory, utc_now(), settings.default_language)
 
@@ -228,4 +226,5 @@ def create_api(rt: Runtime) -> FastAPI:
         return entries[-limit:]
 
     api.include_router(create_pages(rt))
+    api.include_router(create_newsletter_routes(rt, auth))
     return api

@@ -18,6 +18,7 @@ from channels.telegram import TelegramChannel
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.links import LinkMaker
+from hub.newsletter.config import Newsletter, load_newsletters
 from hub.publishing import all_event_topics
 from hub.rendering import Renderer
 from hub.routing import ChannelKey
@@ -60,6 +61,10 @@ class Runtime:
     outcomes: TopicT
     audit: TopicT
     subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
+    newsletter_records: TopicT  # by newsletter name: items, curation, compile requests
+    newsletters: dict[str, Newsletter]
+    newsletter_state: TableT[str, Any]  # newsletter name -> pending items, curation, editions
+    editions: TableT[str, Any]  # edition id -> the archived edition
     planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
     delivery_states: TableT[str, Any]  # delivery id -> status as the outcomes have it
@@ -74,7 +79,7 @@ class Runtime:
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
         kept = [c.dead_letters for c in self.channels.values()]
-        kept += [self.event_dead_letters, self.audit]
+        kept += [self.event_dead_letters, self.audit, self.newsletter_records]
         return [*self.event_topics.topics, *(t.get_topic_name() for t in kept)]
 
     def work_topic_names(self) -> list[str]:
@@ -163,6 +168,10 @@ def create_runtime(settings: Settings) -> Runtime:
         outcomes=app.topic(names.outcomes),
         audit=app.topic(names.audit),
         subscriber_commands=app.topic(names.subscribers, partitions=1),
+        newsletter_records=app.topic(names.newsletters),
+        newsletters=load_newsletters(settings.newsletters_file),
+        newsletter_state=app.Table(f"{prefix}-newsletter-state", default=None),
+        editions=app.Table(f"{prefix}-newsletter-editions", default=None),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
         delivery_states=app.Table(f"{prefix}-delivery-states", default=None),

@@ -22,6 +22,7 @@ class Plan:
     deliveries: list[Delivery] = field(default_factory=list)
     skipped_reason: str = ""
     held_until: datetime | None = None  # embargoed: plan again at this time
+    repeated: bool = False  # this event was planned before: nothing to do at all
 
 
 def plan_event(
@@ -39,7 +40,7 @@ def plan_event(
     seen = planned.get(event.id)
     if seen is not None:
         why = "same event" if seen == event.fingerprint else "different content under the same id"
-        return Plan(event, skipped_reason=f"already planned ({why})")
+        return Plan(event, skipped_reason=f"already planned ({why})", repeated=True)
     if audience.is_embargoed(event, now):
         return Plan(
             event,

@@ -103,7 +103,12 @@ class Renderer:
 
     def render_system(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """A transactional message (confirmation and the like) from templates/_system/<name>/."""
-        data = {"language": language, **context}
+        data = {
+            "language": language,
+            "preferences_url": PREFERENCES_MARK,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            **context,
+        }
         parts = {
             part: self._render_part(f"_system/{name}", "email", language, part, data)
             for part in ("subject.txt", "body.txt", "body.html")

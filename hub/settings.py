@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     # changing it invalidates every link already sent.
     secret_key: SecretStr | None = None
     embargo_check_seconds: float = Field(default=1.0, gt=0)
+    newsletters_file: Path = REPO_ROOT / "hub" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()

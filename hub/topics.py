@@ -27,6 +27,10 @@ class TopicNames:
         return f"{self.prefix}.subscribers.v1"
 
     @property
+    def newsletters(self) -> str:
+        return f"{self.prefix}.newsletter.v1"
+
+    @property
     def outcomes(self) -> str:
         return f"{self.prefix}.outcomes.v1"
 

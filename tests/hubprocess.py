@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port
 from tests.helpers import wait_until
 
@@ -133,3 +136,20 @@ class HubProcess:
 
     def topic(self, kind: str, name: str) -> str:
         return f"{self.prefix}.{kind}.{name}.v1"
+
+
+@contextlib.contextmanager
+def hub_with_mail(
+    workdir: Path, people: list[dict[str, Any]], **env: str
+) -> Iterator[tuple[HubProcess, MailCatcher]]:
+    """A worker, its own mail catcher, and these subscribers loaded; all stopped afterwards."""
+    import yaml
+
+    subscribers = workdir / "people.yaml"
+    subscribers.write_text(yaml.safe_dump({"subscribers": people}, allow_unicode=True), "utf-8")
+    with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
+        hub = HubProcess(workdir, catcher.controller.port, subscribers, **env).start()
+        try:
+            yield hub, catcher
+        finally:
+            hub.stop()

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from playwright.sync_api import Browser, sync_playwright
 
 from hub.devstack.mailcatcher import MailCatcher
-from tests.conftest import free_port, read_outbox
+from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
-from tests.hubprocess import HubProcess
+from tests.hubprocess import HubProcess, hub_with_mail
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -47,15 +46,8 @@ def browser() -> Iterator[Browser]:
 def stack(
     kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("browser")
-    people = workdir / "people.yaml"
-    people.write_text(yaml.safe_dump({"subscribers": []}), encoding="utf-8")
-    with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
-        hub = HubProcess(workdir, catcher.controller.port, people).start()
-        try:
-            yield hub, catcher
-        finally:
-            hub.stop()
+    with hub_with_mail(tmp_path_factory.mktemp("browser"), []) as running:
+        yield running
 
 
 def text_of_mail_to(outbox: Path, address: str, subject_has: str) -> str:

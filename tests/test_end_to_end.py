@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from hub.devstack.mailcatcher import MailCatcher
-from tests.conftest import free_port, read_outbox
+from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import HubProcess
+from tests.hubprocess import HubProcess, hub_with_mail
 from tests.kafka_probe import committed_past, topic_message_count
 
 pytestmark = pytest.mark.kafka
@@ -68,15 +68,8 @@ SUBSCRIBERS = {
 def stack(
     kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    subscribers = workdir / "subscribers.yaml"
-    subscribers.write_text(yaml.safe_dump(SUBSCRIBERS, allow_unicode=True), encoding="utf-8")
-    with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
-        hub = HubProcess(workdir, catcher.controller.port, subscribers).start()
-        try:
-            yield hub, catcher
-        finally:
-            hub.stop()
+    with hub_with_mail(tmp_path_factory.mktemp("e2e"), SUBSCRIBERS["subscribers"]) as running:
+        yield running
 
 
 def emails_for(outbox: Path, event_id: str) -> list[EmailMessage]:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from hub.devstack.mailcatcher import MailCatcher
-from tests.conftest import free_port, read_outbox
+from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import TOKEN, HubProcess
+from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -52,15 +51,8 @@ PEOPLE = {
 def stack(
     kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("subs")
-    people = workdir / "people.yaml"
-    people.write_text(yaml.safe_dump(PEOPLE), encoding="utf-8")
-    with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
-        hub = HubProcess(workdir, catcher.controller.port, people).start()
-        try:
-            yield hub, catcher
-        finally:
-            hub.stop()
+    with hub_with_mail(tmp_path_factory.mktemp("subs"), PEOPLE["subscribers"]) as running:
+        yield running
 
 
 def mail_to(outbox: Path, address: str) -> list[EmailMessage]:

@@ -1,0 +1,1 @@
+"""Newsletters: configuration, items as they are published, editions per period, the archive."""

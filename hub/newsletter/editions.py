@@ -1,0 +1,152 @@
+"""An edition: who gets it, with which items, in which language, rendered once per group. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from hub import audience
+from hub.events import Classification, Event
+from hub.languages import choose_language
+from hub.links import PersonalLinks
+from hub.newsletter.config import ALLOWED, Audience, Newsletter
+from hub.rendering import Rendered, Renderer
+from hub.routing import ChannelKey, Delivery, Recipient, delivery_id
+from hub.subscribers import Mode, Subscriber, SubscriberKind
+
+
+def accepts(newsletter: Newsletter, event: Event) -> bool:
+    """May this event ever go in this newsletter? Restricted content never does."""
+    if event.classification not in ALLOWED[newsletter.audience]:
+        return False
+    if newsletter.event_types and event.type not in newsletter.event_types:
+        return False
+    return not newsletter.themes or bool(set(newsletter.themes) & event.tags.themes)
+
+
+def is_member(newsletter: Newsletter, subscriber: Subscriber) -> bool:
+    """Receives every edition (the audience), rather than only digests they chose."""
+    if not subscriber.is_active or subscriber.email is None:
+        return False
+    if newsletter.audience is Audience.STAFF:
+        return subscriber.is_staff and (newsletter.region in (None, subscriber.region))
+    if newsletter.audience is Audience.PARTNERS:
+        return subscriber.kind is SubscriberKind.PARTNER
+    return False
+
+
+def _wants_digest(subscriber: Subscriber, event: Event) -> bool:
+    return any(
+        s.mode is Mode.DIGEST and "email" in s.channels and audience.covers(s, event)
+        for s in subscriber.subscriptions
+    )
+
+
+def items_for(newsletter: Newsletter, subscriber: Subscriber, items: list[Event]) -> list[Event]:
+    """This subscriber's items: what their audience may see, and what they did not get already."""
+    member = is_member(newsletter, subscriber)
+    chosen = []
+    for event in items:
+        if not audience.may_receive(event, subscriber) or subscriber.email is None:
+            continue
+        if member or (
+            _wants_digest(subscriber, event)
+            and "email" not in audience.instant_channels(event, subscriber)
+        ):
+            chosen.append(event)
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class EditionPlan:
+    deliveries: list[dict[str, Any]]
+    archive: dict[str, str]  # language -> the edition as a web page
+    event_ids: list[str]
+
+
+def plan_edition(
+    newsletter: Newsletter,
+    edition_id: str,
+    period_start: datetime,
+    items: list[Event],
+    intro: dict[str, str],
+    subscribers: Iterable[Subscriber],
+    renderer: Renderer,
+    links: Callable[[str], PersonalLinks],
+    default_language: str = "en",
+) -> EditionPlan:
+    """One email per subscriber with items for them, rendered once per (language, items)."""
+    items = [e for e in items if accepts(newsletter, e)]
+    cache: dict[tuple[str, tuple[str, ...]], Rendered] = {}
+    deliveries = []
+    for subscriber in subscribers:
+        own = items_for(newsletter, subscriber, items)
+        if not own and not newsletter.send_empty:
+            continue
+        language = choose_language(subscriber.language, set(newsletter.languages), default_language)
+        key = (language, tuple(e.id for e in own))
+        if key not in cache:
+            cache[key] = render_edition(renderer, newsletter, period_start, own, intro, language)
+        assert subscriber.email is not None
+        delivery = Delivery(
+            id=delivery_id(edition_id, ChannelKey.EMAIL, subscriber.id),
+            event_id=f"newsletter:{edition_id}",
+            channel=ChannelKey.EMAIL,
+            language=language,
+            recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
+            links=links(subscriber.id),
+        )
+        deliveries.append(
+            {**delivery.as_message({}), "event": None, "rendered": asdict(cache[key])}
+        )
+    archive = {
+        language: render_edition(
+            renderer, newsletter, period_start, items, intro, language, archive=True
+        ).html
+        for language in newsletter.languages
+    }
+    return EditionPlan(deliveries, archive, [e.id for e in items])
+
+
+def render_edition(
+    renderer: Renderer,
+    newsletter: Newsletter,
+    period_start: datetime,
+    items: list[Event],
+    intro: dict[str, str],
+    language: str,
+    *,
+    archive: bool = False,
+) -> Rendered:
+    """The edition in one language; each item falls back to a language it has."""
+    entries = []
+    for event in items:
+        item_language = choose_language(language, event.languages)
+        content = event.content[item_language]
+        research = event.document.get("research") or {}
+        url = research.get("publication_url") or (content.links[0].url if content.links else None)
+        entries.append(
+            {
+                "type": event.type,
+                "title": content.title,
+                "summary": content.summary,
+                "url": url,
+                "language": item_language,
+                "internal": event.classification
+                in (Classification.STAFF, Classification.RESTRICTED),
+            }
+        )
+    return renderer.render_system(
+        "newsletter",
+        language,
+        {
+            "newsletter_title": newsletter.title_in(language),
+            "edition_date": period_start.date().isoformat(),
+            "intro": intro.get(language, ""),
+            "items": entries,
+            "is_internal": newsletter.is_internal,
+            "archive": archive,
+        },
+    )

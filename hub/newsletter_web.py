@@ -1,0 +1,168 @@
+"""Newsletter endpoints: preview, curation and send-now for editors; the archive for readers."""
+
+# No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from hub.app import Runtime, utc_now
+from hub.auth import BearerAuth
+from hub.newsletter.archive import atom_feed
+from hub.newsletter.config import Audience, Newsletter
+from hub.newsletter.editions import render_edition
+from hub.newsletter.state import empty_state, next_items
+from hub.pages import SECURITY_HEADERS
+from hub.tokens import InvalidTokenError, Purpose
+
+
+class Curation(BaseModel):
+    pinned: list[str] | None = None
+    excluded: list[str] | None = None
+    order: list[str] | None = None
+    intro: dict[str, str] = Field(default_factory=dict)
+
+
+def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
+    router = APIRouter()
+
+    def newsletter(name: str) -> Newsletter:
+        found = rt.newsletters.get(name)
+        if found is None:
+            raise HTTPException(404, detail=f"no newsletter {name!r}")
+        return found
+
+    async def write(name: str, record: dict[str, Any]) -> None:
+        value = json.dumps(record, ensure_ascii=False).encode()
+        await rt.app.producer.send_and_wait(
+            rt.names.newsletters, name.encode(), value, None, None, None
+        )
+
+    @router.get("/api/v1/newsletters")
+    async def newsletters(_editor: Annotated[str, Depends(auth)]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": n.name,
+                "title": n.title,
+                "audience": n.audience.value,
+                "schedule": n.schedule,
+                "timezone": n.timezone,
+                "pending_items": len((rt.newsletter_state.get(n.name) or empty_state())["pending"]),
+            }
+            for n in rt.newsletters.values()
+        ]
+
+    @router.get("/api/v1/newsletters/{name}/preview")
+    async def preview(
+        name: str,
+        _editor: Annotated[str, Depends(auth)],
+        lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "en",
+    ) -> dict[str, Any]:
+        """The next edition as it stands: its items in order, the introduction, the page."""
+        chosen = newsletter(name)
+        state = rt.newsletter_state.get(name) or empty_state()
+        items = next_items(state, chosen)
+        now = utc_now()
+        rendered = render_edition(
+            rt.renderer,
+            chosen,
+            chosen.period_start(now),
+            items,
+            state["curation"]["intro"],
+            lang,
+            archive=True,
+        )
+        return {
+            "edition": chosen.edition_id(now),
+            "items": [
+                {"id": e.id, "type": e.type, "title": e.content[sorted(e.languages)[0]].title}
+                for e in items
+            ],
+            "curation": state["curation"],
+            "html": rendered.html,
+        }
+
+    @router.post("/api/v1/newsletters/{name}/curation", status_code=202)
+    async def curate(
+        name: str, curation: Curation, editor: Annotated[str, Depends(auth)]
+    ) -> dict[str, str]:
+        """Pin, leave out or reorder items, and write the introduction, for the next edition."""
+        newsletter(name)
+        record = {"kind": "curate", "by": editor, **curation.model_dump(exclude_none=True)}
+        await write(name, record)
+        return {"newsletter": name, "status": "curated"}
+
+    @router.post("/api/v1/newsletters/{name}/send-now", status_code=202)
+    async def send_now(name: str, editor: Annotated[str, Depends(auth)]) -> dict[str, str]:
+        """Send this period's edition ahead of schedule (still once per period)."""
+        chosen = newsletter(name)
+        now = utc_now()
+        await write(name, {"kind": "compile", "at": now.isoformat(), "by": editor})
+        return {"newsletter": name, "edition": chosen.edition_id(now), "status": "requested"}
+
+    def editions_of(name: str) -> list[dict[str, Any]]:
+        found = [e for e in rt.editions.values() if e and e.get("newsletter") == name]
+        return sorted(found, key=lambda e: str(e["period_start"]), reverse=True)
+
+    def may_read(chosen: Newsletter, request: Request, token: str) -> bool:
+        """Staff editions: for staff (a staff member's signed link) or officers (bearer)."""
+        if chosen.audience is not Audience.STAFF:
+            return True
+        if request.headers.get("authorization"):
+            auth.identify(request.headers.get("authorization"))  # 401/403 when wrong
+            return True
+        try:
+            claims = rt.signer.check(token, Purpose.PREFERENCES, utc_now())
+        except InvalidTokenError:
+            return False
+        reader = rt.directory.get(claims.subject)
+        return reader is not None and reader.is_staff and reader.is_active
+
+    def refuse() -> HTMLResponse:
+        html = rt.renderer.environment.get_template("_pages/message.html.j2").render(
+            heading="Staff only",
+            paragraphs=["This newsletter is for staff: open it from the link in your email."],
+            action=None,
+            link=None,
+        )
+        return HTMLResponse(html, status_code=401, headers=SECURITY_HEADERS)
+
+    @router.get("/newsletters/{name}", include_in_schema=False)
+    async def archive_index(request: Request, name: str, t: str = "") -> HTMLResponse:
+        chosen = newsletter(name)
+        if not may_read(chosen, request, t):
+            return refuse()
+        html = rt.renderer.environment.get_template("_pages/archive_index.html.j2").render(
+            newsletter=chosen,
+            editions=editions_of(name),
+            token=t,
+            feed=chosen.audience is Audience.PUBLIC,
+        )
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+    @router.get("/newsletters/{name}/feed.atom", include_in_schema=False)
+    async def feed(name: str) -> Response:
+        chosen = newsletter(name)
+        if chosen.audience is not Audience.PUBLIC:
+            raise HTTPException(404, detail="only public newsletters have a feed")
+        feed = atom_feed(chosen, editions_of(name), rt.settings.web.public_url)
+        return Response(feed, media_type="application/atom+xml")
+
+    @router.get("/newsletters/{name}/{edition}", include_in_schema=False)
+    async def archive_page(
+        request: Request, name: str, edition: str, lang: str = "en", t: str = ""
+    ) -> HTMLResponse:
+        chosen = newsletter(name)
+        if not may_read(chosen, request, t):
+            return refuse()
+        record = rt.editions.get(edition)
+        if not record or record.get("newsletter") != name:
+            raise HTTPException(404, detail="no such edition")
+        pages: dict[str, str] = record["html"]
+        html = pages.get(lang) or pages.get("en") or next(iter(pages.values()))
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+    return router

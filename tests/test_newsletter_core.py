@@ -1,0 +1,203 @@
+"""Newsletters without Kafka: schedules and periods, items, curation, who gets what, rendering."""
+
+from __future__ import annotations
+
+import html.parser
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.errors import ConfigurationError
+from hub.links import PersonalLinks
+from hub.newsletter.archive import archive_record, atom_feed
+from hub.newsletter.config import Audience, Newsletter, load_newsletters
+from hub.newsletter.editions import accepts, items_for, plan_edition
+from hub.newsletter.state import apply, empty_state, next_items
+from hub.rendering import Renderer
+from hub.settings import REPO_ROOT
+from hub.subscribers import Mode, SubscriberKind, Subscription
+from tests.helpers import EXAMPLES, event, subscriber
+
+RENDERER = Renderer(REPO_ROOT / "templates")
+DEMO = load_newsletters(REPO_ROOT / "hub" / "demo" / "newsletters.yaml")
+STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
+
+
+def links(subscriber_id: str) -> PersonalLinks:
+    return PersonalLinks(
+        f"https://hub/p?{subscriber_id}", f"https://hub/u?{subscriber_id}", "mailto:u"
+    )
+
+
+def weekly(**changes: object) -> Newsletter:
+    return DEMO["staff-weekly"].model_copy(update=changes)
+
+
+def test_bad_newsletter_files_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "n.yaml"
+    bad.write_text(
+        "newsletters:\n  - {name: x, title: {en: X}, audience: staff,"
+        " schedule: 'every monday', timezone: Europe/Geneva}\n"
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        load_newsletters(bad)
+    assert "schedule" in str(refused.value) and "timezone" in str(refused.value)
+
+
+def test_one_edition_id_per_period_in_the_newsletters_time_zone() -> None:
+    newsletter = weekly()
+    monday_9 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Zurich
+    assert newsletter.edition_id(monday_9) == "staff-weekly-20261130T0900"
+    assert (
+        newsletter.edition_id(datetime(2026, 12, 4, 17, tzinfo=UTC)) == "staff-weekly-20261130T0900"
+    )
+    assert (
+        newsletter.edition_id(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))
+        == "staff-weekly-20261123T0900"
+    )
+    summer = datetime(2026, 7, 6, 7, 0, tzinfo=UTC)  # 09:00 in Zurich in summer time
+    assert newsletter.edition_id(summer) == "staff-weekly-20260706T0900"
+
+
+def test_state_folds_items_curation_and_sent_editions_idempotently() -> None:
+    a, b = event(), event()
+    state = empty_state()
+    for record in (
+        {"kind": "item", "event": a.document},
+        {"kind": "item", "event": b.document},
+        {"kind": "item", "event": a.document},
+        {"kind": "curate", "pinned": [b.id], "intro": {"fr": "Bonjour"}},
+    ):
+        state = apply(state, record)
+    assert [e.id for e in next_items(state, weekly())] == [b.id, a.id]
+    sent = {"kind": "edition-sent", "edition": "e1", "event_ids": [a.id, b.id]}
+    state = apply(apply(state, sent), sent)
+    assert state["pending"] == {} and state["editions"] == ["e1"]
+    assert state["curation"]["intro"] == {}
+
+
+def test_excluded_items_are_left_out_and_sections_follow_the_configuration() -> None:
+    announcement, research, update = (
+        event(),
+        event(EXAMPLES / "research.released.v1" / "valid" / "digital-remittances-west-africa.json"),
+        event(STAFF_UPDATE),
+    )
+    state = empty_state()
+    for e in (announcement, research, update):
+        state = apply(state, {"kind": "item", "event": e.document})
+    ordered = [e.type for e in next_items(state, weekly())]
+    assert ordered == ["strategy.updated", "announcement.published", "research.released"]
+    state = apply(state, {"kind": "curate", "excluded": [research.id]})
+    assert research.id not in [e.id for e in next_items(state, weekly())]
+
+
+def test_staff_items_never_go_in_a_partner_or_public_newsletter() -> None:
+    update = event(STAFF_UPDATE, audience={})
+    restricted = event(STAFF_UPDATE, classification="restricted", audience={"groups": ["g"]})
+    assert accepts(weekly(), update)
+    assert not accepts(DEMO["partners-monthly"], update)
+    assert not accepts(DEMO["public-digest"], update)
+    assert not any(accepts(n, restricted) for n in DEMO.values())
+
+
+def test_who_gets_which_items() -> None:
+    public = event()
+    partners = event(classification="partners")
+    update = event(STAFF_UPDATE, audience={})
+    items = [public, partners, update]
+    staff = subscriber("s", SubscriberKind.STAFF)
+    partner = subscriber("p", SubscriberKind.PARTNER)
+    digest = subscriber("d", SubscriberKind.PUBLIC, subscriptions=(Subscription(mode=Mode.DIGEST),))
+    instant = subscriber("i", SubscriberKind.PUBLIC)
+    assert items_for(weekly(), staff, items) == items
+    assert items_for(weekly(), partner, items) == []  # not the staff newsletter's audience
+    assert items_for(DEMO["partners-monthly"], partner, items) == [public, partners]
+    assert items_for(DEMO["public-digest"], digest, items) == [public]
+    assert items_for(DEMO["public-digest"], instant, items) == []  # already had it instantly
+
+
+def test_plan_sends_one_email_per_subscriber_in_their_language_with_item_fallback() -> None:
+    english_only = event(content={"en": {"title": "Only in English", "summary": "S", "body": "B"}})
+    bilingual = event()
+    people = [
+        subscriber("s-fr", SubscriberKind.STAFF, "fr"),
+        subscriber("s-es", SubscriberKind.STAFF, "es-EC"),
+        subscriber("s-fr-2", SubscriberKind.STAFF, "fr-TN"),
+        subscriber("p", SubscriberKind.PARTNER),
+    ]
+    plan = plan_edition(
+        weekly(),
+        "staff-weekly-x",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        [bilingual, english_only],
+        {"fr": "Bonne lecture"},
+        people,
+        RENDERER,
+        links,
+    )
+    by_recipient = {d["recipient"]["id"]: d for d in plan.deliveries}
+    assert set(by_recipient) == {"s-fr", "s-es", "s-fr-2"}
+    french = by_recipient["s-fr"]["rendered"]
+    assert bilingual.content["fr"].title in french["text"] and "Only in English" in french["text"]
+    assert "Bonne lecture" in french["text"]
+    assert by_recipient["s-es"]["language"] == "es"
+    assert by_recipient["s-fr"]["links"]["unsubscribe"] == "https://hub/u?s-fr"
+    assert len({d["id"] for d in plan.deliveries}) == 3
+
+
+VOID = frozenset({"meta", "br", "img", "hr", "link", "input"})
+
+
+class _Balance(html.parser.HTMLParser):
+    """Fails on a closing tag that does not close the innermost open element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+
+
+def test_edition_html_is_well_formed_without_scripts() -> None:
+    plan = plan_edition(
+        weekly(),
+        "w",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        [event(content={"en": {"title": "<script>x</script>", "summary": "&", "body": "b"}})],
+        {},
+        [subscriber("s", SubscriberKind.STAFF)],
+        RENDERER,
+        links,
+    )
+    for page in [*plan.archive.values(), plan.deliveries[0]["rendered"]["html"]]:
+        checker = _Balance()
+        checker.feed(page)
+        checker.close()
+        assert checker.stack == []
+        assert "<script" not in page
+
+
+def test_atom_feed_is_valid_xml() -> None:
+    public = DEMO["public-digest"]
+    plan = plan_edition(
+        public, "public-digest-1", datetime(2026, 11, 30, tzinfo=UTC), [], {}, [], RENDERER, links
+    )
+    record = archive_record(
+        public,
+        "public-digest-1",
+        datetime(2026, 11, 30, tzinfo=UTC),
+        plan,
+        datetime(2026, 11, 30, 9, tzinfo=UTC),
+    )
+    feed = ET.fromstring(atom_feed(public, [record], "https://hub.example.org"))  # noqa: S314 (ours)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert feed.find("a:entry/a:link", ns) is not None
+    assert Audience.PUBLIC is public.audience
