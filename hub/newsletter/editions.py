@@ -37,7 +37,14 @@ def is_member(newsletter: Newsletter, subscriber: Subscriber) -> bool:
     return False
 
 
-def _wants_digest(subscriber: Subscriber, event: Event) -> bool:
+def _wants_digest(newsletter: Newsletter, subscriber: Subscriber, event: Event) -> bool:
+    """Digests of what they chose: public and media readers get them in public newsletters
+    (staff and partners have newsletters of their own)."""
+    if newsletter.audience is not Audience.PUBLIC or subscriber.kind not in (
+        SubscriberKind.PUBLIC,
+        SubscriberKind.MEDIA,
+    ):
+        return False
     return any(
         s.mode is Mode.DIGEST and "email" in s.channels and audience.covers(s, event)
         for s in subscriber.subscriptions
@@ -52,7 +59,7 @@ def items_for(newsletter: Newsletter, subscriber: Subscriber, items: list[Event]
         if not audience.may_receive(event, subscriber) or subscriber.email is None:
             continue
         if member or (
-            _wants_digest(subscriber, event)
+            _wants_digest(newsletter, subscriber, event)
             and "email" not in audience.instant_channels(event, subscriber)
         ):
             chosen.append(event)
