@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv kafka-start kafka-stop kafka-status mailcatcher worker clean
+.PHONY: run test lint bench venv kafka-start kafka-stop kafka-status mailcatcher worker clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,16 +34,20 @@ $(CHROMIUM):
 
 ## test: the whole suite against the real broker (started if it is not running).
 test: $(STAMP) $(CHROMIUM) kafka-start
-	$(VENV)/bin/ruff check hub channels tests
-	$(VENV)/bin/ruff format --check hub channels tests
+	$(VENV)/bin/ruff check hub channels tests bench
+	$(VENV)/bin/ruff format --check hub channels tests bench
 	$(VENV)/bin/mypy hub channels
 	$(PY) -m pytest
 
 ## lint: the static checks alone (make test runs them too).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub channels tests
-	$(VENV)/bin/ruff format --check hub channels tests
+	$(VENV)/bin/ruff check hub channels tests bench
+	$(VENV)/bin/ruff format --check hub channels tests bench
 	$(VENV)/bin/mypy hub channels
+
+## bench: per-message cost of rendering once and personalising, against rendering each time.
+bench: $(STAMP)
+	$(PY) bench/render_once.py
 
 clean:
 	rm -rf var/faust var/outbox var/test
