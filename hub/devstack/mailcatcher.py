@@ -60,6 +60,46 @@ class OutboxHandler:
         return "250 Message accepted for delivery"
 
 
+class _TrackingSMTP(SMTP):
+    """aiosmtpd's protocol, remembering its connection so a stop can close it."""
+
+    def __init__(self, *args: Any, connections: set[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections = connections
+
+    def connection_made(self, transport: Any) -> None:
+        self._connections.add(transport)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self.transport)
+        super().connection_lost(exc)
+
+
+class _Controller(Controller):
+    """Closes open client connections when it stops (asyncio's Server.close leaves them open)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set[Any] = set()
+
+    def factory(self) -> SMTP:
+        return _TrackingSMTP(self.handler, connections=self.connections, **self.SMTP_kwargs)
+
+    def stop(self, no_assert: bool = False) -> None:
+        if self.loop.is_running():
+            done = threading.Event()
+
+            def close_all() -> None:
+                for transport in list(self.connections):
+                    transport.close()
+                done.set()
+
+            self.loop.call_soon_threadsafe(close_all)
+            done.wait(5)
+        super().stop(no_assert=no_assert)
+
+
 class MailCatcher:
     """The SMTP server on a thread of its own, as tests and `make run` use it."""
 
@@ -73,7 +113,7 @@ class MailCatcher:
     ) -> None:
         self.handler = OutboxHandler(outbox, re.compile(refuse) if refuse else None)
         # aiosmtpd needs the hostname spelled out; it would otherwise resolve the machine's name.
-        self.controller = Controller(self.handler, hostname=host, port=port)
+        self.controller = _Controller(self.handler, hostname=host, port=port)
 
     @property
     def outbox(self) -> Path:
