@@ -1,0 +1,88 @@
+"""Per-channel delivery and retry agents, and what a blocked or moved recipient changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faust.types import StreamT
+
+from hub.agents.outcomes import record_outcome
+from hub.app import ChannelRuntime, Runtime, utc_now
+from hub.dispatch import Dispatched
+from hub.events import Event
+from hub.retry import seconds_until
+from hub.routing import ChannelKey, Delivery, broadcasts
+from hub.selfservice import Cause, command, move_chat, pause_channel
+
+log = logging.getLogger(__name__)
+
+
+def register_channel_agents(
+    rt: Runtime,
+    channel: ChannelRuntime,
+) -> None:
+    """The delivery and retry agents of one channel (email, telegram)."""
+    app = rt.app
+
+    @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
+    async def deliver(stream: StreamT[Any]) -> None:
+        """Send each planned message once; schedule a retry or keep a dead letter on failure."""
+        async for message in stream:
+            result = await channel.dispatcher.dispatch(message)
+            key = result.outcome.event_id.encode()
+            if result.retry is not None:
+                await channel.retries.send(
+                    key=str(result.outcome.recipient_id).encode(), value=result.retry
+                )
+            if result.dead_letter is not None:
+                await channel.dead_letters.send(key=key, value=result.dead_letter)
+            if result.blocked or result.moved_to is not None:
+                await follow_recipient(rt, channel.key, result)
+            await record_outcome(rt, result.outcome)
+
+    @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
+    async def retry(stream: StreamT[Any]) -> None:
+        """Hand retries back to the channel once their backoff has passed."""
+        async for message in stream:
+            wait = seconds_until(message.get("not_before"), utc_now())
+            if wait > 0:
+                # Stopping cancels this sleep; the message is not acknowledged and comes back.
+                await asyncio.sleep(wait)
+            recipient = message.get("recipient", {}).get("id", "")
+            await channel.deliveries.send(key=str(recipient).encode(), value=message)
+
+
+def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
+    """Configured Telegram channels and staff groups, when Telegram is on."""
+    if ChannelKey.TELEGRAM not in rt.channels:
+        return None
+    settings = rt.settings.telegram
+    return lambda event: broadcasts(
+        event,
+        settings.public_channels,
+        settings.staff_groups,
+        default_language=rt.settings.default_language,
+    )
+
+
+async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> None:
+    """A recipient who blocked us, or whose chat moved: update their record accordingly."""
+    subscriber = rt.directory.get(result.outcome.recipient_id)
+    if subscriber is None:
+        log.warning(
+            "%s for %s, not a subscriber (a configured destination?): update the configuration",
+            result.outcome.reason,
+            result.outcome.recipient_id,
+        )
+        return
+    now = utc_now()
+    if result.blocked:
+        changed, cause = pause_channel(subscriber, key, now), Cause.CHANNEL_PAUSED
+    else:
+        changed, cause = move_chat(subscriber, str(result.moved_to), now), Cause.CHAT_MOVED
+    await rt.subscriber_commands.send(
+        key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
+    )

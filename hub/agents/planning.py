@@ -1,0 +1,101 @@
+"""The planner agent and the embargo release timer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from faust.types import StreamT
+
+from hub.agents.channels import broadcast_to
+from hub.agents.newsletters import newsletters_for
+from hub.agents.outcomes import record_outcome
+from hub.app import Runtime, utc_now
+from hub.events import topic_name
+from hub.outcomes import Outcome, OutcomeStatus
+from hub.planning import due_embargoes, plan_event
+
+log = logging.getLogger(__name__)
+
+
+def register_planning_agents(rt: Runtime) -> None:
+    app = rt.app
+
+    @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
+    async def plan(stream: StreamT[Any]) -> None:
+        """Turn accepted events into deliveries, one per recipient and channel."""
+        async for document in stream:
+            try:
+                result = plan_event(
+                    document,
+                    rt.directory,
+                    rt.planned,
+                    utc_now(),
+                    default_language=rt.settings.default_language,
+                    links=rt.links.for_subscriber,
+                    broadcast=broadcast_to(rt),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
+                reason = f"unplannable event: {exc!r}"
+                log.error("%s: %s", event_id, reason)
+                letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
+                await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
+                await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))
+                continue
+            if result.held_until is not None:
+                # Kept in a table on this event's partition; the release timer fans it out.
+                rt.embargoed[result.event.id] = {
+                    "until": result.held_until.isoformat(),
+                    "topic": topic_name(
+                        rt.settings.kafka.topic_prefix,
+                        result.event.type,
+                        result.event.schema_version,
+                    ),
+                    "document": document,
+                }
+            if not result.repeated and result.held_until is None:
+                for name in newsletters_for(rt, result.event):
+                    item = {"kind": "item", "event": result.event.document}
+                    await rt.newsletter_records.send(key=name.encode(), value=item)
+            if result.skipped_reason:
+                log.info("event %s: %s", result.event.id, result.skipped_reason)
+                await record_outcome(
+                    rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason)
+                )
+                continue
+            for delivery in result.deliveries:
+                await rt.channels[delivery.channel].deliveries.send(
+                    key=delivery.recipient.id.encode(),
+                    value=delivery.as_message(result.event.document),
+                )
+                await rt.outcomes.send(
+                    key=delivery.event_id.encode(),
+                    value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+                )
+            rt.planned[result.event.id] = result.event.fingerprint
+            rt.embargoed.pop(result.event.id, None)
+            log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+    @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
+    async def release_embargoes() -> None:
+        """Send held events back to the planner once their embargo has passed.
+
+        Every worker checks the embargoes of its own partitions; sending one twice is harmless
+        (the planner fans an event out once), so restarts and rebalances need no coordination.
+        """
+        try:
+            due = due_embargoes(list(rt.embargoed.items()), rt.planned, utc_now())
+            for event_id, entry in due:
+                log.info("event %s: embargo over, releasing", event_id)
+                await rt.app.producer.send_and_wait(
+                    entry["topic"],
+                    event_id.encode(),
+                    json.dumps(entry["document"], ensure_ascii=False).encode(),
+                    None,
+                    None,
+                    [("hub-released-from-embargo", b"1")],
+                )
+        except Exception:  # an exception escaping a timer would stop the whole worker
+            log.exception("embargo release failed; will try again")
