@@ -135,19 +135,26 @@ def create_pages(rt: Runtime) -> APIRouter:
             status=202,
         )
 
-    @router.get("/subscribe/confirm")
-    async def confirm_page(t: str = "") -> HTMLResponse:
-        # A GET changes nothing: mail scanners open links. The button below does the POST.
+    def button_page(
+        token: str, purpose: Purpose, heading: str, text: str, action: str, button: str
+    ) -> HTMLResponse:
+        """What a link opens: a page with a button. Mail scanners and link checkers follow GETs,
+        so a GET never changes anything; only the button's POST does (RFC 8058 for unsubscribe)."""
         try:
-            rt.signer.check(t, Purpose.CONFIRM, utc_now())
+            rt.signer.check(token, purpose, utc_now())
         except InvalidTokenError as exc:
             return bad_link(exc)
-        return message(
+        return message(heading, text, action=action, token=token, button=button)
+
+    @router.get("/subscribe/confirm")
+    async def confirm_page(t: str = "") -> HTMLResponse:
+        return button_page(
+            t,
+            Purpose.CONFIRM,
             "Confirm your subscription",
             "One more click and you will start receiving our news.",
-            action="/subscribe/confirm",
-            token=t,
-            button="Confirm my subscription",
+            "/subscribe/confirm",
+            "Confirm my subscription",
         )
 
     @router.post("/subscribe/confirm")
@@ -238,17 +245,13 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.get("/unsubscribe")
     async def unsubscribe_page(t: str = "") -> HTMLResponse:
-        # RFC 8058: a GET must not unsubscribe (link checkers fetch it); the POST does.
-        try:
-            rt.signer.check(t, Purpose.UNSUBSCRIBE, utc_now())
-        except InvalidTokenError as exc:
-            return bad_link(exc)
-        return message(
+        return button_page(
+            t,
+            Purpose.UNSUBSCRIBE,
             "Unsubscribe",
             "Do you want to stop receiving our news at this address?",
-            action=f"/unsubscribe?t={t}",
-            token=t,
-            button="Unsubscribe",
+            f"/unsubscribe?t={t}",
+            "Unsubscribe",
         )
 
     @router.post("/unsubscribe")
