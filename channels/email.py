@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import ClassVar
 
 import aiosmtplib
@@ -139,7 +139,10 @@ class EmailChannel(Channel[EmailMessage]):
             display_name=delivery.recipient.name, addr_spec=delivery.recipient.address
         )
         message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = make_msgid(idstring=delivery.id, domain=self.message_id_domain)
+        # The same Message-ID for every attempt of a delivery: a message repeated after a crash
+        # (sent, but the worker died before recording it) is recognisably the same message, and
+        # mail clients that de-duplicate by Message-ID show it once.
+        message["Message-ID"] = f"<{delivery.id}@{self.message_id_domain}>"
         message["X-Hub-Delivery-Id"] = delivery.id
         message["X-Hub-Event-Id"] = delivery.event_id
         if delivery.links is not None:

@@ -17,6 +17,7 @@ from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import HubProcess, hub_with_mail
+from tests.kafka_probe import consumer_lag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -250,3 +251,59 @@ def test_archive_pages_keep_staff_editions_for_staff(stack: tuple[HubProcess, Ma
     assert refused.status_code == 401  # a partner's link does not open staff editions
     feed = httpx.get(f"{hub.base_url}/newsletters/public-minutely/feed.atom")
     assert feed.status_code == 200 and "<feed" in feed.text
+
+
+def test_worker_killed_while_an_edition_goes_out_still_sends_one_each(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    staff = [
+        {
+            "id": f"s{i:04d}",
+            "kind": "staff",
+            "name": f"Staff {i}",
+            "language": "fr",
+            "email": f"s{i:04d}@staff.example.org",
+            "region": "europe",
+            # No news by email as it happens: only the edition, so the outbox shows it alone.
+            "subscriptions": [],
+        }
+        for i in range(1500)
+    ]
+    config = tmp_path / "newsletters.yaml"
+    config.write_text(yaml.safe_dump(NEWSLETTERS, allow_unicode=True), encoding="utf-8")
+    with hub_with_mail(tmp_path, staff, HUB_NEWSLETTERS_FILE=str(config)) as (hub, catcher):
+        news = load_example(DEMO_ANNOUNCEMENT)
+        assert hub.publish(news).status_code == 202
+        wait_until(
+            lambda: hub.get("/api/v1/newsletters").json()[0]["pending_items"] == 1,
+            what="the item in the staff newsletter",
+        )
+        hub.cli("newsletter", "send-now", "staff-weekly")
+        wait_until(
+            lambda: len(editions(catcher.outbox, "staff-weekly")) >= 100,
+            timeout=120,
+            what="the edition going out",
+        )
+        hub.kill()
+        assert len(editions(catcher.outbox, "staff-weekly")) < 1500, "it finished before the kill"
+        hub.start()
+        hub.cli("newsletter", "send-now", "staff-weekly")
+        wait_until(
+            lambda: len({to(m) for m in editions(catcher.outbox, "staff-weekly")}) == 1500,
+            timeout=180,
+            what="every staff member's edition",
+        )
+        topics = [hub.topic("deliveries", "email"), f"{hub.prefix}.newsletter.v1"]
+        wait_until(
+            lambda: consumer_lag(hub.env["HUB_APP_ID"], topics) == 0,
+            timeout=120,
+            what="all work committed",
+        )
+        sent = editions(catcher.outbox, "staff-weekly")
+        counts = collections.Counter(to(m) for m in sent)
+        # The one edition in flight at the kill may go again (the server had it, the worker
+        # had not recorded it yet): the same message, same Message-ID; everyone else once.
+        repeated = [address for address, n in counts.items() if n > 1]
+        assert len(repeated) <= 1 and set(counts.values()) <= {1, 2}
+        for address in repeated:
+            assert len({m["Message-ID"] for m in sent if to(m) == address}) == 1
