@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from hub import audit
 from hub.app import Runtime, utc_now
-from hub.auth import BearerAuth
+from hub.auth import BearerAuth, Principal, Role
 from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
 from hub.events import Event
@@ -72,6 +72,9 @@ def create_api(rt: Runtime) -> FastAPI:
         description="Publish institutional announcements, research releases and strategy updates.",
     )
     auth = BearerAuth(settings.publisher_tokens)
+    as_publisher = Depends(auth.requires(Role.PUBLISHER))
+    as_reader_of_status = Depends(auth.requires(Role.PUBLISHER, Role.OFFICER))
+    as_officer = Depends(auth.requires(Role.OFFICER))
     refusals: dict[int | str, dict[str, Any]] = {
         code: {"model": RefusedEvent} for code in (400, 413, 415, 422)
     }
@@ -110,7 +113,9 @@ def create_api(rt: Runtime) -> FastAPI:
             }
         },
     )
-    async def publish(request: Request, publisher: Annotated[str, Depends(auth)]) -> PublishedEvent:
+    async def publish(
+        request: Request, publisher: Annotated[Principal, as_publisher]
+    ) -> PublishedEvent:
         """Validate an event against its schema and write it to its type's topic."""
         accepted = await accept_request(request)
         metadata = await rt.app.producer.send_and_wait(
@@ -119,10 +124,10 @@ def create_api(rt: Runtime) -> FastAPI:
             accepted.value,
             partition=None,
             timestamp=None,
-            headers=[("hub-published-by", publisher.encode())],
+            headers=[("hub-published-by", publisher.name.encode())],
         )
         entry = audit.record(
-            publisher,
+            publisher.name,
             "event.published",
             accepted.document["id"],
             utc_now(),
@@ -141,7 +146,9 @@ def create_api(rt: Runtime) -> FastAPI:
         )
 
     @api.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
-    async def event_status(event_id: str, _reader: Annotated[str, Depends(auth)]) -> dict[str, Any]:
+    async def event_status(
+        event_id: str, _reader: Annotated[Principal, as_reader_of_status]
+    ) -> dict[str, Any]:
         """Planned, sent, retrying and failed deliveries per channel and language, and why."""
         status = rt.event_status.get(event_id)
         if status is None:
@@ -157,7 +164,7 @@ def create_api(rt: Runtime) -> FastAPI:
 
     @api.get("/api/v1/subscribers", responses={401: {}, 403: {}})
     async def list_subscribers(
-        _reader: Annotated[str, Depends(auth)],
+        _reader: Annotated[Principal, as_officer],
         q: Annotated[str, Query(max_length=200)] = "",
         kind: Annotated[str | None, Query()] = None,
         status: Annotated[str | None, Query()] = None,
@@ -172,7 +179,7 @@ def create_api(rt: Runtime) -> FastAPI:
         }
 
     @api.get("/api/v1/audiences", responses={401: {}, 403: {}})
-    async def audiences(_reader: Annotated[str, Depends(auth)]) -> dict[str, Any]:
+    async def audiences(_reader: Annotated[Principal, as_officer]) -> dict[str, Any]:
         """How many people each audience has."""
         return audience_counts(rt.directory)
 
@@ -187,7 +194,7 @@ def create_api(rt: Runtime) -> FastAPI:
         },
     )
     async def dry_run_event(
-        request: Request, _officer: Annotated[str, Depends(auth)]
+        request: Request, _publisher: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
         """Who would receive this event, on which channel, in which language; nothing is sent."""
         accepted = await accept_request(request)
@@ -196,7 +203,7 @@ def create_api(rt: Runtime) -> FastAPI:
 
     @api.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
     async def erase_subscriber(
-        subscriber_id: str, officer: Annotated[str, Depends(auth)]
+        subscriber_id: str, officer: Annotated[Principal, as_officer]
     ) -> dict[str, str]:
         """Erase a person on their request: a tombstone on the subscribers topic."""
         if rt.directory.get(subscriber_id) is None:
@@ -204,13 +211,13 @@ def create_api(rt: Runtime) -> FastAPI:
         await rt.app.producer.send_and_wait(
             rt.names.subscribers, subscriber_id.encode(), None, None, None, None
         )
-        entry = audit.record(officer, "subscriber.erasure-requested", subscriber_id, utc_now())
+        entry = audit.record(officer.name, "subscriber.erasure-requested", subscriber_id, utc_now())
         await rt.audit.send(key=subscriber_id.encode(), value=entry)
         return {"id": subscriber_id, "status": "erasing"}
 
     @api.get("/api/v1/audit", responses={401: {}, 403: {}})
     async def audit_trail(
-        _reader: Annotated[str, Depends(auth)],
+        _reader: Annotated[Principal, as_officer],
         subject: Annotated[str | None, Query(description="an event id")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:

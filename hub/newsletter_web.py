@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from hub.app import Runtime, utc_now
-from hub.auth import BearerAuth
+from hub.auth import BearerAuth, Principal, Role
 from hub.newsletter.archive import atom_feed
 from hub.newsletter.config import Audience, Newsletter
 from hub.newsletter.editions import render_edition
@@ -28,6 +28,7 @@ class Curation(BaseModel):
 
 def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     router = APIRouter()
+    as_editor = Depends(auth.requires(Role.EDITOR))
 
     def newsletter(name: str) -> Newsletter:
         found = rt.newsletters.get(name)
@@ -42,7 +43,7 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         )
 
     @router.get("/api/v1/newsletters")
-    async def newsletters(_editor: Annotated[str, Depends(auth)]) -> list[dict[str, Any]]:
+    async def newsletters(_editor: Annotated[Principal, as_editor]) -> list[dict[str, Any]]:
         return [
             {
                 "name": n.name,
@@ -58,7 +59,7 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     @router.get("/api/v1/newsletters/{name}/preview")
     async def preview(
         name: str,
-        _editor: Annotated[str, Depends(auth)],
+        _editor: Annotated[Principal, as_editor],
         lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "en",
     ) -> dict[str, Any]:
         """The next edition as it stands: its items in order, the introduction, the page."""
@@ -87,20 +88,20 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
 
     @router.post("/api/v1/newsletters/{name}/curation", status_code=202)
     async def curate(
-        name: str, curation: Curation, editor: Annotated[str, Depends(auth)]
+        name: str, curation: Curation, editor: Annotated[Principal, as_editor]
     ) -> dict[str, str]:
         """Pin, leave out or reorder items, and write the introduction, for the next edition."""
         newsletter(name)
-        record = {"kind": "curate", "by": editor, **curation.model_dump(exclude_none=True)}
+        record = {"kind": "curate", "by": editor.name, **curation.model_dump(exclude_none=True)}
         await write(name, record)
         return {"newsletter": name, "status": "curated"}
 
     @router.post("/api/v1/newsletters/{name}/send-now", status_code=202)
-    async def send_now(name: str, editor: Annotated[str, Depends(auth)]) -> dict[str, str]:
+    async def send_now(name: str, editor: Annotated[Principal, as_editor]) -> dict[str, str]:
         """Send this period's edition ahead of schedule (still once per period)."""
         chosen = newsletter(name)
         now = utc_now()
-        await write(name, {"kind": "compile", "at": now.isoformat(), "by": editor})
+        await write(name, {"kind": "compile", "at": now.isoformat(), "by": editor.name})
         return {"newsletter": name, "edition": chosen.edition_id(now), "status": "requested"}
 
     def editions_of(name: str) -> list[dict[str, Any]]:
