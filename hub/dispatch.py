@@ -12,11 +12,13 @@ from typing import Any
 from channels.base import Channel
 from hub.errors import (
     ChatMovedError,
+    ConfigurationError,
     DeliveryError,
     HubError,
     PermanentDeliveryError,
     RecipientBlockedError,
     TemplateError,
+    TransientDeliveryError,
 )
 from hub.events import Event
 from hub.outcomes import Outcome, OutcomeStatus
@@ -37,6 +39,34 @@ class Dispatched:
     dead_letter: dict[str, Any] | None = None
     moved_to: str | None = None  # the recipient's new address on this channel
     blocked: bool = False  # the recipient blocked us: stop using this channel for them
+
+
+class SentParts:
+    """The ledger entries of the parts of one split delivery: `<delivery id>/part/<n>`."""
+
+    def __init__(self, ledger: MutableMapping[str, Any], delivery_id: str) -> None:
+        self.ledger = ledger
+        self.delivery_id = delivery_id
+        self.seen: set[int] = set()
+
+    def key(self, index: int) -> str:
+        return f"{self.delivery_id}/part/{index}"
+
+    def done(self, index: int) -> bool:
+        if self.ledger.get(self.key(index)) == OutcomeStatus.SENT:
+            self.seen.add(index)
+            return True
+        return False
+
+    def record(self, index: int) -> None:
+        # Written at once, like the delivery's own entry: a retry resumes after this part.
+        self.ledger[self.key(index)] = OutcomeStatus.SENT.value
+        self.seen.add(index)
+
+    def forget(self) -> None:
+        """Once the whole delivery is recorded as sent, its parts need no entries of their own."""
+        for index in self.seen:
+            self.ledger.pop(self.key(index), None)
 
 
 class Dispatcher:
@@ -61,17 +91,18 @@ class Dispatcher:
     async def dispatch(self, message: dict[str, Any]) -> Dispatched:
         try:
             delivery = Delivery.from_message(message)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # any shape of garbage: a dead letter saying what it was
             return self._unreadable(message, exc)
         if self.ledger.get(delivery.id) == OutcomeStatus.SENT:
             return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
+        parts = SentParts(self.ledger, delivery.id)
         try:
             if message.get("rendered"):  # transactional: rendered when it was requested
                 rendered = Rendered(**message["rendered"])
             else:
                 event = Event.from_document(message["event"])
                 rendered = self.renderer.render(event, delivery.channel, delivery.language)
-            await self.channels[delivery.channel].send(rendered, delivery)
+            await self.channels[delivery.channel].send(rendered, delivery, parts)
         except TemplateError as exc:
             return self._dead(delivery, message, f"template: {exc}")
         except RecipientBlockedError as exc:
@@ -83,10 +114,21 @@ class Dispatcher:
             return self._moved(delivery, message, str(exc.new_chat_id))
         except DeliveryError as exc:
             return self._transient(delivery, message, exc)
+        except ConfigurationError as exc:
+            # A refused bot token, an SMTP server without STARTTLS: retried with backoff, so
+            # deliveries go out once an operator fixes the settings, dead-lettered if not.
+            error = TransientDeliveryError(f"configuration: {exc}")
+            return self._transient(delivery, message, error)
         except (HubError, KeyError, TypeError, ValueError) as exc:
             return self._dead(delivery, message, f"bad delivery data: {exc!r}")
+        except Exception as exc:
+            # Last resort: an error no map knew. Kept with its type as a dead letter, never
+            # left to escape into the agent, which would acknowledge the message and lose it.
+            log.exception("delivery %s: unexpected error", delivery.id)
+            return self._dead(delivery, message, f"unexpected {type(exc).__name__}: {exc}")
         # Written to the local store at once, so even a killed worker remembers it sent this.
         self.ledger[delivery.id] = OutcomeStatus.SENT.value
+        parts.forget()
         return Dispatched(Outcome.of(delivery, OutcomeStatus.SENT, self.clock()))
 
     def _transient(

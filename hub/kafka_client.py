@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub import audit
 from hub.errors import ConfigurationError
 from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
+from hub.topics import TopicNames
 
 Record = tuple[bytes | None, Any]  # value: decoded JSON, or None for a tombstone
 
@@ -26,9 +29,14 @@ def _producer(settings: KafkaSettings) -> AIOKafkaProducer:
 async def publish(
     settings: KafkaSettings, accepted: Accepted, published_by: str
 ) -> tuple[int, int]:
-    """Send with acks=all and wait for the broker; returns (partition, offset)."""
+    """Send with acks=all and wait for the broker, then audit it; returns (partition, offset).
+
+    The audit entry is the one an HTTP publish writes, marked `via: cli`: who published what is
+    on the record however it was published.
+    """
+    audit_topic = TopicNames(settings.topic_prefix).audit
     try:
-        await ensure_topics(settings, [accepted.topic], KEEP_FOREVER)
+        await ensure_topics(settings, [accepted.topic, audit_topic], KEEP_FOREVER)
         producer = _producer(settings)
         await producer.start()
         try:
@@ -38,6 +46,18 @@ async def publish(
                 value=accepted.value,
                 headers=[("hub-published-by", published_by.encode())],
             )
+            entry = audit.record(
+                published_by,
+                "event.published",
+                accepted.document["id"],
+                datetime.now(UTC),
+                type=accepted.document["type"],
+                classification=accepted.document["classification"],
+                topic=accepted.topic,
+                offset=metadata.offset,
+                via="cli",
+            )
+            await producer.send_and_wait(audit_topic, key=accepted.key, value=_json(entry))
         finally:
             await producer.stop()
     except KafkaError as exc:
