@@ -12,7 +12,8 @@ from aiokafka.errors import KafkaError
 
 from hub import audit
 from hub.errors import ConfigurationError
-from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
+from hub.kafka_admin import KEEP_FOREVER, ensure_topics
+from hub.kafka_security import client_options
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
 from hub.topics import TopicNames
@@ -21,9 +22,7 @@ Record = tuple[bytes | None, Any]  # value: decoded JSON, or None for a tombston
 
 
 def _producer(settings: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings), acks="all", enable_idempotence=True
-    )
+    return AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
 
 
 async def publish(
@@ -73,9 +72,7 @@ async def read_topic(
     last: int | None = None,
 ) -> list[Record]:
     """Every record now in `topic` (or the `last` N of each partition) whose key passes `keep`."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings), enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await _partitions(consumer, topic)
@@ -118,7 +115,7 @@ async def redrive(
     delivery ledger keeps a delivery that did go out from going out twice.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings),
+        **client_options(settings),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
