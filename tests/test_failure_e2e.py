@@ -77,3 +77,55 @@ def test_telegram_off_records_skips_and_the_cli_publish_is_audited(
         )
         assert skipped == ["p-both", "p-chat"]
         assert "Traceback" not in hub.log_tail(400)
+
+
+def test_a_long_code_block_whose_second_part_fails_reaches_the_chat_once_in_full(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    from hub.events import Event
+    from hub.rendering import Renderer
+    from hub.settings import REPO_ROOT
+    from hub.telegram_format import split_message
+    from tests.sandboxprocess import SandboxProcess
+
+    code = "\n\n".join(f"step_{i} = run(stage={i}, retries=3)  # pipeline" for i in range(160))
+    body = f"The pipeline is public.\n\n```python\n{code}\n```\n\nQuestions to the desk."
+    document = load_example(
+        content={"en": {"title": "Pipeline", "summary": "Pipeline", "body": body}},
+    )
+    parts = split_message(
+        Renderer(REPO_ROOT / "templates")
+        .render(Event.from_document(document), "telegram", "en")
+        .html
+    )
+    assert len(parts) >= 3
+    reader = {
+        "id": "p-reader",
+        "kind": "partner",
+        "name": "Chidi Reader",
+        "language": "en",
+        "telegram_chat_id": 7100,
+        "subscriptions": [{"channels": ["telegram"]}],
+    }
+    sandbox = SandboxProcess(tmp_path)
+    try:
+        sandbox.control(
+            "POST", "faults", kind="internal_error", method="sendMessage", chat_id=7100, after=1
+        )
+        env = {**sandbox.hub_env, "HUB_RETRY__BASE_SECONDS": "0.5", "HUB_RETRY__JITTER": "0"}
+        with hub_with_mail(tmp_path, [reader], **env) as (hub, _catcher):
+            assert hub.publish(document).status_code == 202
+
+            def sent() -> dict[str, Any] | None:
+                response = hub.get(f"/api/v1/events/{document['id']}/status")
+                body: dict[str, Any] | None = response.json() if response.is_success else None
+                return body if body and body["totals"]["sent"] == 1 else None
+
+            status = wait_until(sent, timeout=120, what=f"the delivery sent\n{hub.log_tail()}")
+            assert status["totals"]["retries"] == 1
+        texts = [m["message"]["text"] for m in sandbox.messages(7100)]
+        assert len(texts) == len(parts)  # part 1 once, not again with the retry
+        assert texts[0].startswith("Pipeline") and texts[-1].endswith("Questions to the desk.")
+        assert sum(text.count("step_") for text in texts) == 160
+    finally:
+        sandbox.stop()
