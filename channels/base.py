@@ -67,7 +67,12 @@ class Channel(abc.ABC, Generic[MessageT]):
         for index, message in enumerate(messages):
             if tracked is not None and tracked.done(index):
                 continue
-            receipts.append(await self.deliver(message, delivery))
+            try:
+                receipts.append(await self.deliver(message, delivery))
+            except Exception as exc:
+                if len(messages) > 1:
+                    exc.add_note(f"part {index + 1} of {len(messages)}")
+                raise
             if tracked is not None:
                 tracked.record(index)
         log.debug(

@@ -106,10 +106,10 @@ class Dispatcher:
         except TemplateError as exc:
             return self._dead(delivery, message, f"template: {exc}")
         except RecipientBlockedError as exc:
-            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
             return replace(dead, blocked=True)
         except PermanentDeliveryError as exc:
-            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
         except ChatMovedError as exc:
             return self._moved(delivery, message, str(exc.new_chat_id))
         except DeliveryError as exc:
@@ -117,7 +117,7 @@ class Dispatcher:
         except ConfigurationError as exc:
             # A refused bot token, an SMTP server without STARTTLS: retried with backoff, so
             # deliveries go out once an operator fixes the settings, dead-lettered if not.
-            error = TransientDeliveryError(f"configuration: {exc}")
+            error = TransientDeliveryError(f"configuration: {exc}{_where(exc)}")
             return self._transient(delivery, message, error)
         except (HubError, KeyError, TypeError, ValueError) as exc:
             return self._dead(delivery, message, f"bad delivery data: {exc!r}")
@@ -125,7 +125,8 @@ class Dispatcher:
             # Last resort: an error no map knew. Kept with its type as a dead letter, never
             # left to escape into the agent, which would acknowledge the message and lose it.
             log.exception("delivery %s: unexpected error", delivery.id)
-            return self._dead(delivery, message, f"unexpected {type(exc).__name__}: {exc}")
+            reason = f"unexpected {type(exc).__name__}: {exc}{_where(exc)}"
+            return self._dead(delivery, message, reason)
         # Written to the local store at once, so even a killed worker remembers it sent this.
         self.ledger[delivery.id] = OutcomeStatus.SENT.value
         parts.forget()
@@ -137,8 +138,8 @@ class Dispatcher:
         now = self.clock()
         decision = decide(error, delivery.attempt, now, self.retry, self.rng)
         if isinstance(decision, GiveUp):
-            return self._dead(delivery, message, decision.reason)
-        reason = f"{type(error).__name__}: {error}"
+            return self._dead(delivery, message, decision.reason + _where(error))
+        reason = f"{type(error).__name__}: {error}{_where(error)}"
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
         retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
@@ -177,3 +178,9 @@ class Dispatcher:
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
         return Dispatched(outcome, dead_letter=letter)
+
+
+def _where(error: BaseException) -> str:
+    """Where in a split delivery it failed (" (part 2 of 3)"), from the channel's note."""
+    notes = getattr(error, "__notes__", None)
+    return f" ({'; '.join(notes)})" if notes else ""

@@ -56,7 +56,15 @@ async def publish(
                 offset=metadata.offset,
                 via="cli",
             )
-            await producer.send_and_wait(audit_topic, key=accepted.key, value=_json(entry))
+            try:
+                await producer.send_and_wait(audit_topic, key=accepted.key, value=_json(entry))
+            except KafkaError as exc:
+                # The event is in Kafka and will be delivered: say so, so nobody publishes again.
+                raise ConfigurationError(
+                    f"event {accepted.document['id']} was published to {accepted.topic} "
+                    f"(partition {metadata.partition}, offset {metadata.offset}), but its audit "
+                    f"entry could not be written to {audit_topic}: {exc}"
+                ) from exc
         finally:
             await producer.stop()
     except KafkaError as exc:

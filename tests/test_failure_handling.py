@@ -112,6 +112,7 @@ async def test_when_part_two_fails_the_retry_sends_only_what_is_missing(
     first = await hub.dispatch(message)
     assert first.outcome.status is OutcomeStatus.RETRYING
     assert "NetworkError" in first.outcome.reason
+    assert first.outcome.reason.endswith(f"(part 2 of {len(expected)})")
     assert first.retry is not None
     assert ledger[f"{message['id']}/part/0"] == "sent"
     assert f"{message['id']}/part/1" not in ledger
