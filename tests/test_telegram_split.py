@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.devstack.telegram_sandbox.errors import ApiError
 from hub.devstack.telegram_sandbox.html_mode import HtmlParser
 from hub.rendering import Renderer
 from hub.settings import REPO_ROOT
@@ -55,11 +57,7 @@ def test_code_block_with_blank_lines_is_split_into_parts_telegram_accepts() -> N
             assert part.count("<pre>") == part.count("</pre>") >= 1
 
 
-def test_the_old_split_inside_pre_is_what_telegram_refuses() -> None:
-    import pytest
-
-    from hub.devstack.telegram_sandbox.errors import ApiError
-
+def test_the_sandbox_refuses_a_part_that_leaves_pre_open() -> None:
     with pytest.raises(ApiError, match="can't parse entities"):
         parsed_text("<pre>step_1 = run()")
 
