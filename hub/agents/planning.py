@@ -35,6 +35,7 @@ def register_planning_agents(rt: Runtime) -> None:
                     default_language=rt.settings.default_language,
                     links=rt.links.for_subscriber,
                     broadcast=broadcast_to(rt),
+                    partners=rt.partners.registry(),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
