@@ -251,9 +251,7 @@ def sees_by_spec(news: Event, person: Subscriber | None, registry: PartnerRegist
         )
     )
     if news.classification is Classification.RESTRICTED:
-        return staff and (
-            person.id in targeting.people or bool(targeting.groups & person.groups)
-        )
+        return staff and (person.id in targeting.people or bool(targeting.groups & person.groups))
     allowed = {
         Classification.PUBLIC: True,
         Classification.PARTNERS: staff or partner,
