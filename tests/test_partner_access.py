@@ -15,12 +15,13 @@ import yaml
 
 from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
-from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
+from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
 PEOPLE = [
     {
         "id": "staff-1",
@@ -29,6 +30,14 @@ PEOPLE = [
         "language": "en",
         "email": "amina@staff.example.org",
         "department": "DICP",
+    },
+    {
+        "id": "staff-2",
+        "kind": "staff",
+        "name": "Bruno",
+        "language": "en",
+        "email": "bruno@staff.example.org",
+        "department": "HR",
     },
     {  # claimed partner status on the old form: reads as public with a pending request
         "id": "legacy-1",
@@ -55,6 +64,12 @@ NEWSLETTERS = {
             "title": {"en": "Partners update"},
             "audience": "partners",
             "schedule": "0 9 1 * *",
+        },
+        {
+            "name": "staff-weekly",
+            "title": {"en": "Staff weekly"},
+            "audience": "staff",
+            "schedule": "0 9 * * mon",
         },
         {
             "name": "public-digest",
@@ -177,7 +192,7 @@ def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(
     # 1. Instant email: the partner-only item reaches staff and the domain's member only.
     secret = "Partners only: pipeline of joint programmes"
     first = publish(hub, secret, "partners")
-    assert fanned_out(hub, first)["sent"] == 2
+    assert fanned_out(hub, first)["sent"] == 3
     assert got(outbox, MEMBER, first) and got(outbox, "amina@staff.example.org", first)
     assert not any(got(outbox, address, first) for address in PUBLIC_READERS)
 
@@ -245,7 +260,7 @@ def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(
     )
     assert page(hub, partners_page, asker).status_code == 200
     second = publish(hub, "Partners only: second briefing", "partners")
-    assert fanned_out(hub, second)["sent"] == 3
+    assert fanned_out(hub, second)["sent"] == 4
     assert got(outbox, ASKER, second) and not got(outbox, TYPED, second)
 
     # 5. Revoking the organisation downgrades its people, by domain and by approval, at once.
@@ -256,7 +271,7 @@ def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(
         what="the revocation to count",
     )
     third = publish(hub, "Partners only: after the revocation", "partners")
-    assert fanned_out(hub, third)["sent"] == 1
+    assert fanned_out(hub, third)["sent"] == 2
     assert not got(outbox, MEMBER, third) and not got(outbox, ASKER, third)
     assert page(hub, partners_page, member).status_code == 401
 
@@ -271,6 +286,46 @@ def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(
     assert any(
         e["action"] == "partner.access-approved" and e["actor"] == "test-officer" for e in decided
     )
+
+
+def test_staff_archive_shows_targeted_items_only_to_the_staff_they_target(
+    stack: tuple[HubProcess, MailCatcher],
+) -> None:
+    hub, catcher = stack
+    targeted, everyone = "For DICP only: new team structure", "For all staff: office closure"
+    for title, targeting in ((targeted, {"departments": ["DICP"]}), (everyone, {})):
+        document = load_example(STAFF_UPDATE, audience=targeting)
+        for content in document["content"].values():
+            content["title"] = title
+        assert hub.publish(document).status_code == 202
+        fanned_out(hub, str(document["id"]))
+    response = httpx.post(f"{hub.base_url}/api/v1/newsletters/staff-weekly/send-now", headers=AUTH)
+    assert response.status_code == 202
+
+    def edition_mail(address: str) -> EmailMessage | None:
+        found = [
+            m
+            for m in mail_to(catcher.outbox, address)
+            if str(m["X-Hub-Event-Id"]).startswith("newsletter:staff-weekly")
+        ]
+        return found[0] if found else None
+
+    dicp = wait_until(lambda: edition_mail("amina@staff.example.org"), what="DICP's edition")
+    hr = wait_until(lambda: edition_mail("bruno@staff.example.org"), what="HR's edition")
+    assert targeted in text_of(dicp) and everyone in text_of(dicp)
+    assert targeted not in text_of(hr) and everyone in text_of(hr)
+    (edition,) = hub_editions(hub, "staff-weekly")
+    path = f"/newsletters/staff-weekly/{edition}"
+    for message, sees_targeted in ((dicp, True), (hr, False)):
+        token = re.search(r"/preferences\?t=([\w.-]+)", text_of(message))
+        assert token
+        shown = page(hub, path, token.group(1))
+        assert shown.status_code == 200 and everyone in shown.text
+        assert (targeted in shown.text) is sees_targeted
+        feed = page(hub, "/newsletters/staff-weekly/feed.atom", token.group(1)).text
+        assert (targeted in feed) is sees_targeted
+    assert page(hub, path).status_code == 401
+    assert targeted in page(hub, path, officer=True).text
 
 
 def hub_editions(hub: HubProcess, name: str) -> list[str]:
