@@ -330,7 +330,8 @@ def test_staff_archive_shows_targeted_items_only_to_the_staff_they_target(
 
 def hub_editions(hub: HubProcess, name: str) -> list[str]:
     index = httpx.get(f"{hub.base_url}/newsletters/{name}", headers=AUTH, timeout=30)
-    return re.findall(rf"/newsletters/{name}/({name}-\w+)\?lang", index.text)
+    found = re.findall(rf"/newsletters/{name}/({name}-\w+)\?lang", index.text)
+    return list(dict.fromkeys(found))  # one link per language: each edition once, newest first
 
 
 def test_the_registry_refuses_bad_changes_and_names_every_problem(
