@@ -15,11 +15,7 @@ import yaml
 
 from hub.kafka_admin import COMPACTED, ensure_topics
 from hub.kafka_client import latest_by_key, send_records
-from hub.partners import (
-    Decision,
-    InvalidPartnerError,
-    Organisation,
-    PartnerRegistry,
+from hub.partner_commands import (
     add_domain,
     add_organisation,
     decide,
@@ -28,6 +24,7 @@ from hub.partners import (
     remove_domain,
     revoke,
 )
+from hub.partners import Decision, InvalidPartnerError, Organisation, PartnerRegistry
 from hub.settings import Settings
 from hub.topics import TopicNames
 

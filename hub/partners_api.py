@@ -11,12 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth, Principal, Role
-from hub.partners import (
-    Decision,
-    InvalidPartnerError,
-    Organisation,
-    PartnerRegistry,
-    RequestState,
+from hub.partner_commands import (
     add_domain,
     add_organisation,
     change_organisation,
@@ -27,6 +22,7 @@ from hub.partners import (
     remove_domain,
     revoke,
 )
+from hub.partners import Decision, InvalidPartnerError, Organisation, PartnerRegistry, RequestState
 from hub.subscribers import Subscriber
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {} for code in (401, 403, 404, 409, 422)}

@@ -10,11 +10,7 @@ import pytest
 from hub.directory import Directory
 from hub.links import PersonalLinks
 from hub.partner_changes import partner_change
-from hub.partners import (
-    Decision,
-    InvalidPartnerError,
-    PartnerRegistry,
-    RequestState,
+from hub.partner_commands import (
     add_domain,
     add_organisation,
     change_organisation,
@@ -24,6 +20,7 @@ from hub.partners import (
     remove_domain,
     revoke,
 )
+from hub.partners import Decision, InvalidPartnerError, PartnerRegistry, RequestState
 from hub.rendering import Renderer
 from hub.settings import REPO_ROOT
 from hub.subscribers import PartnerRequest, Subscriber, SubscriberKind, SubscriberStatus

@@ -9,7 +9,7 @@ from faust.types import StreamT
 
 from hub.app import Runtime, utc_now
 from hub.outcomes import Outcome
-from hub.partners import access_key
+from hub.partner_commands import access_key
 from hub.status import fold
 from hub.subscriber_changes import subscriber_change
 
