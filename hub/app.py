@@ -21,6 +21,7 @@ from hub.dispatch import Dispatcher
 from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
+from hub.partners import PartnerBook
 from hub.publishing import all_event_topics
 from hub.rendering import Renderer
 from hub.routing import ChannelKey
@@ -73,6 +74,9 @@ class Runtime:
     event_status: TableT[str, Any]  # event id -> counts per channel and language, failures
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
+    partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
+    partner_records: GlobalTableT  # the same keys -> organisation or decision, on every worker
+    partners: PartnerBook
     signer: Signer
     signing_key: bytes
     links: LinkMaker
@@ -149,6 +153,10 @@ def create_runtime(settings: Settings) -> Runtime:
     subscriber_records = app.GlobalTable(
         f"{settings.kafka.topic_prefix}-subscribers", default=None, partitions=1
     )
+    # The partner registry is small and every worker decides audiences with it: the same shape.
+    partner_records = app.GlobalTable(
+        f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
+    )
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
@@ -193,6 +201,9 @@ def create_runtime(settings: Settings) -> Runtime:
         event_status=app.Table(f"{prefix}-event-status", default=None),
         subscriber_records=subscriber_records,
         directory=Directory(subscriber_records),
+        partner_commands=app.topic(names.partners, partitions=1),
+        partner_records=partner_records,
+        partners=PartnerBook(partner_records),
         signer=signer,
         signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),

@@ -10,6 +10,7 @@ from typing import Any
 from hub import audience, routing
 from hub.events import Event
 from hub.links import PersonalLinks
+from hub.partners import EMPTY, PartnerRegistry
 from hub.routing import ChannelKey, Delivery
 from hub.subscribers import Subscriber
 
@@ -37,6 +38,7 @@ def plan_event(
     links: Callable[[str], PersonalLinks] | None = None,
     broadcast: Callable[[Event], list[Delivery]] | None = None,
     channels: Collection[ChannelKey] | None = None,
+    partners: PartnerRegistry = EMPTY,
 ) -> Plan:
     """Decide the deliveries of an event; a second copy of the same event id plans nothing.
 
@@ -54,7 +56,7 @@ def plan_event(
             skipped_reason=f"embargoed until {event.embargo_until}",
             held_until=event.embargo_until,
         )
-    chosen = audience.audience_of(event, subscribers)
+    chosen = audience.audience_of(event, subscribers, partners)
     deliveries = routing.plan(event, chosen, default_language=default_language, links=links)
     if broadcast is not None:
         deliveries += broadcast(event)

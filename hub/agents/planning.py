@@ -69,6 +69,7 @@ async def plan_one(rt: Runtime, document: Any) -> None:
             links=rt.links.for_subscriber,
             broadcast=broadcast_to(rt),
             channels=set(rt.channels),
+            partners=rt.partners.registry(),
         )
     except (KeyError, TypeError, ValueError) as exc:
         await unplannable(rt, document, repr(exc))
