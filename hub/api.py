@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hub import audit
+from hub.api_docs import mount_docs
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth, Principal, Role
+from hub.credentials_web import create_credential_routes
 from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
 from hub.events import Event
@@ -70,8 +72,11 @@ def create_api(rt: Runtime) -> FastAPI:
         title="Communications hub",
         version="1",
         description="Publish institutional announcements, research releases and strategy updates.",
+        docs_url=None,  # served by mount_docs from local files, not a CDN
+        redoc_url=None,
     )
-    auth = BearerAuth(settings.publisher_tokens)
+    mount_docs(api)
+    auth = BearerAuth(rt.credentials)
     as_publisher = Depends(auth.requires(Role.PUBLISHER))
     as_reader_of_status = Depends(auth.requires(Role.PUBLISHER, Role.OFFICER))
     as_officer = Depends(auth.requires(Role.OFFICER))
@@ -92,7 +97,18 @@ def create_api(rt: Runtime) -> FastAPI:
             rt.catalog,
             topic_prefix=settings.kafka.topic_prefix,
             max_bytes=settings.limits.max_event_bytes,
+            max_depth=settings.limits.max_json_depth,
         )
+
+    async def published_by(event_id: str) -> set[str]:
+        """Who published this event over the API, from the audit trail (keyed by event id)."""
+        key = event_id.encode()
+        records = await read_topic(settings.kafka, rt.names.audit, keep=key.__eq__)
+        return {
+            str(entry.get("actor"))
+            for _key, entry in records
+            if isinstance(entry, dict) and entry.get("action") == "event.published"
+        }
 
     @api.exception_handler(InvalidEventError)
     async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
@@ -147,10 +163,18 @@ def create_api(rt: Runtime) -> FastAPI:
 
     @api.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
     async def event_status(
-        event_id: str, _reader: Annotated[Principal, as_reader_of_status]
+        event_id: str, reader: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
-        """Planned, sent, retrying and failed deliveries per channel and language, and why."""
+        """Planned, sent, retrying and failed deliveries per channel and language, and why.
+
+        Officers see any event's status; publishers only that of the events they published.
+        """
         status = rt.event_status.get(event_id)
+        if not reader.has(Role.OFFICER) and (
+            status is None or reader.name not in await published_by(event_id)
+        ):
+            # The same answer as for an unknown event: others' event ids are not confirmed.
+            raise HTTPException(404, detail=f"no status for event {event_id} that you published")
         if status is None:
             # Each worker holds the status of the events on its partitions.
             raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
@@ -234,4 +258,5 @@ def create_api(rt: Runtime) -> FastAPI:
 
     api.include_router(create_pages(rt))
     api.include_router(create_newsletter_routes(rt, auth))
+    api.include_router(create_credential_routes(rt, auth))
     return api

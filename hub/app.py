@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,8 @@ from faust.types.tables import GlobalTableT, TableT
 from channels.base import Channel
 from channels.email import EmailChannel
 from channels.telegram import TelegramChannel
+from hub.credential_store import environment_credentials
+from hub.credentials import CredentialIndex
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.links import LinkMaker
@@ -75,6 +77,8 @@ class Runtime:
     signing_key: bytes
     links: LinkMaker
     renderer: Renderer
+    # API credentials, kept current from the credentials topic by a task on every worker.
+    credentials: CredentialIndex = field(default_factory=CredentialIndex)
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
@@ -182,4 +186,5 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
+        credentials=CredentialIndex(environment_credentials(settings)),
     )
