@@ -1,19 +1,26 @@
 """Bearer-token authentication with roles: who is calling, and may they do this? 401 vs 403."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must see the guard's real annotations.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.credentials import CredentialIndex
 from hub.roles import Role
 
-__all__ = ["ROLES_ATTRIBUTE", "BearerAuth", "Principal", "Role"]
+__all__ = ["SCHEME", "BearerAuth", "Principal", "Role"]
 
-# The attribute a route guard carries, so the OpenAPI document can state each route's roles.
-ROLES_ATTRIBUTE = "hub_roles"
+SCHEME = "bearer"  # the security scheme's name in the OpenAPI document
+# Declares the scheme in the OpenAPI document; identify() reads the header itself (401 vs 403).
+_BEARER = HTTPBearer(
+    scheme_name=SCHEME,
+    auto_error=False,
+    description="A token from `hub tokens create`; each operation lists the roles it accepts.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +61,19 @@ class BearerAuth:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this token is not valid")
         return Principal(credential.name, credential.roles)
 
-    def requires(self, *roles: Role) -> Callable[[Request], Awaitable[Principal]]:
-        """A FastAPI dependency: the caller, if they hold one of `roles`; 401/403 otherwise."""
-        allowed = frozenset(roles)
+    def requires(self, *roles: Role) -> Callable[..., Awaitable[Principal]]:
+        """A FastAPI dependency: the caller, if they hold one of `roles`; 401/403 otherwise.
 
-        async def dependency(request: Request) -> Principal:
+        The roles become the scopes of the bearer requirement in the OpenAPI document
+        (OpenAPI 3.1 lets a non-OAuth scheme list role names there).
+        """
+        allowed = frozenset(roles)
+        declared = Security(_BEARER, scopes=sorted(r.value for r in allowed))
+
+        async def dependency(
+            request: Request,
+            _declared: Annotated[HTTPAuthorizationCredentials | None, declared],
+        ) -> Principal:
             principal = self.identify(request.headers.get("authorization"))
             if not principal.has(*allowed):
                 wanted = " or ".join(sorted(allowed))
@@ -67,5 +82,4 @@ class BearerAuth:
                 )
             return principal
 
-        setattr(dependency, ROLES_ATTRIBUTE, allowed)
         return dependency
