@@ -6,9 +6,12 @@ stored only as hashes, work at once, and stop working on every worker when revok
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -222,3 +225,30 @@ def test_deeply_nested_json_to_a_model_route_is_a_client_error(hub: HubProcess) 
         timeout=30,
     )
     assert 400 <= response.status_code < 500, response.text
+
+
+def test_make_run_keeps_one_development_token_per_role(
+    kafka_broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub import credential_store
+    from hub.devstack import run
+    from hub.settings import KafkaSettings, Settings
+
+    monkeypatch.setattr(run, "VAR", tmp_path)
+    settings = Settings(kafka=KafkaSettings(topic_prefix=f"t{uuid.uuid4().hex[:10]}"))
+    first = asyncio.run(run._dev_credentials(settings))
+    assert set(first) == set(Role)
+    for role, token in first.items():
+        assert (tmp_path / f"dev-{role.value}-token").read_text() == token
+    assert asyncio.run(run._dev_credentials(settings)) == first  # kept across runs
+
+    (tmp_path / "dev-editor-token").unlink()
+    again = asyncio.run(run._dev_credentials(settings))
+    assert again[Role.EDITOR] != first[Role.EDITOR]
+    assert {r: t for r, t in again.items() if r is not Role.EDITOR} == {
+        r: t for r, t in first.items() if r is not Role.EDITOR
+    }
+    index = asyncio.run(credential_store.load(settings))
+    assert index.find(first[Role.EDITOR]) is None  # the lost token was revoked
+    found = index.find(again[Role.EDITOR])
+    assert found is not None and found.name == "dev-editor" and found.roles == {Role.EDITOR}
