@@ -100,16 +100,6 @@ def create_api(rt: Runtime) -> FastAPI:
             max_depth=settings.limits.max_json_depth,
         )
 
-    async def published_by(event_id: str) -> set[str]:
-        """Who published this event over the API, from the audit trail (keyed by event id)."""
-        key = event_id.encode()
-        records = await read_topic(settings.kafka, rt.names.audit, keep=key.__eq__)
-        return {
-            str(entry.get("actor"))
-            for _key, entry in records
-            if isinstance(entry, dict) and entry.get("action") == "event.published"
-        }
-
     @api.exception_handler(InvalidEventError)
     async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
         return _refusal(exc.status, exc.problems)
@@ -170,9 +160,8 @@ def create_api(rt: Runtime) -> FastAPI:
         Officers see any event's status; publishers only that of the events they published.
         """
         status = rt.event_status.get(event_id)
-        if not reader.has(Role.OFFICER) and (
-            status is None or reader.name not in await published_by(event_id)
-        ):
+        publisher = rt.publishers.get(event_id) if rt.publishers is not None else None
+        if not reader.has(Role.OFFICER) and (status is None or publisher != reader.name):
             # The same answer as for an unknown event: others' event ids are not confirmed.
             raise HTTPException(404, detail=f"no status for event {event_id} that you published")
         if status is None:

@@ -79,6 +79,8 @@ class Runtime:
     renderer: Renderer
     # API credentials, kept current from the credentials topic by a task on every worker.
     credentials: CredentialIndex = field(default_factory=CredentialIndex)
+    # event id -> who published it, on the event's partition (beside its status).
+    publishers: TableT[str, Any] | None = None
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
@@ -187,4 +189,5 @@ def create_runtime(settings: Settings) -> Runtime:
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         credentials=CredentialIndex(environment_credentials(settings)),
+        publishers=app.Table(f"{prefix}-event-publishers", default=None),
     )

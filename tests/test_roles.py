@@ -252,3 +252,34 @@ def test_make_run_keeps_one_development_token_per_role(
     assert index.find(first[Role.EDITOR]) is None  # the lost token was revoked
     found = index.find(again[Role.EDITOR])
     assert found is not None and found.name == "dev-editor" and found.roles == {Role.EDITOR}
+
+
+@pytest.mark.timeout(300)
+def test_docs_render_in_a_browser_with_no_internet(hub: HubProcess) -> None:
+    from playwright.sync_api import Route, sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    elsewhere: list[str] = []
+
+    def only_the_worker(route: Route) -> None:
+        if route.request.url.startswith(hub.base_url):
+            route.continue_()
+        else:  # as if offline: anything else fails, and is noted
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_the_worker)
+            page.goto(f"{hub.base_url}/docs")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            shown = page.locator(".opblock").count()
+            authorize = page.locator("button.authorize").count()
+        finally:
+            browser.close()
+    assert shown == len(operations(hub))
+    assert authorize == 1  # the bearer scheme: a place to paste a token
+    assert elsewhere == []

@@ -7,7 +7,7 @@ lose it on restart (faust-streaming issue #606). Scale with partitions and worke
 from __future__ import annotations
 
 from hub.agents.channels import register_channel_agents
-from hub.agents.credentials import register_credential_follower
+from hub.agents.credentials import register_credential_follower, register_publisher_records
 from hub.agents.newsletters import register_newsletter_agents
 from hub.agents.planning import register_planning_agents
 from hub.agents.records import register_record_agents
@@ -26,3 +26,4 @@ def register_agents(rt: Runtime) -> None:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)
     register_credential_follower(rt)
+    register_publisher_records(rt)
