@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from hub.credential_store import environment_credentials
 from hub.credentials import CredentialIndex
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
+from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
 from hub.publishing import all_event_topics
@@ -98,10 +100,21 @@ class Runtime:
         return self.channels[ChannelKey.EMAIL]
 
 
+class HubApp(faust.App):
+    """Faust's app, with the cluster's topic settings on every topic Faust creates itself
+    (table changelogs, its leader topic): `topic_configs` under each topic's own config."""
+
+    topic_configs: Mapping[str, str] = {}
+
+    def topic(self, *topics: str, config: Mapping[str, Any] | None = None, **kw: Any) -> TopicT:
+        return super().topic(*topics, config={**self.topic_configs, **(config or {})}, **kw)
+
+
 def create_faust_app(settings: Settings) -> faust.App:
-    return faust.App(
+    app = HubApp(
         settings.app_id,
         broker=settings.kafka.broker,
+        broker_credentials=broker_credentials(settings.kafka),
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),
         topic_partitions=settings.kafka.partitions,
@@ -119,6 +132,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.kafka.session_timeout_seconds,
         broker_heartbeat_interval=settings.kafka.session_timeout_seconds / 10,
     )
+    app.topic_configs = topic_configs(settings.kafka)
+    return app
 
 
 def signing_key(settings: Settings) -> bytes:

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hub.errors import ConfigurationError, InvalidEventError
 from hub.settings import Settings
 
@@ -167,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return EXIT_INVALID
+    except ValidationError as exc:
+        # Each problem by its setting, without the values: they may be secrets.
+        for error in exc.errors(include_input=False, include_url=False):
+            where = "__".join(str(part) for part in error["loc"]).upper()
+            print(f"error: settings: HUB_{where}: {error['msg']}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except (OSError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -12,8 +12,9 @@ from aiokafka.errors import KafkaError
 
 from hub import audit
 from hub.credentials import Credential, CredentialIndex, issue, parse_roles, revoke, token_hash
-from hub.kafka_admin import COMPACTED, bootstrap_servers, ensure_topics
+from hub.kafka_admin import COMPACTED, ensure_topics
 from hub.kafka_client import latest_by_key, send_records
+from hub.kafka_security import client_options
 from hub.roles import Role
 from hub.settings import KafkaSettings, Settings
 from hub.topics import TopicNames
@@ -99,9 +100,7 @@ async def follow(settings: KafkaSettings, topic: str, index: CredentialIndex) ->
 
 
 async def _follow(settings: KafkaSettings, topic: str, index: CredentialIndex) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings), enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(topic, 0)
