@@ -12,6 +12,7 @@ from hub import audit
 from hub.api_docs import mount_docs
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth, Principal, Role
+from hub.credential_store import following
 from hub.credentials_web import create_credential_routes
 from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
@@ -74,6 +75,7 @@ def create_api(rt: Runtime) -> FastAPI:
         description="Publish institutional announcements, research releases and strategy updates.",
         docs_url=None,  # served by mount_docs from local files, not a CDN
         redoc_url=None,
+        lifespan=lambda _api: following(settings.kafka, rt.names.credentials, rt.credentials),
     )
     mount_docs(api)
     auth = BearerAuth(rt.credentials)

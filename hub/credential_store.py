@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -89,14 +91,37 @@ async def follow(settings: KafkaSettings, topic: str, index: CredentialIndex) ->
     """Keep `index` current with the credentials topic for as long as the worker runs.
 
     Each worker reads the whole (single-partition, compacted) topic itself, without a consumer
-    group, so a revocation reaches every worker within a fetch, with no restart.
+    group, so a revocation reaches every worker within a fetch, with no restart. While it
+    cannot read the topic, the index is not ready and the API refuses calls (fails closed).
     """
     while True:
         try:
             await _follow(settings, topic, index)
         except KafkaError as exc:
+            index.ready = False
             log.warning("reading credentials failed (%s); reading again", exc)
-            await asyncio.sleep(1)
+        except Exception:
+            index.ready = False
+            log.exception("reading credentials failed; reading again")
+        await asyncio.sleep(1)  # before reading again from the start
+
+
+@contextlib.asynccontextmanager
+async def following(
+    settings: KafkaSettings, topic: str, index: CredentialIndex
+) -> AsyncIterator[None]:
+    """Follow the credentials topic for as long as the web server runs (its ASGI lifespan).
+
+    Started with the web server rather than as a Faust task: Faust starts tasks only once its
+    tables are recovered, and API calls would be refused until then.
+    """
+    task = asyncio.create_task(follow(settings, topic, index), name="credentials-follower")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _follow(settings: KafkaSettings, topic: str, index: CredentialIndex) -> None:

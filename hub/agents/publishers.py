@@ -1,15 +1,13 @@
-"""Who may call the API: the credentials follower, and who published each event."""
+"""Who published each event, kept beside its status so publishers can read their own."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from faust.types import StreamT
 
 from hub.app import Runtime
-from hub.credential_store import follow
 
 PUBLISHED_BY = "hub-published-by"  # the header the API and `hub publish` put on every event
 
@@ -19,21 +17,6 @@ def publisher_of(headers: Mapping[str, Any] | None) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) else None
-
-
-log = logging.getLogger(__name__)
-
-
-def register_credential_follower(rt: Runtime) -> None:
-    @rt.app.task  # type: ignore[untyped-decorator]
-    async def follow_credentials() -> None:
-        """Runs on every worker (no consumer group): each needs every credential."""
-        try:
-            await follow(rt.settings.kafka, rt.names.credentials, rt.credentials)
-        except Exception:
-            # Stale credentials would keep a revoked token working: stopping the worker is safer.
-            log.exception("the credentials follower failed; stopping the worker")
-            raise
 
 
 def register_publisher_records(rt: Runtime) -> None:
