@@ -9,8 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hub import audience, audit
+from hub.api_docs import mount_docs
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth, Principal, Role
+from hub.credential_store import following
+from hub.credentials_web import create_credential_routes
 from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
 from hub.events import Event
@@ -71,8 +74,12 @@ def create_api(rt: Runtime) -> FastAPI:
         title="Communications hub",
         version="1",
         description="Publish institutional announcements, research releases and strategy updates.",
+        docs_url=None,  # served by mount_docs from local files, not a CDN
+        redoc_url=None,
+        lifespan=lambda _api: following(settings.kafka, rt.names.credentials, rt.credentials),
     )
-    auth = BearerAuth(settings.publisher_tokens)
+    mount_docs(api)
+    auth = BearerAuth(rt.credentials)
     as_publisher = Depends(auth.requires(Role.PUBLISHER))
     as_reader_of_status = Depends(auth.requires(Role.PUBLISHER, Role.OFFICER))
     as_officer = Depends(auth.requires(Role.OFFICER))
@@ -93,6 +100,7 @@ def create_api(rt: Runtime) -> FastAPI:
             rt.catalog,
             topic_prefix=settings.kafka.topic_prefix,
             max_bytes=settings.limits.max_event_bytes,
+            max_depth=settings.limits.max_json_depth,
         )
 
     @api.exception_handler(InvalidEventError)
@@ -148,10 +156,17 @@ def create_api(rt: Runtime) -> FastAPI:
 
     @api.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
     async def event_status(
-        event_id: str, _reader: Annotated[Principal, as_reader_of_status]
+        event_id: str, reader: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
-        """Planned, sent, retrying and failed deliveries per channel and language, and why."""
+        """Planned, sent, retrying and failed deliveries per channel and language, and why.
+
+        Officers see any event's status; publishers only that of the events they published.
+        """
         status = rt.event_status.get(event_id)
+        publisher = rt.publishers.get(event_id) if rt.publishers is not None else None
+        if not reader.has(Role.OFFICER) and (status is None or publisher != reader.name):
+            # The same answer as for an unknown event: others' event ids are not confirmed.
+            raise HTTPException(404, detail=f"no status for event {event_id} that you published")
         if status is None:
             # Each worker holds the status of the events on its partitions.
             raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
@@ -249,4 +264,5 @@ def create_api(rt: Runtime) -> FastAPI:
     api.include_router(create_pages(rt))
     api.include_router(create_newsletter_routes(rt, auth))
     api.include_router(create_partner_routes(rt, auth))
+    api.include_router(create_credential_routes(rt, auth))
     return api

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from faust.types.tables import GlobalTableT, TableT
 from channels.base import Channel
 from channels.email import EmailChannel
 from channels.telegram import TelegramChannel
+from hub.credential_store import environment_credentials
+from hub.credentials import CredentialIndex
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.kafka_security import broker_credentials, topic_configs
@@ -81,6 +83,10 @@ class Runtime:
     signing_key: bytes
     links: LinkMaker
     renderer: Renderer
+    # API credentials, kept current from the credentials topic by a task on every worker.
+    credentials: CredentialIndex = field(default_factory=CredentialIndex)
+    # event id -> who published it, on the event's partition (beside its status).
+    publishers: TableT[str, Any] | None = None
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
@@ -208,4 +214,6 @@ def create_runtime(settings: Settings) -> Runtime:
         signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
+        credentials=CredentialIndex(environment_credentials(settings)),
+        publishers=app.Table(f"{prefix}-event-publishers", default=None),
     )

@@ -1,23 +1,26 @@
 """Bearer-token authentication with roles: who is calling, and may they do this? 401 vs 403."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must see the guard's real annotations.
 
-import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
-from pydantic import SecretStr
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.credentials import CredentialIndex
+from hub.roles import Role
 
-class Role(StrEnum):
-    """What a credential may do; every route requires one of these."""
+__all__ = ["SCHEME", "BearerAuth", "Principal", "Role"]
 
-    PUBLISHER = "publisher"  # publish events; dry runs; the status of their own events
-    EDITOR = "editor"  # newsletter curation, preview and send-now
-    OFFICER = "officer"  # subscribers, partners, export, erasure, redrive, audit, any status
-    ADMIN = "admin"  # credentials
+SCHEME = "bearer"  # the security scheme's name in the OpenAPI document
+# Declares the scheme in the OpenAPI document; identify() reads the header itself (401 vs 403).
+_BEARER = HTTPBearer(
+    scheme_name=SCHEME,
+    auto_error=False,
+    description="A token from `hub tokens create`; each operation lists the roles it accepts.",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +35,13 @@ class Principal:
 
 
 class BearerAuth:
-    """Maps a presented bearer token to its principal, and guards routes by role."""
+    """Maps a presented bearer token to its credential, and guards routes by role."""
 
-    def __init__(self, tokens: Mapping[str, SecretStr]) -> None:
-        # Transitional: tokens from HUB_PUBLISHER_TOKENS hold every role.
-        self._tokens = [
-            (name, secret.get_secret_value().encode()) for name, secret in tokens.items()
-        ]
+    def __init__(self, credentials: CredentialIndex) -> None:
+        self._credentials = credentials
 
     def identify(self, authorization: str | None) -> Principal:
-        """The caller; 401 without credentials, 403 with wrong ones."""
+        """The caller; 401 without credentials, 403 with wrong or revoked ones."""
         scheme, _, presented = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise HTTPException(
@@ -49,21 +49,31 @@ class BearerAuth:
                 detail="a bearer token is required",
                 headers={"WWW-Authenticate": 'Bearer realm="hub"'},
             )
-        candidate = presented.strip().encode()
-        found: str | None = None
-        # Compare against every token, so timing does not reveal which one nearly matched.
-        for name, token in self._tokens:
-            if hmac.compare_digest(candidate, token) and found is None:
-                found = name
-        if found is None:
+        if not self._credentials.ready:
+            # Until the credentials topic is read, a revoked token could still look valid.
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail="the worker is starting; try again in a moment",
+                headers={"Retry-After": "1"},
+            )
+        credential = self._credentials.find(presented.strip())
+        if credential is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this token is not valid")
-        return Principal(found, frozenset(Role))
+        return Principal(credential.name, credential.roles)
 
-    def requires(self, *roles: Role) -> Callable[[Request], Awaitable[Principal]]:
-        """A FastAPI dependency: the caller, if they hold one of `roles`; 401/403 otherwise."""
+    def requires(self, *roles: Role) -> Callable[..., Awaitable[Principal]]:
+        """A FastAPI dependency: the caller, if they hold one of `roles`; 401/403 otherwise.
+
+        The roles become the scopes of the bearer requirement in the OpenAPI document
+        (OpenAPI 3.1 lets a non-OAuth scheme list role names there).
+        """
         allowed = frozenset(roles)
+        declared = Security(_BEARER, scopes=sorted(r.value for r in allowed))
 
-        async def dependency(request: Request) -> Principal:
+        async def dependency(
+            request: Request,
+            _declared: Annotated[HTTPAuthorizationCredentials | None, declared],
+        ) -> Principal:
             principal = self.identify(request.headers.get("authorization"))
             if not principal.has(*allowed):
                 wanted = " or ".join(sorted(allowed))

@@ -146,11 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = commands.add_parser("redrive", help="send dead-lettered deliveries again")
     redrive.set_defaults(handler=cmd_redrive)
 
-    from hub import cli_newsletters, cli_partners, cli_subscribers
+    from hub import cli_newsletters, cli_partners, cli_subscribers, cli_tokens
 
     cli_subscribers.add_commands(commands)
     cli_newsletters.add_commands(commands)
     cli_partners.add_commands(commands)
+    cli_tokens.add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")

@@ -33,9 +33,11 @@ def accept(
     topic_prefix: str,
     max_bytes: int,
     allow_yaml: bool = False,
+    max_depth: int = 32,
 ) -> Accepted:
     """Validate raw input; raise InvalidEventError naming every problem, or return the event."""
-    document = catalog.validate(parse_document(raw, max_bytes=max_bytes, allow_yaml=allow_yaml))
+    parsed = parse_document(raw, max_bytes=max_bytes, allow_yaml=allow_yaml, max_depth=max_depth)
+    document = catalog.validate(parsed)
     schema = catalog.schema_for(document["type"])
     return Accepted(document, topic_name(topic_prefix, schema.event_type, schema.version))
 

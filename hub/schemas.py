@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from hub.errors import ConfigurationError, InvalidEventError, Problem
+from hub.json_depth import too_deep
 
 SCHEMA_SUFFIX = ".schema.json"
 
@@ -74,8 +75,10 @@ class SchemaCatalog:
         return document
 
 
-def parse_document(raw: bytes, *, max_bytes: int, allow_yaml: bool = False) -> object:
-    """Decode JSON (or YAML) text within a size limit, reporting where parsing failed."""
+def parse_document(
+    raw: bytes, *, max_bytes: int, allow_yaml: bool = False, max_depth: int = 32
+) -> object:
+    """Decode JSON (or YAML) text within size and depth limits, reporting where parsing failed."""
     if len(raw) > max_bytes:
         raise InvalidEventError(
             [Problem("$", f"event is {len(raw)} bytes; the limit is {max_bytes} bytes")],
@@ -87,8 +90,16 @@ def parse_document(raw: bytes, *, max_bytes: int, allow_yaml: bool = False) -> o
         raise InvalidEventError(
             [Problem("$", f"not UTF-8 text (byte {exc.start})")], status=400
         ) from exc
+    deep = too_deep(text, max_depth)
+    if deep is not None:
+        raise InvalidEventError(
+            [Problem(deep, f"nested deeper than {max_depth} levels; the limit is {max_depth}")],
+            status=400,
+        )
     try:
         return json.loads(text)
+    except RecursionError as exc:  # deep in a way the scan did not count: refuse, never crash
+        raise InvalidEventError([Problem("$", "nested too deep")], status=400) from exc
     except json.JSONDecodeError as exc:
         if not allow_yaml:
             where = f"line {exc.lineno} column {exc.colno}"
@@ -97,6 +108,8 @@ def parse_document(raw: bytes, *, max_bytes: int, allow_yaml: bool = False) -> o
             ) from exc
     try:
         return yaml.load(text, Loader=_JsonCompatibleLoader)  # noqa: S506 (a SafeLoader)
+    except RecursionError as exc:
+        raise InvalidEventError([Problem("$", "nested too deep")], status=400) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

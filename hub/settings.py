@@ -125,6 +125,15 @@ class LimitSettings(BaseModel):
     """Sizes refused at the edge."""
 
     max_event_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Deeper JSON is refused before it is parsed (Python's parser would hit its recursion limit).
+    max_json_depth: int = Field(default=32, ge=8, le=200)
+
+
+class EnvironmentCredential(BaseModel):
+    """A credential given in the environment: its roles and the SHA-256 (hex) of its token."""
+
+    roles: list[str] = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class Settings(BaseSettings):
@@ -142,7 +151,10 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "var"
     schemas_dir: Path = REPO_ROOT / "schemas"
     templates_dir: Path = REPO_ROOT / "templates"
-    # Bearer tokens allowed to publish, by publisher: HUB_PUBLISHER_TOKENS='{"ana": "..."}'.
+    # Credentials provisioned from the environment, as hashes (the first admin, a deployment's
+    # service accounts): HUB_CREDENTIALS='{"ops": {"roles": ["admin"], "sha256": "<hex>"}}'.
+    credentials: dict[str, EnvironmentCredential] = Field(default_factory=dict)
+    # Deprecated: plain tokens by publisher name, which may only publish (the publisher role).
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"
     # Signs the links in emails (confirmation, preferences, unsubscribe). Keep it secret and stable:

@@ -39,5 +39,9 @@ class TopicNames:
         return f"{self.prefix}.outcomes.v1"
 
     @property
+    def credentials(self) -> str:
+        return f"{self.prefix}.credentials.v1"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit.v1"

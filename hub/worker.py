@@ -37,5 +37,5 @@ async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
-    await ensure_topics(rt.settings.kafka, [rt.names.subscribers], COMPACTED, partitions=1)
-    await ensure_topics(rt.settings.kafka, [rt.names.partners], COMPACTED, partitions=1)
+    compacted = [rt.names.subscribers, rt.names.credentials, rt.names.partners]
+    await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)

@@ -15,11 +15,25 @@ from typing import Any
 
 import httpx
 
+from hub.credentials import token_hash
 from hub.devstack.mailcatcher import MailCatcher
+from hub.roles import Role
 from tests.conftest import free_port
 from tests.helpers import wait_until
 
-TOKEN = "test-publisher-token-0123456789"
+# Test credentials, given to the worker as hashes (HUB_CREDENTIALS): TOKEN holds every role, so
+# tests about something else need not care; ROLE_TOKENS hold one role each.
+TOKEN = "hub_test-all-roles-token-0123456789"
+ROLE_TOKENS = {role: f"hub_test-{role.value}-token-0123456789" for role in Role}
+
+
+def _test_credentials() -> str:
+    every = {"test-officer": {"roles": [r.value for r in Role], "sha256": token_hash(TOKEN)}}
+    for role, token in ROLE_TOKENS.items():
+        every[f"test-{role.value}-only"] = {"roles": [role.value], "sha256": token_hash(token)}
+    return json.dumps(every)
+
+
 # The fixtures' partners have addresses on this domain; partner status comes from the registry.
 TEST_PARTNERS = [
     {
@@ -56,7 +70,7 @@ class HubProcess:
             "HUB_WEB__PORT": str(self.port),
             "HUB_WEB__PUBLIC_URL": self.base_url,
             "HUB_SMTP__PORT": str(smtp_port),
-            "HUB_PUBLISHER_TOKENS": json.dumps({"test-officer": TOKEN}),
+            "HUB_CREDENTIALS": _test_credentials(),
             "HUB_SECRET_KEY": f"test-secret-{run_id}-0123456789",
             # Telegram tests start a sandbox and turn polling back on; others need none.
             "HUB_TELEGRAM__POLL_UPDATES": "false",
@@ -77,6 +91,12 @@ class HubProcess:
                 cwd=self.workdir,
             )
         wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        # Credentials are read from Kafka after start; until then every token gets a 503.
+        wait_until(
+            lambda: self.get("/api/v1/credentials/me").status_code == 200,
+            timeout=60,
+            what="the worker to have read its credentials",
+        )
         if self.partners_file is not None and not self._loaded:
             self.load_partners(self.partners_file)
         if self.subscribers_file is not None and not self._loaded:

@@ -10,6 +10,7 @@ from hub.agents.channels import register_channel_agents
 from hub.agents.newsletters import register_newsletter_agents
 from hub.agents.partners import register_partner_agents
 from hub.agents.planning import register_planning_agents
+from hub.agents.publishers import register_publisher_records
 from hub.agents.records import register_record_agents
 from hub.agents.telegram import register_telegram_bot
 from hub.app import Runtime
@@ -26,3 +27,4 @@ def register_agents(rt: Runtime) -> None:
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)
+    register_publisher_records(rt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -13,8 +14,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+from hub import credential_store
+from hub.credentials import token_hash
+from hub.roles import Role
 from hub.settings import REPO_ROOT, Settings
 
 VAR = REPO_ROOT / "var"
@@ -29,8 +34,40 @@ def _python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
+def _token_file(role: Role) -> Path:
+    return VAR / f"dev-{role.value}-token"
+
+
+async def _dev_credentials(settings: Settings) -> dict[Role, str]:
+    """One development credential per role (dev-publisher, ...), its token kept in var/.
+
+    A token already in var/ that Kafka still knows is kept; otherwise a new one is issued (and
+    a stale one revoked), so `make run` works after var/ or the broker's data was wiped.
+    """
+    index = await credential_store.load(settings)
+    tokens: dict[Role, str] = {}
+    for role in Role:
+        name, path = f"dev-{role.value}", _token_file(role)
+        kept = path.read_text().strip() if path.exists() else ""
+        existing = index.get(name)
+        still_valid = existing is not None and existing.active and existing.roles == {role}
+        if still_valid and kept and existing is not None and existing.sha256 == token_hash(kept):
+            tokens[role] = kept
+            continue
+        now = datetime.now(UTC)
+        if existing is not None and existing.active:
+            await credential_store.revoke_named(settings, name, "make-run", now)
+        _credential, tokens[role] = await credential_store.create(
+            settings, name, [role.value], "make-run", now
+        )
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(tokens[role])
+        path.chmod(0o600)
+    return tokens
+
+
 def _dev_secret(path: Path) -> str:
-    """A local secret (publisher token, signing key), made once, kept in var/, never committed."""
+    """A local secret (the signing key), made once, kept in var/, never committed."""
     if not path.exists():
         VAR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32))
@@ -75,12 +112,13 @@ def main() -> int:
     subprocess.run(_python_module("hub.devstack.kafka", "start"), check=True)
 
     env = dict(os.environ)
-    credential_hint = "HUB_PUBLISHER_TOKENS"
     if settings.secret_key is None:
         env["HUB_SECRET_KEY"] = _dev_secret(SECRET_FILE)
-    if not settings.publisher_tokens:
-        env["HUB_PUBLISHER_TOKENS"] = f'{{"local-officer": "{_dev_secret(TOKEN_FILE)}"}}'
-        credential_hint = str(TOKEN_FILE.relative_to(REPO_ROOT))
+    tokens = asyncio.run(_dev_credentials(settings))
+    token_lines = "\n".join(
+        f"    {role.value:<10} {tokens[role]}  ({_token_file(role).relative_to(REPO_ROOT)})"
+        for role in Role
+    )
 
     outbox = VAR / "outbox" / "email"
     hub = str(Path(sys.executable).parent / "hub")
@@ -129,13 +167,14 @@ The hub is running.
   Publish over HTTP:  curl -H "Authorization: Bearer $(cat {TOKEN_FILE.relative_to(REPO_ROOT)})" \\
                         -H 'Content-Type: application/json' \\
                         --data @{DEMO_EVENT} {base}/api/v1/events
-                      (the token is in {credential_hint})
   Publish from here:  .venv/bin/hub publish {DEMO_EVENT}
   API documentation:  {base}/docs
   Subscribe page:     {base}/subscribe
   Demo subscribers:   {DEMO_SUBSCRIBERS.relative_to(REPO_ROOT)} (loaded)
   Emails land in:     {outbox.relative_to(REPO_ROOT)}/ (one .eml file per message)
   Telegram sandbox:   http://127.0.0.1:8081/ (what the bot sent, per chat)
+  Development tokens, one per role (`hub tokens list` shows them all):
+{token_lines}
 Ctrl-C stops everything this command started.
 """,
             flush=True,
