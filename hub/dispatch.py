@@ -23,6 +23,7 @@ from hub.outcomes import Outcome, OutcomeStatus
 from hub.rendering import Rendered, Renderer
 from hub.retry import GiveUp, decide
 from hub.routing import ChannelKey, Delivery
+from hub.sealing import ERASED, redact
 from hub.settings import RetrySettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
     async def dispatch(self, message: dict[str, Any]) -> Dispatched:
+        if message.get(ERASED):
+            return self._erased(message)
         try:
             delivery = Delivery.from_message(message)
         except (KeyError, TypeError, ValueError) as exc:
@@ -96,7 +99,7 @@ class Dispatcher:
         decision = decide(error, delivery.attempt, now, self.retry, self.rng)
         if isinstance(decision, GiveUp):
             return self._dead(delivery, message, decision.reason)
-        reason = f"{type(error).__name__}: {error}"
+        reason = _reason(f"{type(error).__name__}: {error}", delivery)
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
         retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
@@ -113,11 +116,12 @@ class Dispatcher:
             "not_before": now.isoformat(),
         }
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
-        reason = f"moved to {address}"
+        reason = "moved to another chat"  # the chat id stays in the (sealed) message only
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, now)
         return Dispatched(outcome, retry=retry, moved_to=address)
 
     def _dead(self, delivery: Delivery, message: dict[str, Any], reason: str) -> Dispatched:
+        reason = _reason(reason, delivery)
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.recipient.id, reason)
         self.ledger[delivery.id] = OutcomeStatus.FAILED.value
         now = self.clock()
@@ -125,6 +129,21 @@ class Dispatcher:
         return Dispatched(
             Outcome.of(delivery, OutcomeStatus.FAILED, now, reason), dead_letter=letter
         )
+
+    def _erased(self, message: dict[str, Any]) -> Dispatched:
+        """Its recipient was erased while it waited: nothing to send, nothing to keep."""
+        recipient = message.get("recipient")
+        outcome = Outcome(
+            event_id=str(message.get("event_id", "")),
+            status=OutcomeStatus.FAILED,
+            at=self.clock().isoformat(),
+            delivery_id=str(message.get("id", "")),
+            channel=str(message.get("channel", "")),
+            recipient_id=str(recipient.get("id", "")) if isinstance(recipient, dict) else "",
+            language=str(message.get("language", "")),
+            reason="recipient erased",
+        )
+        return Dispatched(outcome)
 
     def _unreadable(self, message: object, exc: Exception) -> Dispatched:
         now = self.clock()
@@ -135,3 +154,8 @@ class Dispatcher:
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
         return Dispatched(outcome, dead_letter=letter)
+
+
+def _reason(text: str, delivery: Delivery) -> str:
+    """Failure reasons outlive the person (outcomes, status, audit): no address or name in them."""
+    return redact(text, delivery.recipient.as_dict())

@@ -11,7 +11,8 @@ from faust.contrib.asgi import serve_asgi
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
-from hub.kafka_admin import COMPACTED, KEEP_FOREVER, ensure_topics
+from hub.erasure import compaction_config
+from hub.kafka_admin import KEEP_FOREVER, ensure_topics
 from hub.settings import Settings
 
 
@@ -37,4 +38,10 @@ async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
-    await ensure_topics(rt.settings.kafka, [rt.names.subscribers], COMPACTED, partitions=1)
+    # People's records: compacted within the erasure window, so an erasure completes (hub.erasure).
+    await ensure_topics(
+        rt.settings.kafka,
+        [rt.names.subscribers],
+        compaction_config(rt.settings.erasure.window_seconds),
+        partitions=1,
+    )

@@ -7,6 +7,7 @@ lose it on restart (faust-streaming issue #606). Scale with partitions and worke
 from __future__ import annotations
 
 from hub.agents.channels import register_channel_agents
+from hub.agents.erasure import register_erasure_timer
 from hub.agents.newsletters import register_newsletter_agents
 from hub.agents.planning import register_planning_agents
 from hub.agents.records import register_record_agents
@@ -24,3 +25,4 @@ def register_agents(rt: Runtime) -> None:
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)
+    register_erasure_timer(rt)
