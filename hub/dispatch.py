@@ -6,7 +6,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from channels.base import Channel
@@ -27,6 +27,9 @@ from hub.sealing import ERASED, redact
 from hub.settings import RetrySettings
 
 log = logging.getLogger(__name__)
+
+# Tries (2, 4, 8 s apart) before a delivery whose recipient key is missing counts as erased.
+UNKNOWN_RECIPIENT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,19 +134,33 @@ class Dispatcher:
         )
 
     def _erased(self, message: dict[str, Any]) -> Dispatched:
-        """Its recipient was erased while it waited: nothing to send, nothing to keep."""
+        """Its recipient's key is not here: erased, or (briefly) not yet in this worker's table.
+
+        A few quick retries cover a new subscriber whose record is still on its way to this
+        worker; after them, the recipient was erased: nothing to send, nothing to keep.
+        """
+        now = self.clock()
         recipient = message.get("recipient")
+        attempt = int(message.get("attempt", 0) or 0)
         outcome = Outcome(
             event_id=str(message.get("event_id", "")),
             status=OutcomeStatus.FAILED,
-            at=self.clock().isoformat(),
+            at=now.isoformat(),
             delivery_id=str(message.get("id", "")),
             channel=str(message.get("channel", "")),
             recipient_id=str(recipient.get("id", "")) if isinstance(recipient, dict) else "",
             language=str(message.get("language", "")),
+            attempt=attempt,
             reason="recipient erased",
         )
-        return Dispatched(outcome)
+        if attempt >= UNKNOWN_RECIPIENT_RETRIES:
+            return Dispatched(outcome)
+        when = now + timedelta(seconds=2.0 * 2**attempt)
+        retry = {k: v for k, v in message.items() if k != ERASED}
+        retry.update(attempt=attempt + 1, not_before=when.isoformat())
+        reason = "recipient not known on this worker (yet)"
+        waiting = replace(outcome, status=OutcomeStatus.RETRYING, reason=reason)
+        return Dispatched(replace(waiting, retry_at=when.isoformat()), retry=retry)
 
     def _unreadable(self, message: object, exc: Exception) -> Dispatched:
         now = self.clock()

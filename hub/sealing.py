@@ -27,7 +27,7 @@ DATA_KEY = "data_key"
 # Fields of a delivery message that are about the person, besides the recipient's name and address.
 PERSONAL_FIELDS = ("links", "rendered")
 SEALED = "sealed"
-# Set on a message whose sealed fields can no longer be opened: its recipient was erased.
+# Set on a message whose sealed fields cannot be opened: its recipient was erased.
 ERASED = "erased"
 # Broadcast destinations (configured channels and groups) are not people: nothing to seal.
 BROADCAST_PREFIX = "telegram:"
@@ -117,16 +117,19 @@ def open_delivery(message: dict[str, Any], keys: Keys) -> dict[str, Any]:
         return message
     recipient_id = str(recipient.get("id", ""))
     key = keys(recipient_id).key
+    # The sealed fields stay as they are: a worker whose copy of the subscriber table lags behind
+    # may see the key later (the dispatcher retries a few times before it calls it an erasure).
+    unopened = {**message, ERASED: True}
     if key is None:
-        return erased(message)
+        return unopened
     try:
         raw = base64.urlsafe_b64decode(sealed.encode())
         plain = AESGCM(key).decrypt(raw[:12], raw[12:], _aad(recipient_id, message))
         personal = json.loads(plain)
     except (ValueError, binascii.Error, InvalidTag):
         # Another key: the person was erased and has since subscribed again, as someone new.
-        return erased(message)
-    opened = {k: v for k, v in message.items() if k != SEALED}
+        return unopened
+    opened = {k: v for k, v in message.items() if k not in (SEALED, ERASED)}
     opened["recipient"] = {"id": recipient_id, **personal.pop("recipient", {})}
     opened.update(personal)
     return opened

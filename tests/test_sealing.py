@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hub import audit
-from hub.dispatch import Dispatcher
+from hub.dispatch import UNKNOWN_RECIPIENT_RETRIES, Dispatcher
 from hub.erasure import ROLL_KEY, compaction_config
 from hub.export import dead_letters_of, deliveries_of
 from hub.outcomes import OutcomeStatus
@@ -82,6 +82,7 @@ def test_without_the_key_a_sealed_message_is_an_erased_one() -> None:
     opened = open_delivery(sealed, keys_from_records({}.get))
     assert opened[ERASED] is True
     assert opened["recipient"] == {"id": "ext-zq"}
+    assert open_delivery(opened, keys_from_records(held.get)) == message()
     assert readable(opened, EMAIL, NAME) == []
 
 
@@ -191,7 +192,14 @@ async def test_the_dispatcher_sends_nothing_to_an_erased_recipient_and_keeps_not
         Renderer(REPO_ROOT / "templates"), {}, ledger, lambda: NOW, RetrySettings()
     )
     sealed = seal_delivery(message(), keys_from_records(records(**{"ext-zq": new_key()}).get))
-    result = await dispatcher.dispatch(open_delivery(sealed, keys_from_records({}.get)))
+    # First a few retries, in case this worker's copy of the record is only late ...
+    first = await dispatcher.dispatch(open_delivery(sealed, keys_from_records({}.get)))
+    assert first.outcome.status is OutcomeStatus.RETRYING and first.retry is not None
+    assert first.retry["sealed"] == sealed["sealed"] and ERASED not in first.retry
+    assert first.dead_letter is None
+    # ... and once they are spent, the recipient was erased.
+    late = {**sealed, "attempt": UNKNOWN_RECIPIENT_RETRIES}
+    result = await dispatcher.dispatch(open_delivery(late, keys_from_records({}.get)))
     assert result.outcome.status is OutcomeStatus.FAILED
     assert result.outcome.reason == "recipient erased"
     assert result.outcome.recipient_id == "ext-zq"
