@@ -6,6 +6,7 @@ with a plain Kafka consumer, byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,8 +16,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from hub.devstack.mailcatcher import MailCatcher
+from hub.erasure import compaction_config
+from hub.erasure_topics import align_topic_configs
+from hub.kafka_admin import ensure_topics
+from hub.settings import KafkaSettings
 from tests.conftest import free_port
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess
@@ -155,3 +162,28 @@ def test_after_erasure_no_topic_holds_the_persons_email_name_or_chat(stack: Any)
     # The audit trail keeps the erasure, by id.
     trail = hub.get("/api/v1/audit", subject=gone["id"]).json()
     assert {"subscriber.erasure-requested", "subscriber.erased"} <= {e["action"] for e in trail}
+
+
+async def _topic_config(topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:9092")
+    await admin.start()
+    try:
+        (response,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)]
+        )
+    finally:
+        await admin.close()
+    ((_code, _message, _kind, _name, entries),) = response.resources
+    return {entry[0]: entry[1] for entry in entries}
+
+
+def test_a_people_topic_made_before_the_window_gets_it_at_start(kafka_broker: str) -> None:
+    settings = KafkaSettings()
+    topic = f"t{uuid.uuid4().hex[:10]}.subscribers.v1"
+    asyncio.run(ensure_topics(settings, [topic], {"cleanup.policy": "compact"}, partitions=1))
+    before = wait_until(lambda: asyncio.run(_topic_config(topic)).get("segment.ms"), what="topic")
+    assert before != "5000"
+    asyncio.run(align_topic_configs(settings, [topic, "no-such-topic"], compaction_config(5)))
+    config = asyncio.run(_topic_config(topic))
+    assert config["segment.ms"] == config["max.compaction.lag.ms"] == "5000"
+    assert config["cleanup.policy"] == "compact"
