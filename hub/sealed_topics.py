@@ -23,7 +23,7 @@ class SealingCodec(Codec):
 
     def _dumps(self, s: Any) -> bytes:
         sealed = seal_value(s, self.keys)
-        return json.dumps(sealed, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(sealed).encode()  # as Faust's json codec writes every other topic
 
     def _loads(self, s: bytes) -> Any:
         return open_value(json.loads(s), self.keys)

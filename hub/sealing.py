@@ -99,7 +99,7 @@ def seal_delivery(message: dict[str, Any], keys: Keys) -> dict[str, Any]:
         **{name: message[name] for name in PERSONAL_FIELDS if name in message},
     }
     nonce = os.urandom(12)
-    plain = json.dumps(personal, ensure_ascii=False, separators=(",", ":")).encode()
+    plain = json.dumps(personal, separators=(",", ":")).encode()
     box = AESGCM(found.key).encrypt(nonce, plain, _aad(recipient_id, message))
     rest = {k: v for k, v in message.items() if k not in PERSONAL_FIELDS}
     return {
