@@ -17,6 +17,7 @@ from hub.credentials_web import create_credential_routes
 from hub.dryrun import audience_counts, dry_run, search
 from hub.errors import InvalidEventError, Problem
 from hub.events import Event
+from hub.export import export_for
 from hub.kafka_client import read_topic
 from hub.newsletter_web import create_newsletter_routes
 from hub.pages import create_pages
@@ -229,6 +230,16 @@ def create_api(rt: Runtime) -> FastAPI:
         return dry_run(
             event, rt.directory, utc_now(), settings.default_language, rt.partners.registry()
         )
+
+    @api.get("/api/v1/subscribers/{subscriber_id}/export", responses={401: {}, 403: {}, 404: {}})
+    async def export_subscriber(
+        subscriber_id: str, _officer: Annotated[Principal, as_officer]
+    ) -> dict[str, Any]:
+        """Everything held about a person (record, deliveries, dead letters, audit), for them."""
+        subscriber = rt.directory.get(subscriber_id)
+        if subscriber is None:
+            raise HTTPException(404, detail="no such subscriber")
+        return await export_for(rt, subscriber)
 
     @api.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
     async def erase_subscriber(

@@ -20,6 +20,7 @@ from hub.credential_store import environment_credentials
 from hub.credentials import CredentialIndex
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
+from hub.erasure import compaction_config
 from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
@@ -28,6 +29,8 @@ from hub.publishing import all_event_topics
 from hub.rendering import Renderer
 from hub.routing import ChannelKey
 from hub.schemas import SchemaCatalog
+from hub.sealed_topics import SealingCodec
+from hub.sealing import keys_from_records
 from hub.settings import Settings
 from hub.tokens import Signer
 from hub.topics import TopicNames
@@ -156,13 +159,19 @@ def create_runtime(settings: Settings) -> Runtime:
     mail_domain = settings.smtp.sender.rpartition("@")[2].rstrip(">") or "localhost"
     # Every worker needs every subscriber to plan any event: a global table, with one partition
     # (GlobalTable recovery can loop with several).
+    # Its changelog holds people's records: compacted within the erasure window (hub.erasure).
     subscriber_records = app.GlobalTable(
-        f"{settings.kafka.topic_prefix}-subscribers", default=None, partitions=1
+        f"{settings.kafka.topic_prefix}-subscribers",
+        default=None,
+        partitions=1,
+        extra_topic_configs=compaction_config(settings.erasure.window_seconds),
     )
     # The partner registry is small and every worker decides audiences with it: the same shape.
     partner_records = app.GlobalTable(
         f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
     )
+    # Deliveries, retries and dead letters carry their recipient sealed with the recipient's key.
+    sealed = SealingCodec(keys_from_records(subscriber_records.get))
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
@@ -179,9 +188,9 @@ def create_runtime(settings: Settings) -> Runtime:
         ledger = app.Table(f"{prefix}-delivery-ledger-{channel_key}", default=None)
         channels[channel_key] = ChannelRuntime(
             key=channel_key,
-            deliveries=app.topic(names.deliveries(channel_key)),
-            retries=app.topic(names.retries(channel_key)),
-            dead_letters=app.topic(names.dead_letters(channel_key)),
+            deliveries=app.topic(names.deliveries(channel_key), value_serializer=sealed),
+            retries=app.topic(names.retries(channel_key), value_serializer=sealed),
+            dead_letters=app.topic(names.dead_letters(channel_key), value_serializer=sealed),
             ledger=ledger,
             channel=sender,
             dispatcher=Dispatcher(renderer, {channel_key: sender}, ledger, utc_now, settings.retry),

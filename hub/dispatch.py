@@ -6,7 +6,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from channels.base import Channel
@@ -25,9 +25,13 @@ from hub.outcomes import Outcome, OutcomeStatus
 from hub.rendering import Rendered, Renderer
 from hub.retry import GiveUp, decide
 from hub.routing import ChannelKey, Delivery
+from hub.sealing import ERASED, redact
 from hub.settings import RetrySettings
 
 log = logging.getLogger(__name__)
+
+# Tries (2, 4, 8 s apart) before a delivery whose recipient key is missing counts as erased.
+UNKNOWN_RECIPIENT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,8 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
     async def dispatch(self, message: dict[str, Any]) -> Dispatched:
+        if message.get(ERASED):
+            return self._erased(message)
         try:
             delivery = Delivery.from_message(message)
         except Exception as exc:  # any shape of garbage: a dead letter saying what it was
@@ -139,7 +145,7 @@ class Dispatcher:
         decision = decide(error, delivery.attempt, now, self.retry, self.rng)
         if isinstance(decision, GiveUp):
             return self._dead(delivery, message, decision.reason + _where(error))
-        reason = f"{type(error).__name__}: {error}{_where(error)}"
+        reason = _reason(f"{type(error).__name__}: {error}{_where(error)}", delivery)
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
         retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
@@ -156,11 +162,12 @@ class Dispatcher:
             "not_before": now.isoformat(),
         }
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
-        reason = f"moved to {address}"
+        reason = "moved to another chat"  # the chat id stays in the (sealed) message only
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, now)
         return Dispatched(outcome, retry=retry, moved_to=address)
 
     def _dead(self, delivery: Delivery, message: dict[str, Any], reason: str) -> Dispatched:
+        reason = _reason(reason, delivery)
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.recipient.id, reason)
         self.ledger[delivery.id] = OutcomeStatus.FAILED.value
         now = self.clock()
@@ -168,6 +175,35 @@ class Dispatcher:
         return Dispatched(
             Outcome.of(delivery, OutcomeStatus.FAILED, now, reason), dead_letter=letter
         )
+
+    def _erased(self, message: dict[str, Any]) -> Dispatched:
+        """Its recipient's key is not here: erased, or (briefly) not yet in this worker's table.
+
+        A few quick retries cover a new subscriber whose record is still on its way to this
+        worker; after them, the recipient was erased: nothing to send, nothing to keep.
+        """
+        now = self.clock()
+        recipient = message.get("recipient")
+        attempt = int(message.get("attempt", 0) or 0)
+        outcome = Outcome(
+            event_id=str(message.get("event_id", "")),
+            status=OutcomeStatus.FAILED,
+            at=now.isoformat(),
+            delivery_id=str(message.get("id", "")),
+            channel=str(message.get("channel", "")),
+            recipient_id=str(recipient.get("id", "")) if isinstance(recipient, dict) else "",
+            language=str(message.get("language", "")),
+            attempt=attempt,
+            reason="recipient erased",
+        )
+        if attempt >= UNKNOWN_RECIPIENT_RETRIES:
+            return Dispatched(outcome)
+        when = now + timedelta(seconds=2.0 * 2**attempt)
+        retry = {k: v for k, v in message.items() if k != ERASED}
+        retry.update(attempt=attempt + 1, not_before=when.isoformat())
+        reason = "recipient not known on this worker (yet)"
+        waiting = replace(outcome, status=OutcomeStatus.RETRYING, reason=reason)
+        return Dispatched(replace(waiting, retry_at=when.isoformat()), retry=retry)
 
     def _unreadable(self, message: object, exc: Exception) -> Dispatched:
         now = self.clock()
@@ -184,3 +220,8 @@ def _where(error: BaseException) -> str:
     """Where in a split delivery it failed (" (part 2 of 3)"), from the channel's note."""
     notes = getattr(error, "__notes__", None)
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _reason(text: str, delivery: Delivery) -> str:
+    """Failure reasons outlive the person (outcomes, status, audit): no address or name in them."""
+    return redact(text, delivery.recipient.as_dict())

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.app import Runtime, utc_now
+from hub.export import export_for
 from hub.routing import ChannelKey
 from hub.selfservice import (
     CONSENT_TEXT,
@@ -19,7 +20,6 @@ from hub.selfservice import (
     change_preferences,
     command,
     confirm,
-    export,
     parse_preferences_form,
     parse_subscribe_form,
     subscribe,
@@ -278,7 +278,7 @@ def create_pages(rt: Runtime) -> APIRouter:
         except InvalidTokenError as exc:
             return bad_link(exc)
         return JSONResponse(
-            export(subscriber),
+            await export_for(rt, subscriber),
             headers={
                 **SECURITY_HEADERS,
                 "Content-Disposition": 'attachment; filename="my-subscription.json"',

@@ -136,6 +136,14 @@ class EnvironmentCredential(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+class ErasureSettings(BaseModel):
+    """How soon an erasure is complete in Kafka (see README, Retention and erasure)."""
+
+    # Compacted topics that hold people's records roll a segment, and the log cleaner compacts it,
+    # at least this often: an erased record and its data key are gone within about twice this.
+    window_seconds: float = Field(default=600.0, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything the hub needs to run; secrets only come from the environment."""
 
@@ -168,3 +176,4 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     telegram: TelegramSettings = TelegramSettings()
     retry: RetrySettings = RetrySettings()
+    erasure: ErasureSettings = ErasureSettings()

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hub import audit
+from hub.erasure import is_roll_marker
 from hub.errors import TemplateError
 from hub.routing import transactional
+from hub.sealing import DATA_KEY, new_key
 from hub.selfservice import Cause
 from hub.subscribers import InvalidSubscriberError, Subscriber, subscriber_from_dict
 
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 class SubscriberChange:
     record: dict[str, Any] | None
     erase: bool
-    audit: dict[str, Any]
+    audit: dict[str, Any] | None  # None: nothing happened (a segment roll marker)
     emails: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -31,6 +33,8 @@ def subscriber_change(
     subscriber_id: str, value: dict[str, Any] | None, rt: Runtime, now: datetime
 ) -> SubscriberChange:
     """Decide what one command on the subscribers topic does; bad data is recorded, not raised."""
+    if is_roll_marker(subscriber_id):
+        return SubscriberChange(None, False, None)
     if value is None:  # a tombstone: erasure
         return SubscriberChange(
             None, True, audit.record("hub", "subscriber.erased", subscriber_id, now)
@@ -56,7 +60,12 @@ def subscriber_change(
     except TemplateError as exc:
         log.error("notice for %s not rendered: %s", subscriber_id, exc)
         emails = []
-    return SubscriberChange(subscriber.to_dict(), False, entry, emails)
+    record = subscriber.to_dict()
+    # The person's data key (hub.sealing) stays for the life of the record and goes with it.
+    previous = rt.subscriber_records.get(subscriber_id)
+    kept = previous.get(DATA_KEY) if isinstance(previous, dict) else None
+    record[DATA_KEY] = kept or new_key()
+    return SubscriberChange(record, False, entry, emails)
 
 
 def _notices(subscriber: Subscriber, cause: Cause, rt: Runtime) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ from faust.contrib.asgi import serve_asgi
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
+from hub.erasure import compaction_config
+from hub.erasure_topics import align_topic_configs
 from hub.kafka_admin import COMPACTED, KEEP_FOREVER, ensure_topics
 from hub.settings import Settings
 
@@ -37,5 +39,10 @@ async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
-    compacted = [rt.names.subscribers, rt.names.credentials, rt.names.partners]
+    compacted = [rt.names.credentials, rt.names.partners]
     await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
+    # People's records: compacted within the erasure window, so an erasure completes (hub.erasure).
+    people = compaction_config(rt.settings.erasure.window_seconds)
+    await ensure_topics(rt.settings.kafka, [rt.names.subscribers], people, partitions=1)
+    changelog = rt.subscriber_records.changelog_topic.get_topic_name()  # Faust creates it if new
+    await align_topic_configs(rt.settings.kafka, [rt.names.subscribers, changelog], people)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -80,3 +81,73 @@ def read_records(topic: str) -> list[dict[str, object]]:
     from hub.settings import KafkaSettings
 
     return [value for _key, value in asyncio.run(read_topic(KafkaSettings(), topic))]
+
+
+async def _topics(prefixes: tuple[str, ...]) -> list[str]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await consumer.start()
+    try:
+        return sorted(t for t in await consumer.topics() if t.startswith(prefixes))
+    finally:
+        await consumer.stop()
+
+
+def topics_starting_with(*prefixes: str) -> list[str]:
+    """Every topic on the broker whose name starts with one of `prefixes`."""
+    return asyncio.run(_topics(prefixes))
+
+
+async def _raw_records(topic: str) -> list[tuple[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+        records: list[tuple[bytes, bytes]] = []
+        pending = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, messages in batches.items():
+                records += [
+                    (m.key or b"", (m.value or b"") + _headers(m.headers))
+                    for m in messages
+                    if m.offset < ends[tp]
+                ]
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def _headers(headers: object) -> bytes:
+    pairs = headers if isinstance(headers, list | tuple) else ()
+    return b"".join(b"\x00" + name.encode() + b"=" + (value or b"") for name, value in pairs)
+
+
+def raw_records(topic: str) -> list[tuple[bytes, bytes]]:
+    """Every (key, value + headers) now readable in a topic, as a consumer gets the bytes."""
+    return asyncio.run(_raw_records(topic))
+
+
+def where_readable(topics: list[str], needles: list[str]) -> dict[str, list[str]]:
+    """For each needle, the topics in which some key or value contains it in readable form.
+
+    Readable means as UTF-8 bytes or as JSON writes it (\\u-escaped), in keys, values or headers
+    alike; sealed fields are opaque bytes and do not match.
+    """
+    forms = {n: {n.encode(), json.dumps(n).strip('"').encode()} for n in needles}
+    found: dict[str, list[str]] = {n: [] for n in needles}
+    for topic in topics:
+        blobs = [key + b"\x00" + value for key, value in raw_records(topic)]
+        for needle, variants in forms.items():
+            if any(form in blob for blob in blobs for form in variants):
+                found[needle].append(topic)
+    return {n: t for n, t in found.items() if t}

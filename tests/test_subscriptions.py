@@ -228,7 +228,12 @@ def test_preference_centre_language_export_and_erasure(
     exported = httpx.get(f"{hub.base_url}/preferences/export", params={"t": token})
     assert exported.status_code == 200
     data = exported.json()
-    assert data["email"] == "daniel@partner.example.net" and "confirmation_nonce" not in data
+    record = data["subscriber"]
+    assert record["email"] == "daniel@partner.example.net" and "confirmation_nonce" not in record
+    assert "data_key" not in record
+    # Everything held: the deliveries to them (from the outcomes) and the audit entries about them.
+    assert {d["event_id"] for d in data["deliveries"]} >= {news["id"], spanish["id"]}
+    assert "subscriber.preferences-changed" in {e["action"] for e in data["audit"]}
 
     erased = httpx.post(f"{hub.base_url}/preferences/delete", data={"t": token})
     assert erased.status_code == 200

@@ -7,6 +7,7 @@ lose it on restart (faust-streaming issue #606). Scale with partitions and worke
 from __future__ import annotations
 
 from hub.agents.channels import register_channel_agents
+from hub.agents.erasure import register_erasure_timer
 from hub.agents.newsletters import register_newsletter_agents
 from hub.agents.partners import register_partner_agents
 from hub.agents.planning import register_planning_agents
@@ -28,3 +29,4 @@ def register_agents(rt: Runtime) -> None:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)
     register_publisher_records(rt)
+    register_erasure_timer(rt)

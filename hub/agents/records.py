@@ -51,7 +51,8 @@ def register_record_agents(rt: Runtime) -> None:
                 rt.subscriber_records[subscriber_id] = change.record
             for message in change.emails:
                 await rt.email.deliveries.send(key=subscriber_id.encode(), value=message)
-            await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
+            if change.audit is not None:
+                await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
 
     @app.on_before_shutdown.connect  # consumer already stopped: nothing left to send
     async def close_channels(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -36,7 +36,8 @@ def register_telegram_bot(rt: Runtime) -> None:
                 result = handle_update(update.to_dict(), rt.directory, rt.signer, utc_now())
                 if result.change is not None:
                     subscriber, cause = result.change
-                    value = command(subscriber, cause, f"telegram:{subscriber.telegram_chat_id}")
+                    # Audit names people by id only: the bot acts, the person is the subject.
+                    value = command(subscriber, cause, "telegram")
                     await rt.subscriber_commands.send(key=subscriber.id.encode(), value=value)
                 for reply in result.replies:
                     await send_reply(sender, reply)
