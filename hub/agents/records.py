@@ -43,6 +43,8 @@ def register_record_agents(rt: Runtime) -> None:
                 rt.subscriber_records.pop(subscriber_id, None)
             elif change.record is not None:
                 rt.subscriber_records[subscriber_id] = change.record
+            if change.erase or change.record is not None:
+                rt.directory.note(subscriber_id, change.record)
             for message in change.emails:
                 await rt.email.deliveries.send(key=subscriber_id.encode(), value=message)
             await rt.audit.send(key=subscriber_id.encode(), value=change.audit)
