@@ -48,7 +48,9 @@ def subscriber_change(
         # Two requests for one new address raced past the web tier's check: keep the first.
         holder = rt.directory.by_email(subscriber.email)
         if holder is not None and holder.id != subscriber_id:
-            entry = audit.record(actor, "subscriber.duplicate-ignored", holder.id, now)
+            entry = audit.record(
+                actor, "subscriber.duplicate-ignored", subscriber_id, now, kept=holder.id
+            )
             return SubscriberChange(None, False, entry)
     stamps = mail_limits.recent(previous, now)
     mailing = cause in (Cause.SUBSCRIBED, Cause.ALREADY_ACTIVE)
