@@ -124,7 +124,7 @@ def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 # RFC 2369 headers are URI lists: mail providers read them only as plain ASCII `<uri>, <uri>`.
 _VERBATIM = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
-_URI_LIST = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>(, <[\x21-\x3b\x3d\x3f-\x7e]+>)*$")
+_URI = re.compile(r"^[\x21-\x3b\x3d\x3f-\x7e]+$")  # printable ASCII but < and >
 RFC5322_MAX_LINE = 998
 
 
@@ -160,12 +160,16 @@ class _HubPolicy(EmailPolicy):
 
 
 POLICY = _HubPolicy(**default_policy.__dict__)
+# What goes on the wire (aiosmtplib's send_message would flatten with its own policy instead).
+WIRE = POLICY.clone(linesep="\r\n")
+WIRE_UTF8 = WIRE.clone(utf8=True)
 
 
 def list_unsubscribe(https_url: str, mailto_url: str) -> str:
     """The RFC 2369 value, checked to be a plain ASCII URI list (RFC 8058 needs the https one)."""
     value = f"<{https_url}>, <{mailto_url}>"
-    if not _URI_LIST.match(value) or not https_url.startswith(("https://", "http://")):
+    plain = all(_URI.match(uri) for uri in (https_url, mailto_url))
+    if not plain or not https_url.startswith(("https://", "http://")):
         raise ValueError(f"not a plain ASCII URI list: {value!r}")
     return value
 
@@ -215,12 +219,17 @@ class EmailChannel(Channel[EmailMessage]):
         return [message]
 
     async def deliver(self, message: EmailMessage, delivery: Delivery) -> Receipt:
+        recipient = delivery.recipient.address
+        # Internationalised addresses need SMTPUTF8 (RFC 6531); everything else stays 7-bit safe.
+        utf8 = not (self.sender.addr_spec + recipient).isascii()
+        data = message.as_bytes(policy=WIRE_UTF8 if utf8 else WIRE)
         async with self.pool.connection() as client:
             with map_smtp_errors():
-                refused, response = await client.send_message(
-                    message,
-                    sender=self.sender.addr_spec,
-                    recipients=[delivery.recipient.address],
+                refused, response = await client.sendmail(
+                    self.sender.addr_spec,
+                    [recipient],
+                    data,
+                    mail_options=["SMTPUTF8"] if utf8 else [],
                 )
         if refused:  # one recipient per message: a partial refusal is a refusal
             detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in refused.items())
