@@ -44,7 +44,7 @@ class RedactingFilter(logging.Filter):
         except (TypeError, ValueError):
             message = str(record.msg)
         record.msg = redact(message, self.secrets)
-        record.args = None
+        record.args = ()  # mode's formatter turns None into (None,)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
