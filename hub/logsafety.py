@@ -12,7 +12,7 @@ QUIET = ("httpx", "httpcore", "telegram", "aiosmtplib", "aiosmtpd", "mail.log")
 REDACTED = "[redacted]"
 PATTERNS = [
     # A Telegram bot token, wherever it appears (in a Bot API URL, say).
-    (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"), "[bot-token]"),
+    (re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"), "[bot-token]"),
     # The signed token of a link: ?t=..., &t=..., /start ... in query strings.
     (re.compile(r"([?&](?:t|token|start)=)[^&\s\"'<>]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/start\s+)[A-Za-z0-9_-]{16,}"), rf"\1{REDACTED}"),
