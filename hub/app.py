@@ -161,6 +161,12 @@ def create_runtime(settings: Settings) -> Runtime:
         on_changelog_event=index_change,
     )
     directory_holder.append(Directory(subscriber_records))
+
+    @subscriber_records.on_recover
+    async def reindex() -> None:
+        # A lookup before recovery may have indexed a table still being loaded.
+        directory_holder[0].reindex()
+
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)

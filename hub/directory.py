@@ -19,9 +19,10 @@ class Directory:
     """Subscribers as values over a mapping of id -> JSON record (a GlobalTable at run time).
 
     The indexes by email and by Telegram chat are built by one scan the first time they are
-    needed, then kept current by `note()`, which the worker calls for every record it writes
-    and every change it reads from the table's changelog. A lookup checks the record it finds,
-    so an index entry that went stale is dropped instead of trusted; a request never scans.
+    needed (and again after each recovery of the table), then kept current by `note()`, which
+    the worker calls for every record it writes and every change it reads from the table's
+    changelog. A lookup checks the record it finds, so an index entry that went stale is
+    dropped instead of trusted; a request never scans.
     """
 
     def __init__(self, records: Mapping[str, Any]) -> None:
@@ -65,6 +66,11 @@ class Directory:
         if isinstance(chat, int) and not isinstance(chat, bool):
             self._by_chat[chat] = subscriber_id
             self._ids_chat[subscriber_id] = chat
+
+    def reindex(self) -> None:
+        """Scan again at the next lookup (after a recovery: the table may hold records that
+        were in the local store before the worker started, and no changelog event names them)."""
+        self._indexed = False
 
     def note_changelog(self, key: Any, value: Any) -> None:
         """A change read from the table's changelog (keys and values as Faust decoded them)."""

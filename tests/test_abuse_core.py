@@ -181,3 +181,13 @@ def test_a_stale_index_entry_is_checked_not_trusted() -> None:
     directory.note(ana.id, records[ana.id])
     records[ana.id] = ana.with_changes(email="other@example.org", updated_at="x").to_dict()
     assert directory.by_email("ana@example.org") is None  # the record says otherwise now
+
+
+def test_records_loaded_after_an_early_lookup_are_found_after_recovery() -> None:
+    records: dict[str, Any] = {}
+    directory = Directory(records)
+    assert directory.by_email("ana@example.org") is None  # a request before the table loaded
+    ana = subscriber("ext-ana", email="ana@example.org")
+    records[ana.id] = ana.to_dict()  # from the local store: no changelog event names it
+    directory.reindex()  # what the table's recovery callback does
+    assert directory.by_email("ana@example.org") == ana
