@@ -58,10 +58,17 @@ class Signer:
                 raise ValueError(f"a signing key must be at least {MIN_KEY_BYTES} bytes")
         # itsdangerous signs with the last key of the list and verifies with any of them.
         self.keys: list[bytes] = [*reversed(old_keys), key]
+        # The purpose is the salt: a token for one purpose never verifies for another.
+        self._serializers = {
+            p: itsdangerous.URLSafeSerializer(self.keys, salt=f"hub.{p.value}") for p in Purpose
+        }
+        self._compact = {
+            k: itsdangerous.Signer(k, salt="hub.compact", digest_method=hashlib.sha256)
+            for k in self.keys
+        }
 
     def _serializer(self, purpose: Purpose) -> itsdangerous.URLSafeSerializer:
-        # The purpose is the salt: a token for one purpose never verifies for another.
-        return itsdangerous.URLSafeSerializer(self.keys, salt=f"hub.{purpose.value}")
+        return self._serializers[purpose]
 
     def issue(self, subject: str, purpose: Purpose, now: datetime, nonce: str | None = None) -> str:
         expires = now + LIFETIME[purpose]
@@ -101,8 +108,7 @@ class Signer:
         return False
 
     def compact_signature(self, value: str, key: bytes) -> str:
-        signer = itsdangerous.Signer(key, salt="hub.compact", digest_method=hashlib.sha256)
-        return signer.get_signature(value).decode()[:COMPACT_MAC_CHARS]
+        return self._compact[key].get_signature(value).decode()[:COMPACT_MAC_CHARS]
 
 
 # Telegram's /start parameter: at most 64 characters of [A-Za-z0-9_-].
