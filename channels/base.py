@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar, final
+from typing import ClassVar, Generic, Protocol, TypeVar, final
 
 from hub.rendering import Rendered
 from hub.routing import ChannelKey, Delivery
@@ -26,6 +26,18 @@ class Receipt:
     detail: str = ""
 
 
+class PartRecord(Protocol):
+    """Which parts of a delivery split into several messages went out already.
+
+    Recorded as each part is accepted, so a retry after part 2 of 3 failed sends parts 2 and 3,
+    never part 1 again.
+    """
+
+    def done(self, index: int) -> bool: ...
+
+    def record(self, index: int) -> None: ...
+
+
 class Channel(abc.ABC, Generic[MessageT]):
     """A delivery medium: turns rendered parts into native messages and hands them to a provider."""
 
@@ -40,10 +52,29 @@ class Channel(abc.ABC, Generic[MessageT]):
         """Send one message. Raise a DeliveryError subclass on failure; never return a flag."""
 
     @final
-    async def send(self, rendered: Rendered, delivery: Delivery) -> list[Receipt]:
-        """build() then deliver() each message, with timing and logging. Not overridden."""
+    async def send(
+        self, rendered: Rendered, delivery: Delivery, parts: PartRecord | None = None
+    ) -> list[Receipt]:
+        """build() then deliver() each message not yet sent, with timing and logging.
+
+        Not overridden. With `parts`, each message of a split delivery is recorded as it is
+        accepted and skipped if it was already; the receipts are those of this call's sends.
+        """
         started = time.perf_counter()
-        receipts = [await self.deliver(m, delivery) for m in self.build(rendered, delivery)]
+        messages = self.build(rendered, delivery)
+        tracked = parts if len(messages) > 1 else None  # one message: the delivery's own record
+        receipts: list[Receipt] = []
+        for index, message in enumerate(messages):
+            if tracked is not None and tracked.done(index):
+                continue
+            try:
+                receipts.append(await self.deliver(message, delivery))
+            except Exception as exc:
+                if len(messages) > 1:
+                    exc.add_note(f"part {index + 1} of {len(messages)}")
+                raise
+            if tracked is not None:
+                tracked.record(index)
         log.debug(
             "%s delivery %s sent in %.1f ms",
             self.key,

@@ -52,6 +52,10 @@ def map_smtp_errors() -> Iterator[None]:
         raise TransientDeliveryError(f"SMTP connection lost: {exc}") from exc
     except aiosmtplib.SMTPConnectError as exc:
         raise TransientDeliveryError(f"SMTP server unreachable: {exc}") from exc
+    except aiosmtplib.SMTPNotSupported as exc:  # e.g. a non-ASCII address, no SMTPUTF8
+        raise PermanentDeliveryError(f"SMTP server cannot take this message: {exc}") from exc
+    except aiosmtplib.SMTPException as exc:  # no STARTTLS, no usable AUTH: retried, then kept
+        raise TransientDeliveryError(f"SMTP: {type(exc).__name__}: {exc}") from exc
     except (ConnectionError, TimeoutError, OSError) as exc:
         raise TransientDeliveryError(f"SMTP network error: {exc!r}") from exc
 

@@ -13,10 +13,13 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    Conflict,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TelegramError,
     TimedOut,
 )
 from telegram.request import HTTPXRequest
@@ -55,10 +58,14 @@ def map_telegram_errors() -> Iterator[None]:
         raise ConfigurationError(f"the Telegram bot token was refused: {exc}") from exc
     except BadRequest as exc:  # can't parse entities, chat not found: sending again won't help
         raise PermanentDeliveryError(str(exc), code=400) from exc
-    except (TimedOut, NetworkError) as exc:
+    except EndPointNotFound as exc:  # a wrong HUB_TELEGRAM__BASE_URL
+        raise ConfigurationError(f"the Telegram Bot API address is wrong: {exc}") from exc
+    except (TimedOut, NetworkError, Conflict) as exc:
         # Telegram has no idempotency key: a read timeout may hide a delivered message, and
         # retrying may repeat it. We retry: a repeated announcement beats a lost one.
         raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    except TelegramError as exc:  # any other answer of the Bot API: sending again won't help
+        raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def chat_ref(address: str) -> int | str:
@@ -78,6 +85,7 @@ class TelegramChannel(Channel[str]):
 
     def __init__(self, token: str, base_url: str, *, timeout: float = 10.0) -> None:
         request = HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout)
+        self.request = request
         self.bot = telegram.Bot(token, base_url=base_url, request=request)
         # A margin under Telegram's documented limits, so our pacing never trips theirs.
         self.limiter = RateLimiter(
@@ -122,6 +130,8 @@ class TelegramChannel(Channel[str]):
         return Receipt(delivery.id, provider_id=f"{sent.chat_id}:{sent.message_id}")
 
     async def close(self) -> None:
-        if self._initialized:
-            with contextlib.suppress(NetworkError):
+        with contextlib.suppress(NetworkError):
+            if self._initialized:
                 await self.bot.shutdown()
+            else:  # getMe failed (a refused token): the connection it opened is still ours
+                await self.request.shutdown()

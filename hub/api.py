@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hub import audit
+from hub import audience, audit
 from hub.app import Runtime, utc_now
 from hub.auth import BearerAuth, Principal, Role
 from hub.dryrun import audience_counts, dry_run, search
@@ -17,6 +17,7 @@ from hub.events import Event
 from hub.kafka_client import read_topic
 from hub.newsletter_web import create_newsletter_routes
 from hub.pages import create_pages
+from hub.partners_api import create_partner_routes
 from hub.publishing import Accepted, accept
 from hub.selfservice import export
 from hub.status import summary
@@ -173,15 +174,26 @@ def create_api(rt: Runtime) -> FastAPI:
     ) -> dict[str, Any]:
         """Search subscribers by name, email, organisation, department or office."""
         found = search(rt.directory, q, kind, status)
-        return {
-            "total": len(found),
-            "items": [export(s) for s in found[offset : offset + limit]],
-        }
+        registry = rt.partners.registry()
+        items = []
+        for s in found[offset : offset + limit]:
+            grant = registry.grant(s)
+            request = registry.request_state(s)
+            items.append(
+                {
+                    **export(s),
+                    # What they count as now: partner only by the registry, never by the record.
+                    "audience": audience.standing(s, registry).value,
+                    "partner_organisation": grant.organisation.id if grant else None,
+                    "partner_request": request.value if request else None,
+                }
+            )
+        return {"total": len(found), "items": items}
 
     @api.get("/api/v1/audiences", responses={401: {}, 403: {}})
     async def audiences(_reader: Annotated[Principal, as_officer]) -> dict[str, Any]:
         """How many people each audience has."""
-        return audience_counts(rt.directory)
+        return audience_counts(rt.directory, rt.partners.registry())
 
     @api.post(
         "/api/v1/events/dry-run",
@@ -199,7 +211,9 @@ def create_api(rt: Runtime) -> FastAPI:
         """Who would receive this event, on which channel, in which language; nothing is sent."""
         accepted = await accept_request(request)
         event = Event.from_document(accepted.document)
-        return dry_run(event, rt.directory, utc_now(), settings.default_language)
+        return dry_run(
+            event, rt.directory, utc_now(), settings.default_language, rt.partners.registry()
+        )
 
     @api.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
     async def erase_subscriber(
@@ -234,4 +248,5 @@ def create_api(rt: Runtime) -> FastAPI:
 
     api.include_router(create_pages(rt))
     api.include_router(create_newsletter_routes(rt, auth))
+    api.include_router(create_partner_routes(rt, auth))
     return api

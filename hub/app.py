@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +19,10 @@ from channels.telegram import TelegramChannel
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.errors import ConfigurationError
+from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
+from hub.partners import PartnerBook
 from hub.publishing import all_event_topics
 from hub.rendering import Renderer
 from hub.routing import ChannelKey
@@ -72,6 +75,9 @@ class Runtime:
     event_status: TableT[str, Any]  # event id -> counts per channel and language, failures
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
+    partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
+    partner_records: GlobalTableT  # the same keys -> organisation or decision, on every worker
+    partners: PartnerBook
     signer: Signer
     links: LinkMaker
     renderer: Renderer
@@ -92,10 +98,21 @@ class Runtime:
         return self.channels[ChannelKey.EMAIL]
 
 
+class HubApp(faust.App):
+    """Faust's app, with the cluster's topic settings on every topic Faust creates itself
+    (table changelogs, its leader topic): `topic_configs` under each topic's own config."""
+
+    topic_configs: Mapping[str, str] = {}
+
+    def topic(self, *topics: str, config: Mapping[str, Any] | None = None, **kw: Any) -> TopicT:
+        return super().topic(*topics, config={**self.topic_configs, **(config or {})}, **kw)
+
+
 def create_faust_app(settings: Settings) -> faust.App:
-    return faust.App(
+    app = HubApp(
         settings.app_id,
         broker=settings.kafka.broker,
+        broker_credentials=broker_credentials(settings.kafka),
         store="rocksdb://",
         datadir=str(settings.data_dir / "faust"),
         topic_partitions=settings.kafka.partitions,
@@ -113,6 +130,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.kafka.session_timeout_seconds,
         broker_heartbeat_interval=settings.kafka.session_timeout_seconds / 10,
     )
+    app.topic_configs = topic_configs(settings.kafka)
+    return app
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -167,6 +186,10 @@ def create_runtime(settings: Settings) -> Runtime:
         # A lookup before recovery may have indexed a table still being loaded.
         directory_holder[0].reindex()
 
+    # The partner registry is small and every worker decides audiences with it: the same shape.
+    partner_records = app.GlobalTable(
+        f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
+    )
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
@@ -211,6 +234,9 @@ def create_runtime(settings: Settings) -> Runtime:
         event_status=app.Table(f"{prefix}-event-status", default=None),
         subscriber_records=subscriber_records,
         directory=directory_holder[0],
+        partner_commands=app.topic(names.partners, partitions=1),
+        partner_records=partner_records,
+        partners=PartnerBook(partner_records),
         signer=signer,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,

@@ -1,14 +1,20 @@
-"""Who may receive an event: classification, staff targeting, subscriptions and embargo. Pure."""
+"""Who may see an event: classification, partner status, staff targeting, subscriptions, embargo.
+
+One rule, `may_see`, decides for every reader: a recipient of an email, a Telegram message or a
+newsletter, and a reader of an archive page or feed. Pure.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from hub.events import Audience, Classification, Event
+from hub.partners import EMPTY, PartnerRegistry
 from hub.subscribers import Mode, Subscriber, SubscriberKind, Subscription
 
-# Which kinds of subscriber each classification may ever reach; nothing overrides this.
+# Which standings each classification may ever reach; nothing overrides this.
 ALLOWED_KINDS: dict[Classification, frozenset[SubscriberKind]] = {
     Classification.PUBLIC: frozenset(SubscriberKind),
     Classification.PARTNERS: frozenset({SubscriberKind.STAFF, SubscriberKind.PARTNER}),
@@ -17,17 +23,64 @@ ALLOWED_KINDS: dict[Classification, frozenset[SubscriberKind]] = {
 }
 
 
-def may_receive(event: Event, subscriber: Subscriber) -> bool:
-    """The security rule: may this subscriber ever see this event, whatever they follow?"""
-    if not subscriber.is_active:
-        return False  # unconfirmed and unsubscribed people get nothing
-    if subscriber.kind not in ALLOWED_KINDS[event.classification]:
-        return False
-    if event.classification is Classification.RESTRICTED:
-        return _named_in(event.audience, subscriber)
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads: a subscriber (a recipient, or the holder of their signed link), an officer
+    (bearer token), or anyone at all (neither)."""
+
+    subscriber: Subscriber | None = None
+    officer: bool = False
+
+
+ANYONE = Reader()
+OFFICER = Reader(officer=True)
+
+
+def standing(subscriber: Subscriber, partners: PartnerRegistry = EMPTY) -> SubscriberKind:
+    """What someone counts as. Partner is granted by the registry, never read from the record:
+    a record of kind `partner` without a grant counts as public."""
     if subscriber.is_staff:
+        return SubscriberKind.STAFF
+    if partners.is_partner(subscriber):
+        return SubscriberKind.PARTNER
+    if subscriber.kind is SubscriberKind.MEDIA:
+        return SubscriberKind.MEDIA
+    return SubscriberKind.PUBLIC
+
+
+def clears(
+    classification: Classification, reader: Reader, partners: PartnerRegistry = EMPTY
+) -> bool:
+    """May this reader see content of this classification at all (before any targeting)?"""
+    if reader.officer:
+        return True
+    subscriber = reader.subscriber
+    # Someone unsubscribed, offboarded or unconfirmed reads as anyone does.
+    kind = (
+        standing(subscriber, partners)
+        if subscriber is not None and subscriber.is_active
+        else SubscriberKind.PUBLIC
+    )
+    return kind in ALLOWED_KINDS[classification]
+
+
+def may_see(event: Event, reader: Reader, partners: PartnerRegistry = EMPTY) -> bool:
+    """The security rule: may this reader ever see this event, whatever they follow?"""
+    if reader.officer:
+        return True
+    if not clears(event.classification, reader, partners):
+        return False
+    subscriber = reader.subscriber if reader.subscriber and reader.subscriber.is_active else None
+    if event.classification is Classification.RESTRICTED:
+        return subscriber is not None and _named_in(event.audience, subscriber)
+    if subscriber is not None and subscriber.is_staff:
         return _matches_staff_targeting(event.audience, subscriber)
     return True
+
+
+def may_receive(event: Event, subscriber: Subscriber, partners: PartnerRegistry = EMPTY) -> bool:
+    """May this subscriber be sent this event? Unconfirmed and unsubscribed people get nothing."""
+    return subscriber.is_active and may_see(event, Reader(subscriber), partners)
 
 
 def covers(subscription: Subscription, event: Event) -> bool:
@@ -54,26 +107,17 @@ def instant_channels(event: Event, subscriber: Subscriber) -> frozenset[str]:
     return frozenset(found)
 
 
-def follows(event: Event, subscriber: Subscriber) -> bool:
-    return bool(instant_channels(event, subscriber))
-
-
 def is_embargoed(event: Event, now: datetime) -> bool:
     return event.embargo_until is not None and now < event.embargo_until
 
 
-def recipients(event: Event, subscribers: Iterable[Subscriber]) -> list[Subscriber]:
-    """Everyone who should get this event now (embargo is decided by the caller's clock)."""
-    return [s for s in subscribers if may_receive(event, s) and follows(event, s)]
-
-
 def audience_of(
-    event: Event, subscribers: Iterable[Subscriber]
+    event: Event, subscribers: Iterable[Subscriber], partners: PartnerRegistry = EMPTY
 ) -> list[tuple[Subscriber, frozenset[str]]]:
-    """Each recipient with the channels they get this event on."""
+    """Each recipient with the channels they get this event on (the planner's one call)."""
     chosen = []
     for subscriber in subscribers:
-        if may_receive(event, subscriber):
+        if may_receive(event, subscriber, partners):
             channels = instant_channels(event, subscriber)
             if channels:
                 chosen.append((subscriber, channels))

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hub.errors import ConfigurationError, InvalidEventError
 from hub.settings import Settings
 
@@ -144,10 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = commands.add_parser("redrive", help="send dead-lettered deliveries again")
     redrive.set_defaults(handler=cmd_redrive)
 
-    from hub import cli_newsletters, cli_subscribers
+    from hub import cli_newsletters, cli_partners, cli_subscribers
 
     cli_subscribers.add_commands(commands)
     cli_newsletters.add_commands(commands)
+    cli_partners.add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")
@@ -166,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return EXIT_INVALID
+    except ValidationError as exc:
+        # Each problem by its setting, without the values: they may be secrets.
+        for error in exc.errors(include_input=False, include_url=False):
+            where = "__".join(str(part) for part in error["loc"]).upper()
+            print(f"error: settings: HUB_{where}: {error['msg']}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except (OSError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

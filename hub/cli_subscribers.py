@@ -99,8 +99,14 @@ def cmd_dry_run(args: argparse.Namespace, settings: Settings) -> int:
         allow_yaml=True,
     )
     event = Event.from_document(accepted.document)
+    from hub.cli_partners import registry_now
+
     report = dry_run(
-        event, asyncio.run(_current(settings)), datetime.now(UTC), settings.default_language
+        event,
+        asyncio.run(_current(settings)),
+        datetime.now(UTC),
+        settings.default_language,
+        asyncio.run(registry_now(settings)),
     )
     if not args.json:
         report.pop("preview")

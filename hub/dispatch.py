@@ -12,11 +12,13 @@ from typing import Any
 from channels.base import Channel
 from hub.errors import (
     ChatMovedError,
+    ConfigurationError,
     DeliveryError,
     HubError,
     PermanentDeliveryError,
     RecipientBlockedError,
     TemplateError,
+    TransientDeliveryError,
 )
 from hub.events import Event
 from hub.outcomes import Outcome, OutcomeStatus
@@ -37,6 +39,34 @@ class Dispatched:
     dead_letter: dict[str, Any] | None = None
     moved_to: str | None = None  # the recipient's new address on this channel
     blocked: bool = False  # the recipient blocked us: stop using this channel for them
+
+
+class SentParts:
+    """The ledger entries of the parts of one split delivery: `<delivery id>/part/<n>`."""
+
+    def __init__(self, ledger: MutableMapping[str, Any], delivery_id: str) -> None:
+        self.ledger = ledger
+        self.delivery_id = delivery_id
+        self.seen: set[int] = set()
+
+    def key(self, index: int) -> str:
+        return f"{self.delivery_id}/part/{index}"
+
+    def done(self, index: int) -> bool:
+        if self.ledger.get(self.key(index)) == OutcomeStatus.SENT:
+            self.seen.add(index)
+            return True
+        return False
+
+    def record(self, index: int) -> None:
+        # Written at once, like the delivery's own entry: a retry resumes after this part.
+        self.ledger[self.key(index)] = OutcomeStatus.SENT.value
+        self.seen.add(index)
+
+    def forget(self) -> None:
+        """Once the whole delivery is recorded as sent, its parts need no entries of their own."""
+        for index in self.seen:
+            self.ledger.pop(self.key(index), None)
 
 
 class Dispatcher:
@@ -61,32 +91,45 @@ class Dispatcher:
     async def dispatch(self, message: dict[str, Any]) -> Dispatched:
         try:
             delivery = Delivery.from_message(message)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # any shape of garbage: a dead letter saying what it was
             return self._unreadable(message, exc)
         if self.ledger.get(delivery.id) == OutcomeStatus.SENT:
             return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
+        parts = SentParts(self.ledger, delivery.id)
         try:
             if message.get("rendered"):  # transactional: rendered when it was requested
                 rendered = Rendered(**message["rendered"])
             else:
                 event = Event.from_document(message["event"])
                 rendered = self.renderer.render(event, delivery.channel, delivery.language)
-            await self.channels[delivery.channel].send(rendered, delivery)
+            await self.channels[delivery.channel].send(rendered, delivery, parts)
         except TemplateError as exc:
             return self._dead(delivery, message, f"template: {exc}")
         except RecipientBlockedError as exc:
-            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
             return replace(dead, blocked=True)
         except PermanentDeliveryError as exc:
-            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}")
+            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
         except ChatMovedError as exc:
             return self._moved(delivery, message, str(exc.new_chat_id))
         except DeliveryError as exc:
             return self._transient(delivery, message, exc)
+        except ConfigurationError as exc:
+            # A refused bot token, an SMTP server without STARTTLS: retried with backoff, so
+            # deliveries go out once an operator fixes the settings, dead-lettered if not.
+            error = TransientDeliveryError(f"configuration: {exc}{_where(exc)}")
+            return self._transient(delivery, message, error)
         except (HubError, KeyError, TypeError, ValueError) as exc:
             return self._dead(delivery, message, f"bad delivery data: {exc!r}")
+        except Exception as exc:
+            # Last resort: an error no map knew. Kept with its type as a dead letter, never
+            # left to escape into the agent, which would acknowledge the message and lose it.
+            log.exception("delivery %s: unexpected error", delivery.id)
+            reason = f"unexpected {type(exc).__name__}: {exc}{_where(exc)}"
+            return self._dead(delivery, message, reason)
         # Written to the local store at once, so even a killed worker remembers it sent this.
         self.ledger[delivery.id] = OutcomeStatus.SENT.value
+        parts.forget()
         return Dispatched(Outcome.of(delivery, OutcomeStatus.SENT, self.clock()))
 
     def _transient(
@@ -95,8 +138,8 @@ class Dispatcher:
         now = self.clock()
         decision = decide(error, delivery.attempt, now, self.retry, self.rng)
         if isinstance(decision, GiveUp):
-            return self._dead(delivery, message, decision.reason)
-        reason = f"{type(error).__name__}: {error}"
+            return self._dead(delivery, message, decision.reason + _where(error))
+        reason = f"{type(error).__name__}: {error}{_where(error)}"
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
         retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
@@ -135,3 +178,9 @@ class Dispatcher:
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
         return Dispatched(outcome, dead_letter=letter)
+
+
+def _where(error: BaseException) -> str:
+    """Where in a split delivery it failed (" (part 2 of 3)"), from the channel's note."""
+    notes = getattr(error, "__notes__", None)
+    return f" ({'; '.join(notes)})" if notes else ""

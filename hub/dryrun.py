@@ -9,17 +9,22 @@ from typing import Any
 
 from hub import audience, routing
 from hub.events import Event
+from hub.partners import EMPTY, PartnerRegistry
 from hub.subscribers import Subscriber, SubscriberKind
 
 PREVIEW = 200
 
 
 def dry_run(
-    event: Event, subscribers: Iterable[Subscriber], now: datetime, default_language: str = "en"
+    event: Event,
+    subscribers: Iterable[Subscriber],
+    now: datetime,
+    default_language: str = "en",
+    partners: PartnerRegistry = EMPTY,
 ) -> dict[str, Any]:
-    chosen = audience.audience_of(event, subscribers)
+    chosen = audience.audience_of(event, subscribers, partners)
     deliveries = routing.plan(event, chosen, default_language=default_language)
-    kinds = {s.id: s.kind for s, _channels in chosen}
+    kinds = {s.id: audience.standing(s, partners) for s, _channels in chosen}
     held = event.embargo_until if audience.is_embargoed(event, now) else None
     return {
         "event_id": event.id,
@@ -27,7 +32,7 @@ def dry_run(
         "embargoed_until": held.isoformat() if held else None,
         "recipients": len(chosen),
         "deliveries": len(deliveries),
-        "by_kind": dict(Counter(s.kind.value for s, _c in chosen)),
+        "by_kind": dict(Counter(kinds[s.id].value for s, _c in chosen)),
         "by_channel": dict(Counter(d.channel.value for d in deliveries)),
         "by_language": dict(Counter(d.language for d in deliveries)),
         "staff_by_department": dict(
@@ -45,13 +50,16 @@ def dry_run(
     }
 
 
-def audience_counts(subscribers: Iterable[Subscriber]) -> dict[str, Any]:
-    """Counts an officer plans with: by kind, status, language, and staff by department/region."""
+def audience_counts(
+    subscribers: Iterable[Subscriber], partners: PartnerRegistry = EMPTY
+) -> dict[str, Any]:
+    """Counts an officer plans with: by kind (partners as the registry grants them), status,
+    language, and staff by department/region."""
     everyone = list(subscribers)
     staff = [s for s in everyone if s.is_staff and s.is_active]
     return {
         "total": len(everyone),
-        "by_kind": dict(Counter(s.kind.value for s in everyone)),
+        "by_kind": dict(Counter(audience.standing(s, partners).value for s in everyone)),
         "by_status": dict(Counter(s.status.value for s in everyone)),
         "by_language": dict(Counter(s.language for s in everyone if s.is_active)),
         "staff_by_department": dict(Counter(s.department or "—" for s in staff)),

@@ -8,14 +8,12 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from hub.kafka_security import bootstrap_servers, client_options, topic_configs
 from hub.settings import KafkaSettings
 
+__all__ = ["COMPACTED", "KEEP_FOREVER", "bootstrap_servers", "ensure_topics"]
+
 log = logging.getLogger(__name__)
-
-
-def bootstrap_servers(settings: KafkaSettings) -> str:
-    """kafka://host:port[;kafka://host2:port] -> host:port,host2:port for aiokafka."""
-    return ",".join(url.removeprefix("kafka://") for url in settings.broker.split(";"))
 
 
 # Events are the record of what was published: keep them for ever.
@@ -30,8 +28,11 @@ async def ensure_topics(
     config: dict[str, str] | None = None,
     partitions: int | None = None,
 ) -> None:
-    """Create missing topics; the broker's auto-creation would pick its own partition count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings))
+    """Create missing topics; the broker's auto-creation would pick its own partition count.
+
+    Every topic gets the cluster's durability settings (min.insync.replicas) under `config`.
+    """
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -45,7 +46,7 @@ async def ensure_topics(
                         name=name,
                         num_partitions=partitions or settings.partitions,
                         replication_factor=settings.replication_factor,
-                        topic_configs=dict(config or {}),
+                        topic_configs={**topic_configs(settings), **(config or {})},
                     )
                     for name in missing
                 ]

@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub import audit
 from hub.errors import ConfigurationError
-from hub.kafka_admin import KEEP_FOREVER, bootstrap_servers, ensure_topics
+from hub.kafka_admin import KEEP_FOREVER, ensure_topics
+from hub.kafka_security import client_options
 from hub.publishing import Accepted
 from hub.settings import KafkaSettings
+from hub.topics import TopicNames
 
 Record = tuple[bytes | None, Any]  # value: decoded JSON, or None for a tombstone
 
 
 def _producer(settings: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers(settings), acks="all", enable_idempotence=True
-    )
+    return AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
 
 
 async def publish(
     settings: KafkaSettings, accepted: Accepted, published_by: str
 ) -> tuple[int, int]:
-    """Send with acks=all and wait for the broker; returns (partition, offset)."""
+    """Send with acks=all and wait for the broker, then audit it; returns (partition, offset).
+
+    The audit entry is the one an HTTP publish writes, marked `via: cli`: who published what is
+    on the record however it was published.
+    """
+    audit_topic = TopicNames(settings.topic_prefix).audit
     try:
-        await ensure_topics(settings, [accepted.topic], KEEP_FOREVER)
+        await ensure_topics(settings, [accepted.topic, audit_topic], KEEP_FOREVER)
         producer = _producer(settings)
         await producer.start()
         try:
@@ -38,6 +45,26 @@ async def publish(
                 value=accepted.value,
                 headers=[("hub-published-by", published_by.encode())],
             )
+            entry = audit.record(
+                published_by,
+                "event.published",
+                accepted.document["id"],
+                datetime.now(UTC),
+                type=accepted.document["type"],
+                classification=accepted.document["classification"],
+                topic=accepted.topic,
+                offset=metadata.offset,
+                via="cli",
+            )
+            try:
+                await producer.send_and_wait(audit_topic, key=accepted.key, value=_json(entry))
+            except KafkaError as exc:
+                # The event is in Kafka and will be delivered: say so, so nobody publishes again.
+                raise ConfigurationError(
+                    f"event {accepted.document['id']} was published to {accepted.topic} "
+                    f"(partition {metadata.partition}, offset {metadata.offset}), but its audit "
+                    f"entry could not be written to {audit_topic}: {exc}"
+                ) from exc
         finally:
             await producer.stop()
     except KafkaError as exc:
@@ -53,9 +80,7 @@ async def read_topic(
     last: int | None = None,
 ) -> list[Record]:
     """Every record now in `topic` (or the `last` N of each partition) whose key passes `keep`."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings), enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await _partitions(consumer, topic)
@@ -98,7 +123,7 @@ async def redrive(
     delivery ledger keeps a delivery that did go out from going out twice.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings),
+        **client_options(settings),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -10,13 +10,25 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from hub.app import Runtime, utc_now
+from hub.audience import ANYONE, OFFICER, Reader
 from hub.auth import BearerAuth, Principal, Role
-from hub.newsletter.archive import atom_feed
+from hub.newsletter.archive import atom_feed, edition_page
 from hub.newsletter.config import Audience, Newsletter
-from hub.newsletter.editions import render_edition
+from hub.newsletter.editions import may_open, render_edition
 from hub.newsletter.state import empty_state, next_items
 from hub.pages import SECURITY_HEADERS
 from hub.tokens import InvalidTokenError, Purpose
+
+REFUSALS = {
+    Audience.PARTNERS: (
+        "Partners only",
+        "This newsletter is for our partner organisations: open it from the link in your email.",
+    ),
+    Audience.STAFF: (
+        "Staff only",
+        "This newsletter is for staff: open it from the link in your email.",
+    ),
+}
 
 
 class Curation(BaseModel):
@@ -108,62 +120,75 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         found = [e for e in rt.editions.values() if e and e.get("newsletter") == name]
         return sorted(found, key=lambda e: str(e["period_start"]), reverse=True)
 
-    def may_read(chosen: Newsletter, request: Request, token: str) -> bool:
-        """Staff editions: for staff (a staff member's signed link) or officers (bearer)."""
-        if chosen.audience is not Audience.STAFF:
-            return True
-        if request.headers.get("authorization"):
-            auth.identify(request.headers.get("authorization"))  # 401/403 when wrong
-            return True
+    def reader_of(request: Request, token: str) -> Reader:
+        """An officer (bearer), the holder of a signed link, or anyone. A bearer that is wrong
+        or lacks the officer role is refused (401/403); a bad or expired link reads as anyone."""
+        authorization = request.headers.get("authorization")
+        if authorization:
+            principal = auth.identify(authorization)
+            if not principal.has(Role.OFFICER):
+                raise HTTPException(403, detail="this needs the officer role")
+            return OFFICER
+        if not token:
+            return ANYONE
         try:
             claims = rt.signer.check(token, Purpose.PREFERENCES, utc_now())
         except InvalidTokenError:
-            return False
-        reader = rt.directory.get(claims.subject)
-        return reader is not None and reader.is_staff and reader.is_active
+            return ANYONE
+        subscriber = rt.directory.get(claims.subject)
+        return Reader(subscriber) if subscriber is not None else ANYONE
 
-    def refuse() -> HTMLResponse:
+    def refuse(chosen: Newsletter) -> HTMLResponse:
+        heading, text = REFUSALS.get(chosen.audience, REFUSALS[Audience.STAFF])
         html = rt.renderer.environment.get_template("_pages/message.html.j2").render(
-            heading="Staff only",
-            paragraphs=["This newsletter is for staff: open it from the link in your email."],
-            action=None,
-            link=None,
+            heading=heading, paragraphs=[text], action=None, link=None
         )
         return HTMLResponse(html, status_code=401, headers=SECURITY_HEADERS)
 
     @router.get("/newsletters/{name}", include_in_schema=False)
     async def archive_index(request: Request, name: str, t: str = "") -> HTMLResponse:
         chosen = newsletter(name)
-        if not may_read(chosen, request, t):
-            return refuse()
+        reader = reader_of(request, t)
+        if not may_open(chosen, reader, rt.partners.registry()):
+            return refuse(chosen)
         html = rt.renderer.environment.get_template("_pages/archive_index.html.j2").render(
-            newsletter=chosen,
-            editions=editions_of(name),
-            token=t,
-            feed=chosen.audience is Audience.PUBLIC,
+            newsletter=chosen, editions=editions_of(name), token=t, feed=True
         )
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     @router.get("/newsletters/{name}/feed.atom", include_in_schema=False)
-    async def feed(name: str) -> Response:
+    async def feed(request: Request, name: str, t: str = "") -> Response:
         chosen = newsletter(name)
-        if chosen.audience is not Audience.PUBLIC:
-            raise HTTPException(404, detail="only public newsletters have a feed")
-        feed = atom_feed(chosen, editions_of(name), rt.settings.web.public_url)
-        return Response(feed, media_type="application/atom+xml")
+        reader = reader_of(request, t)
+        registry = rt.partners.registry()
+        if not may_open(chosen, reader, registry):
+            return refuse(chosen)
+        feed = atom_feed(
+            chosen, editions_of(name), rt.settings.web.public_url, reader, registry, token=t
+        )
+        return Response(
+            feed, media_type="application/atom+xml", headers={"Cache-Control": "no-store"}
+        )
 
     @router.get("/newsletters/{name}/{edition}", include_in_schema=False)
     async def archive_page(
-        request: Request, name: str, edition: str, lang: str = "en", t: str = ""
+        request: Request,
+        name: str,
+        edition: str,
+        lang: Annotated[str, Query(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] = "en",
+        t: str = "",
     ) -> HTMLResponse:
         chosen = newsletter(name)
-        if not may_read(chosen, request, t):
-            return refuse()
+        reader = reader_of(request, t)
+        registry = rt.partners.registry()
+        if not may_open(chosen, reader, registry):
+            return refuse(chosen)
         record = rt.editions.get(edition)
         if not record or record.get("newsletter") != name:
             raise HTTPException(404, detail="no such edition")
-        pages: dict[str, str] = record["html"]
-        html = pages.get(lang) or pages.get("en") or next(iter(pages.values()))
+        html = edition_page(rt.renderer, chosen, record, lang, reader, registry)
+        if html is None:
+            return refuse(chosen)
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     return router

@@ -8,10 +8,11 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from hub import audience
 from hub.events import Classification, Event
 from hub.languages import choose_language
 from hub.links import PersonalLinks
-from hub.subscribers import Subscriber
+from hub.subscribers import Subscriber, SubscriberKind
 
 
 class ChannelKey(StrEnum):
@@ -108,10 +109,15 @@ def broadcasts(
     default_language: str = "en",
 ) -> list[Delivery]:
     """Posts to configured Telegram channels and groups: public events to public channels,
-    staff-wide internal events to staff-only groups, nothing else anywhere."""
-    if event.classification is Classification.PUBLIC:
+    staff-wide internal events to staff-only groups, nothing else anywhere.
+
+    A public channel reads as anyone does and a staff group as a staff member with no department,
+    region, country or office, through the same rule as every recipient (`audience.may_see`)."""
+    if audience.may_see(event, audience.ANYONE):
         destinations = list(public_channels)
-    elif event.classification is Classification.STAFF and not _targets_some_staff(event):
+    elif event.classification is Classification.STAFF and audience.may_see(
+        event, audience.Reader(_ANY_STAFF_MEMBER)
+    ):
         destinations = list(staff_groups)
     else:
         return []
@@ -128,9 +134,8 @@ def broadcasts(
     ]
 
 
-def _targets_some_staff(event: Event) -> bool:
-    a = event.audience
-    return bool(a.departments or a.regions or a.countries or a.offices)
+# Everyone in a staff group, as far as targeting knows: no department, region, country or office.
+_ANY_STAFF_MEMBER = Subscriber(id="staff-group", kind=SubscriberKind.STAFF, name="", language="en")
 
 
 def plan(

@@ -17,6 +17,7 @@ from hub.subscribers import (
     InvalidSubscriberError,
     Mode,
     OrganisationType,
+    PartnerRequest,
     Subscriber,
     SubscriberKind,
     SubscriberStatus,
@@ -77,6 +78,7 @@ class SubscribeRequest:
     topics: frozenset[str]  # event types; empty means all
     organisation: str | None
     organisation_type: OrganisationType | None
+    partner_access: bool = False  # asks an officer for partner access; grants nothing by itself
 
 
 def parse_subscribe_form(form: dict[str, Any], known_topics: frozenset[str]) -> SubscribeRequest:
@@ -103,11 +105,20 @@ def parse_subscribe_form(form: dict[str, Any], known_topics: frozenset[str]) -> 
             organisation_type = OrganisationType(str(form["organisation_type"]))
         except ValueError:
             problems.append(("organisation_type", "choose one of the listed types"))
+    organisation = " ".join(str(form.get("organisation", "")).split())[:200] or None
+    partner_access = bool(form.get("partner_access"))
+    if partner_access and organisation is None:
+        problems.append(("organisation", "name the partner organisation you work for"))
     if problems:
         raise InvalidSubscriberError(problems)
-    organisation = " ".join(str(form.get("organisation", "")).split())[:200] or None
     return SubscribeRequest(
-        email, name or email.split("@")[0], language, topics, organisation, organisation_type
+        email,
+        name or email.split("@")[0],
+        language,
+        topics,
+        organisation,
+        organisation_type,
+        partner_access,
     )
 
 
@@ -118,12 +129,18 @@ def subscribe(
     now: datetime,
     nonce: str,
 ) -> tuple[Subscriber, Cause]:
-    """A pending subscriber awaiting confirmation, or the active one left as it is."""
+    """A pending subscriber awaiting confirmation, or the active one left as it is.
+
+    Naming an organisation makes no one a partner: partner access is granted by the partner
+    registry (a registered email domain, or an officer approving the request made here)."""
     if existing is not None and existing.is_active:
         return existing, Cause.ALREADY_ACTIVE
-    kind = SubscriberKind.PARTNER if request.organisation else SubscriberKind.PUBLIC
+    kind = SubscriberKind.PUBLIC
     if request.organisation_type is OrganisationType.MEDIA:
         kind = SubscriberKind.MEDIA
+    partner_request = existing.partner_request if existing else None
+    if request.partner_access and request.organisation:
+        partner_request = PartnerRequest(request.organisation, now.isoformat())
     pending = Subscriber(
         id=subscriber_id,
         kind=kind,
@@ -137,6 +154,7 @@ def subscribe(
         consents=existing.consents if existing else (),
         updated_at=now.isoformat(),
         confirmation_nonce=nonce,
+        partner_request=partner_request,
     )
     return pending, Cause.SUBSCRIBED
 

@@ -3,22 +3,73 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class KafkaSettings(BaseModel):
-    """Where the broker is and how the hub names its topics."""
+    """Where the brokers are, how the hub reaches them, and how it names and creates topics."""
 
-    broker: str = "kafka://127.0.0.1:9092"
+    broker: str = "kafka://127.0.0.1:9092"  # several: kafka://a:9092;kafka://b:9092
     topic_prefix: str = "hub"
     partitions: int = Field(default=3, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # Replicas that must hold a write before the broker acknowledges it (the hub produces with
+    # acks=all). Set on every topic the hub creates once replication_factor is 2 or more;
+    # unset, min(2, replication_factor).
+    min_insync_replicas: int | None = Field(default=None, ge=1)
     # How long a silent worker keeps its partitions before the group gives them to another.
     session_timeout_seconds: float = Field(default=30.0, ge=6)
+    # Managed clusters: TLS, SASL, or both. Secrets only from the environment.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None  # unset: the system's trusted CAs
+    ssl_certfile: Path | None = None  # a client certificate, for clusters that ask for one
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[str] = []
+        if self.min_insync_replicas and self.min_insync_replicas > self.replication_factor:
+            problems.append(
+                f"min_insync_replicas ({self.min_insync_replicas}) is more than "
+                f"replication_factor ({self.replication_factor}): no write could be acknowledged"
+            )
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not (self.sasl_username and self.sasl_password):
+            problems.append(f"{self.security_protocol} needs sasl_username and sasl_password")
+        if not sasl and (self.sasl_username or self.sasl_password):
+            problems.append(
+                "sasl_username/sasl_password are set but security_protocol is "
+                f"{self.security_protocol}: use SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        tls = self.security_protocol in ("SSL", "SASL_SSL")
+        files = [self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile, self.ssl_key_password]
+        if not tls and any(f is not None for f in files):
+            problems.append(
+                f"ssl_* settings are set but security_protocol is {self.security_protocol}: "
+                "use SSL or SASL_SSL"
+            )
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            problems.append("ssl_keyfile needs ssl_certfile")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def insync_replicas(self) -> int | None:
+        """min.insync.replicas for the topics the hub creates (None: the broker's default)."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return min(2, self.replication_factor) if self.replication_factor >= 2 else None
 
 
 class WebSettings(BaseModel):

@@ -86,6 +86,17 @@ EVERYTHING = Subscription()
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerRequest:
+    """A person's request for partner access, made on the subscribe form: never a grant."""
+
+    organisation: str
+    at: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"organisation": self.organisation, "at": self.at}
+
+
+@dataclass(frozen=True, slots=True)
 class Consent:
     """When and how someone agreed to receive, and to what text."""
 
@@ -120,6 +131,8 @@ class Subscriber:
     updated_at: str = ""
     # The nonce of the one confirmation link that may still activate a pending subscriber.
     confirmation_nonce: str | None = None
+    # Asked for partner access; only the partner registry decides (hub.partners).
+    partner_request: PartnerRequest | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -128,6 +141,11 @@ class Subscriber:
     @property
     def is_active(self) -> bool:
         return self.status is SubscriberStatus.ACTIVE
+
+    @property
+    def confirmed(self) -> bool:
+        """The address was confirmed (double opt-in), whether or not they still receive."""
+        return self.status is not SubscriberStatus.PENDING
 
     @property
     def channels(self) -> frozenset[str]:
@@ -160,6 +178,7 @@ class Subscriber:
             "consents": [c.to_dict() for c in self.consents],
             "updated_at": self.updated_at,
             "confirmation_nonce": self.confirmation_nonce,
+            "partner_request": self.partner_request.to_dict() if self.partner_request else None,
         }
 
 
@@ -215,6 +234,9 @@ def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
         except (ValueError, TypeError, AttributeError) as exc:
             problems.append((f"subscriptions[{index}]", str(exc)))
     chat = raw.get("telegram_chat_id")
+    request = raw.get("partner_request")
+    if request is not None and not (isinstance(request, dict) and request.get("organisation")):
+        problems.append(("partner_request", "needs the organisation the person works for"))
     if problems:
         raise InvalidSubscriberError(problems)
     return Subscriber(
@@ -238,6 +260,11 @@ def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
         ),
         updated_at=str(raw.get("updated_at", "")),
         confirmation_nonce=raw.get("confirmation_nonce"),
+        partner_request=PartnerRequest(
+            str(request["organisation"])[:200], str(request.get("at", ""))
+        )
+        if request
+        else None,
     )
 
 
@@ -270,6 +297,7 @@ __all__ = [
     "InvalidSubscriberError",
     "Mode",
     "OrganisationType",
+    "PartnerRequest",
     "Subscriber",
     "SubscriberKind",
     "SubscriberStatus",

@@ -27,6 +27,10 @@ class TopicNames:
         return f"{self.prefix}.subscribers.v1"
 
     @property
+    def partners(self) -> str:
+        return f"{self.prefix}.partners.v1"
+
+    @property
     def newsletters(self) -> str:
         return f"{self.prefix}.newsletter.v1"
 

@@ -58,3 +58,4 @@ async def create_topics(rt: Runtime) -> None:
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
     await ensure_topics(rt.settings.kafka, [rt.names.subscribers], COMPACTED, partitions=1)
+    await ensure_topics(rt.settings.kafka, [rt.names.partners], COMPACTED, partitions=1)

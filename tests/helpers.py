@@ -11,14 +11,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.events import Event
+from hub.partners import Organisation, PartnerRegistry
 from hub.settings import REPO_ROOT
-from hub.subscribers import Subscriber, SubscriberKind
+from hub.subscribers import OrganisationType, Subscriber, SubscriberKind
 
 EXAMPLES = REPO_ROOT / "schemas" / "examples"
 DEMO_ANNOUNCEMENT = (
     EXAMPLES / "announcement.published.v1" / "valid" / "partnership-west-africa.json"
 )
 T = TypeVar("T")
+# Partner status is granted by the registry: the helper's partners have addresses on this domain.
+PARTNER_DOMAIN = "partner.example.org"
+PARTNERS = PartnerRegistry(
+    {
+        "example-partner": Organisation(
+            "example-partner",
+            "Example partner",
+            OrganisationType.NGO,
+            None,
+            frozenset({PARTNER_DOMAIN}),
+        )
+    }
+)
 
 
 def valid_examples() -> list[Path]:
@@ -53,7 +67,8 @@ def subscriber(
     language: str = "en",
     **fields: Any,
 ) -> Subscriber:
-    fields.setdefault("email", f"{id}@example.net")
+    domain = PARTNER_DOMAIN if kind is SubscriberKind.PARTNER else "example.net"
+    fields.setdefault("email", f"{id}@{domain}")
     fields.setdefault("name", id.title())
     return Subscriber(id=id, kind=kind, language=language, **fields)
 

@@ -20,13 +20,27 @@ from tests.conftest import free_port
 from tests.helpers import wait_until
 
 TOKEN = "test-publisher-token-0123456789"
+# The fixtures' partners have addresses on this domain; partner status comes from the registry.
+TEST_PARTNERS = [
+    {
+        "id": "test-partners",
+        "name": "Test partners",
+        "kind": "ngo",
+        "domains": ["partner.example.net"],
+    }
+]
 
 
 class HubProcess:
     """Starts `hub worker` with settings of its own; kill() and start() again for fault tests."""
 
     def __init__(
-        self, workdir: Path, smtp_port: int, subscribers_file: Path | None = None, **env: str
+        self,
+        workdir: Path,
+        smtp_port: int,
+        subscribers_file: Path | None = None,
+        partners_file: Path | None = None,
+        **env: str,
     ) -> None:
         run_id = uuid.uuid4().hex[:10]
         self.workdir = workdir
@@ -50,6 +64,7 @@ class HubProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.subscribers_file = subscribers_file
+        self.partners_file = partners_file
         self._loaded = False
 
     def start(self) -> HubProcess:
@@ -62,9 +77,23 @@ class HubProcess:
                 cwd=self.workdir,
             )
         wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        if self.partners_file is not None and not self._loaded:
+            self.load_partners(self.partners_file)
         if self.subscribers_file is not None and not self._loaded:
             self.load_subscribers(self.subscribers_file)
         return self
+
+    def load_partners(self, path: Path) -> None:
+        """Register partner organisations and wait until the worker holds them all."""
+        import yaml
+
+        wanted = {p["id"] for p in yaml.safe_load(path.read_text(encoding="utf-8"))["partners"]}
+        self.cli("partners", "load", str(path))
+        wait_until(
+            lambda: wanted <= {o["id"] for o in self.get("/api/v1/partners").json()},
+            timeout=60,
+            what=f"partner organisations {sorted(wanted)} in the worker",
+        )
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -140,15 +169,24 @@ class HubProcess:
 
 @contextlib.contextmanager
 def hub_with_mail(
-    workdir: Path, people: list[dict[str, Any]], **env: str
+    workdir: Path,
+    people: list[dict[str, Any]],
+    partners: list[dict[str, Any]] | None = None,
+    **env: str,
 ) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    """A worker, its own mail catcher, and these subscribers loaded; all stopped afterwards."""
+    """A worker, its own mail catcher, these partner organisations (by default one for the
+    fixtures' partner.example.net) and these subscribers loaded; all stopped afterwards."""
     import yaml
 
     subscribers = workdir / "people.yaml"
     subscribers.write_text(yaml.safe_dump({"subscribers": people}, allow_unicode=True), "utf-8")
+    registry = workdir / "partners.yaml"
+    chosen = TEST_PARTNERS if partners is None else partners
+    registry.write_text(yaml.safe_dump({"partners": chosen}, allow_unicode=True), "utf-8")
     with MailCatcher(workdir / "outbox", port=free_port()) as catcher:
-        hub = HubProcess(workdir, catcher.controller.port, subscribers, **env).start()
+        hub = HubProcess(
+            workdir, catcher.controller.port, subscribers, registry if chosen else None, **env
+        ).start()
         try:
             yield hub, catcher
         finally:

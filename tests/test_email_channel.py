@@ -24,7 +24,8 @@ def channel_for(port: int, pool_size: int = 2) -> EmailChannel:
 
 async def test_email_is_multipart_alternative_with_text_and_html(mail_catcher: MailCatcher) -> None:
     news = event()
-    (delivery,) = plan(news, [subscriber("camille", language="fr", name='Camille "C" Lefèvre')])
+    camille = subscriber("camille", language="fr", name='Camille "C" Lefèvre')
+    (delivery,) = plan(news, [camille])
     channel = channel_for(mail_catcher.controller.port)
     try:
         receipts = await channel.send(RENDERER.render(news, "email", "fr"), delivery)
@@ -36,7 +37,7 @@ async def test_email_is_multipart_alternative_with_text_and_html(mail_catcher: M
     parts = [part.get_content_type() for part in message.iter_parts()]
     assert parts == ["text/plain", "text/html"]
     assert message["Subject"] == news.content["fr"].title
-    assert message["To"].addresses[0].addr_spec == "camille@example.net"
+    assert message["To"].addresses[0].addr_spec == camille.email
     assert message["Content-Language"] == "fr"
     assert message["X-Hub-Delivery-Id"] == delivery.id
 

@@ -93,7 +93,7 @@ async def test_line_breaks_in_names_and_titles_are_replaced_not_folded(
     (message,) = read_outbox(mail_catcher.outbox)
     assert message["Subject"] == "Partnership Bcc: victim@example.org X-Injected: yes"
     assert message["To"].addresses[0].display_name == "Ana Bcc: other@example.org Smith"
-    assert message["To"].addresses[0].addr_spec == "ext-1@example.net"
+    assert message["To"].addresses[0].addr_spec == person.email
     assert message["Bcc"] is None
 
 

@@ -9,18 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from hub.audience import ANYONE, OFFICER
 from hub.errors import ConfigurationError
 from hub.links import PersonalLinks
-from hub.newsletter.archive import archive_record, atom_feed
+from hub.newsletter.archive import archive_record, atom_feed, edition_page
 from hub.newsletter.config import Audience, Newsletter, load_newsletters
 from hub.newsletter.editions import accepts, items_for, plan_edition
 from hub.newsletter.state import apply, empty_state, next_items
 from hub.rendering import Renderer
 from hub.settings import REPO_ROOT
 from hub.subscribers import Mode, SubscriberKind, Subscription
-from tests.helpers import EXAMPLES, event, subscriber
+from tests.helpers import EXAMPLES, PARTNERS, event, subscriber
 
 RENDERER = Renderer(REPO_ROOT / "templates")
+NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
 DEMO = load_newsletters(REPO_ROOT / "hub" / "demo" / "newsletters.yaml")
 STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
 
@@ -113,7 +115,9 @@ def test_who_gets_which_items() -> None:
     instant = subscriber("i", SubscriberKind.PUBLIC)
     assert items_for(weekly(), staff, items) == items
     assert items_for(weekly(), partner, items) == []  # not the staff newsletter's audience
-    assert items_for(DEMO["partners-monthly"], partner, items) == [public, partners]
+    assert items_for(DEMO["partners-monthly"], partner, items, PARTNERS) == [public, partners]
+    # Without the registry's grant, a `partner` record is a public reader: no partners edition.
+    assert items_for(DEMO["partners-monthly"], partner, items) == []
     assert items_for(DEMO["public-digest"], digest, items) == [public]
     assert items_for(DEMO["public-digest"], instant, items) == []  # already had it instantly
 
@@ -177,7 +181,10 @@ def test_edition_html_is_well_formed_without_scripts() -> None:
         RENDERER,
         links,
     )
-    for page in [*plan.archive.values(), plan.deliveries[0]["rendered"]["html"]]:
+    record = archive_record(weekly(), "w", datetime(2026, 11, 30, tzinfo=UTC), plan, NOW)
+    archived = edition_page(RENDERER, weekly(), record, "en", OFFICER)
+    assert archived is not None
+    for page in [archived, plan.deliveries[0]["rendered"]["html"]]:
         checker = _Balance()
         checker.feed(page)
         checker.close()
@@ -197,7 +204,9 @@ def test_atom_feed_is_valid_xml() -> None:
         plan,
         datetime(2026, 11, 30, 9, tzinfo=UTC),
     )
-    feed = ET.fromstring(atom_feed(public, [record], "https://hub.example.org"))  # noqa: S314 (ours)
+    feed = ET.fromstring(  # noqa: S314 (ours)
+        atom_feed(public, [record], "https://hub.example.org", ANYONE)
+    )
     ns = {"a": "http://www.w3.org/2005/Atom"}
     assert feed.find("a:entry/a:link", ns) is not None
     assert Audience.PUBLIC is public.audience

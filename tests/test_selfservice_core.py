@@ -25,7 +25,7 @@ from hub.subscribers import (
     subscriber_from_dict,
 )
 from hub.tokens import InvalidTokenError, Purpose, Signer, new_external_id
-from tests.helpers import EXAMPLES, event, subscriber
+from tests.helpers import EXAMPLES, PARTNERS, event, subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 SIGNER = Signer(b"k" * 32)
@@ -103,13 +103,26 @@ def test_double_opt_in_confirms_once_with_the_latest_link_only() -> None:
     request = parse_subscribe_form(form(), TOPICS)
     pending, cause = subscribe(None, request, "ext-1", NOW, "nonce-1")
     assert cause is Cause.SUBSCRIBED and pending.status is SubscriberStatus.PENDING
-    assert pending.kind is SubscriberKind.PARTNER
+    # Typing an organisation makes no one a partner: only the partner registry grants that.
+    assert pending.kind is SubscriberKind.PUBLIC and pending.partner_request is None
     renewed, _ = subscribe(pending, request, "ext-1", NOW, "nonce-2")
     assert confirm(renewed, "nonce-1", NOW) is None  # the older link no longer works
     active = confirm(renewed, "nonce-2", NOW)
     assert active is not None and active.is_active
     assert active.consents[-1].method == "double-opt-in"
     assert confirm(active, "nonce-2", NOW) is None  # replayed
+
+
+def test_asking_for_partner_access_records_a_request_and_grants_nothing() -> None:
+    asked = parse_subscribe_form(form(partner_access="1", organisation="Sahel NGO"), TOPICS)
+    pending, _ = subscribe(None, asked, "ext-1", NOW, "nonce-1")
+    assert pending.kind is SubscriberKind.PUBLIC
+    assert pending.partner_request is not None
+    assert pending.partner_request.organisation == "Sahel NGO"
+    assert subscriber_from_dict(pending.to_dict()) == pending
+    with pytest.raises(InvalidSubscriberError) as refused:
+        parse_subscribe_form(form(partner_access="1", organisation=""), TOPICS)
+    assert [field for field, _ in refused.value.problems] == ["organisation"]
 
 
 def test_subscribing_an_active_address_changes_nothing() -> None:
@@ -154,8 +167,8 @@ def test_staff_who_unsubscribe_still_get_internal_communications() -> None:
         EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json",
         audience={},
     )
-    assert audience.recipients(update, [staff]) == [staff]
-    assert audience.recipients(event(), [staff]) == []
+    assert [s for s, _channels in audience.audience_of(update, [staff])] == [staff]
+    assert audience.audience_of(event(), [staff]) == []
 
 
 def test_subscriber_records_round_trip() -> None:
@@ -169,7 +182,7 @@ def test_dry_run_counts_who_would_receive() -> None:
         subscriber("p-es", SubscriberKind.PARTNER, "es"),
         subscriber("u-en", SubscriberKind.PUBLIC, "en"),
     ]
-    report = dry_run(event(classification="partners"), people, NOW)
+    report = dry_run(event(classification="partners"), people, NOW, partners=PARTNERS)
     assert report["recipients"] == 2
     assert report["by_kind"] == {"staff": 1, "partner": 1}
     assert report["by_language"] == {"fr": 1, "es": 1}
@@ -185,8 +198,10 @@ def test_audience_counts_and_search() -> None:
         subscriber("s1", SubscriberKind.STAFF, department="DICP", region="europe"),
         subscriber("p1", organisation="Ministère des Affaires sociales"),
     ]
-    counts = audience_counts(people)
+    counts = audience_counts(people, PARTNERS)
     assert counts["by_kind"] == {"staff": 1, "partner": 1}
+    # A record that says `partner` without the registry's grant counts as public.
+    assert audience_counts(people)["by_kind"] == {"staff": 1, "public": 1}
     assert counts["staff_by_region"] == {"europe": 1}
     assert [s.id for s in search(people, "affaires")] == ["p1"]
     assert [s.id for s in search(people, "", kind="staff")] == ["s1"]

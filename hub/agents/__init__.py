@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hub.agents.channels import register_channel_agents
 from hub.agents.newsletters import register_newsletter_agents
+from hub.agents.partners import register_partner_agents
 from hub.agents.planning import register_planning_agents
 from hub.agents.records import register_record_agents
 from hub.agents.telegram import register_telegram_bot
@@ -21,6 +22,7 @@ def register_agents(rt: Runtime) -> None:
     for channel in rt.channels.values():
         register_channel_agents(rt, channel)
     register_record_agents(rt)
+    register_partner_agents(rt)
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)

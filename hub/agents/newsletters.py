@@ -81,10 +81,13 @@ async def send_edition(
         rt.renderer,
         rt.links.for_subscriber,
         rt.settings.default_language,
+        rt.partners.registry(),
     )
     for message in plan.deliveries:
         await rt.email.deliveries.send(key=message["recipient"]["id"].encode(), value=message)
-    rt.editions[edition_id] = archive_record(newsletter, edition_id, at, plan, utc_now())
+    rt.editions[edition_id] = archive_record(
+        newsletter, edition_id, at, plan, utc_now(), state["curation"]["intro"]
+    )
     sent = {"kind": "edition-sent", "edition": edition_id, "event_ids": plan.event_ids}
     await rt.newsletter_records.send(key=newsletter.name.encode(), value=sent)
     entry = audit.record(

@@ -27,56 +27,12 @@ def register_planning_agents(rt: Runtime) -> None:
         """Turn accepted events into deliveries, one per recipient and channel."""
         async for document in stream:
             try:
-                result = plan_event(
-                    document,
-                    rt.directory,
-                    rt.planned,
-                    utc_now(),
-                    default_language=rt.settings.default_language,
-                    links=rt.links.for_subscriber,
-                    broadcast=broadcast_to(rt),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
-                reason = f"unplannable event: {exc!r}"
-                log.error("%s: %s", event_id, reason)
-                letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
-                await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
-                await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))
-                continue
-            if result.held_until is not None:
-                # Kept in a table on this event's partition; the release timer fans it out.
-                rt.embargoed[result.event.id] = {
-                    "until": result.held_until.isoformat(),
-                    "topic": topic_name(
-                        rt.settings.kafka.topic_prefix,
-                        result.event.type,
-                        result.event.schema_version,
-                    ),
-                    "document": document,
-                }
-            if not result.repeated and result.held_until is None:
-                for name in newsletters_for(rt, result.event):
-                    item = {"kind": "item", "event": result.event.document}
-                    await rt.newsletter_records.send(key=name.encode(), value=item)
-            if result.skipped_reason:
-                log.info("event %s: %s", result.event.id, result.skipped_reason)
-                await record_outcome(
-                    rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason)
-                )
-                continue
-            for delivery in result.deliveries:
-                await rt.channels[delivery.channel].deliveries.send(
-                    key=delivery.recipient.id.encode(),
-                    value=delivery.as_message(result.event.document),
-                )
-                await rt.outcomes.send(
-                    key=delivery.event_id.encode(),
-                    value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
-                )
-            rt.planned[result.event.id] = result.event.fingerprint
-            rt.embargoed.pop(result.event.id, None)
-            log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+                await plan_one(rt, document)
+            except Exception as exc:
+                # Last resort: an event never leaves here without a recorded outcome (an escaped
+                # exception would acknowledge it and skip it in silence).
+                log.exception("event could not be planned")
+                await unplannable(rt, document, f"{type(exc).__name__}: {exc}")
 
     @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
     async def release_embargoes() -> None:
@@ -99,3 +55,65 @@ def register_planning_agents(rt: Runtime) -> None:
                 )
         except Exception:  # an exception escaping a timer would stop the whole worker
             log.exception("embargo release failed; will try again")
+
+
+async def plan_one(rt: Runtime, document: Any) -> None:
+    """Plan one event: hold it, skip it with a reason, or fan it out to the channels."""
+    try:
+        result = plan_event(
+            document,
+            rt.directory,
+            rt.planned,
+            utc_now(),
+            default_language=rt.settings.default_language,
+            links=rt.links.for_subscriber,
+            broadcast=broadcast_to(rt),
+            channels=set(rt.channels),
+            partners=rt.partners.registry(),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        await unplannable(rt, document, repr(exc))
+        return
+    if result.held_until is not None:
+        # Kept in a table on this event's partition; the release timer fans it out.
+        rt.embargoed[result.event.id] = {
+            "until": result.held_until.isoformat(),
+            "topic": topic_name(
+                rt.settings.kafka.topic_prefix,
+                result.event.type,
+                result.event.schema_version,
+            ),
+            "document": document,
+        }
+    if not result.repeated and result.held_until is None:
+        for name in newsletters_for(rt, result.event):
+            item = {"kind": "item", "event": result.event.document}
+            await rt.newsletter_records.send(key=name.encode(), value=item)
+    for delivery, reason in result.switched_off:
+        await record_outcome(rt, Outcome.of(delivery, OutcomeStatus.SKIPPED, utc_now(), reason))
+    if result.skipped_reason:
+        log.info("event %s: %s", result.event.id, result.skipped_reason)
+        await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
+        return
+    for delivery in result.deliveries:
+        await rt.channels[delivery.channel].deliveries.send(
+            key=delivery.recipient.id.encode(),
+            value=delivery.as_message(result.event.document),
+        )
+        await rt.outcomes.send(
+            key=delivery.event_id.encode(),
+            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+        )
+    rt.planned[result.event.id] = result.event.fingerprint
+    rt.embargoed.pop(result.event.id, None)
+    log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+async def unplannable(rt: Runtime, document: Any, cause: str) -> None:
+    """Keep an event that cannot be planned as a dead letter, and record why."""
+    event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
+    reason = f"unplannable event: {cause}"
+    log.error("%s: %s", event_id, reason)
+    letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
+    await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
+    await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))

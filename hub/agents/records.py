@@ -9,6 +9,7 @@ from faust.types import StreamT
 
 from hub.app import Runtime, utc_now
 from hub.outcomes import Outcome
+from hub.partner_commands import access_key
 from hub.status import fold
 from hub.subscriber_changes import subscriber_change
 
@@ -41,6 +42,11 @@ def register_record_agents(rt: Runtime) -> None:
             change = subscriber_change(subscriber_id, value, rt, utc_now())
             if change.erase:
                 rt.subscriber_records.pop(subscriber_id, None)
+                if rt.partner_records.get(access_key(subscriber_id).decode()) is not None:
+                    # The officer's decision on their partner request goes with them.
+                    await rt.app.producer.send_and_wait(
+                        rt.names.partners, access_key(subscriber_id), None, None, None, None
+                    )
             elif change.record is not None:
                 rt.subscriber_records[subscriber_id] = change.record
             if change.erase or change.record is not None:

@@ -110,10 +110,14 @@ class MailCatcher:
         host: str = "127.0.0.1",
         port: int = 1025,
         refuse: str | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.handler = OutboxHandler(outbox, re.compile(refuse) if refuse else None)
         # aiosmtpd needs the hostname spelled out; it would otherwise resolve the machine's name.
-        self.controller = _Controller(self.handler, hostname=host, port=port)
+        # smtputf8=False plays a relay that cannot take internationalised addresses (RFC 6531).
+        self.controller = _Controller(
+            self.handler, hostname=host, port=port, enable_SMTPUTF8=smtputf8
+        )
 
     @property
     def outbox(self) -> Path:

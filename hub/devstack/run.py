@@ -21,6 +21,7 @@ VAR = REPO_ROOT / "var"
 TOKEN_FILE = VAR / "dev-publisher-token"
 SECRET_FILE = VAR / "dev-secret-key"
 DEMO_SUBSCRIBERS = REPO_ROOT / "hub" / "demo" / "subscribers.yaml"
+DEMO_PARTNERS = REPO_ROOT / "hub" / "demo" / "partners.yaml"
 DEMO_EVENT = "schemas/examples/announcement.published.v1/valid/partnership-west-africa.json"
 
 
@@ -120,6 +121,7 @@ def main() -> int:
         started.append(worker)
         base = settings.web.public_url.rstrip("/")
         _wait_for_health(f"{base}/api/v1/health", worker)
+        subprocess.run([hub, "partners", "load", str(DEMO_PARTNERS)], env=env, check=True)
         subprocess.run([hub, "subscribers", "load", str(DEMO_SUBSCRIBERS)], env=env, check=True)
         print(
             f"""

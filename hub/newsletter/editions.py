@@ -12,9 +12,17 @@ from hub.events import Classification, Event
 from hub.languages import choose_language
 from hub.links import PersonalLinks
 from hub.newsletter.config import ALLOWED, Audience, Newsletter
+from hub.partners import EMPTY, PartnerRegistry
 from hub.rendering import Rendered, Renderer
 from hub.routing import ChannelKey, Delivery, Recipient, delivery_id
 from hub.subscribers import Mode, Subscriber, SubscriberKind
+
+# The most sensitive classification each newsletter's readers hold: who may open its pages.
+CEILING = {
+    Audience.PUBLIC: Classification.PUBLIC,
+    Audience.PARTNERS: Classification.PARTNERS,
+    Audience.STAFF: Classification.STAFF,
+}
 
 
 def accepts(newsletter: Newsletter, event: Event) -> bool:
@@ -26,24 +34,42 @@ def accepts(newsletter: Newsletter, event: Event) -> bool:
     return not newsletter.themes or bool(set(newsletter.themes) & event.tags.themes)
 
 
-def is_member(newsletter: Newsletter, subscriber: Subscriber) -> bool:
+def may_open(
+    newsletter: Newsletter, reader: audience.Reader, partners: PartnerRegistry = EMPTY
+) -> bool:
+    """May this reader open the newsletter's archive and feed at all? Each item is then checked
+    on its own with `audience.may_see`."""
+    return audience.clears(CEILING[newsletter.audience], reader, partners)
+
+
+def visible_items(
+    items: Iterable[Event], reader: audience.Reader, partners: PartnerRegistry = EMPTY
+) -> list[Event]:
+    """The items of an edition this reader may see, by the rule every delivery follows."""
+    return [e for e in items if audience.may_see(e, reader, partners)]
+
+
+def is_member(
+    newsletter: Newsletter, subscriber: Subscriber, partners: PartnerRegistry = EMPTY
+) -> bool:
     """Receives every edition (the audience), rather than only digests they chose."""
     if not subscriber.is_active or subscriber.email is None:
         return False
     if newsletter.audience is Audience.STAFF:
         return subscriber.is_staff and (newsletter.region in (None, subscriber.region))
     if newsletter.audience is Audience.PARTNERS:
-        return subscriber.kind is SubscriberKind.PARTNER
+        return audience.standing(subscriber, partners) is SubscriberKind.PARTNER
     return False
 
 
-def _wants_digest(newsletter: Newsletter, subscriber: Subscriber, event: Event) -> bool:
+def _wants_digest(
+    newsletter: Newsletter, subscriber: Subscriber, event: Event, partners: PartnerRegistry
+) -> bool:
     """Digests of what they chose: public and media readers get them in public newsletters
     (staff and partners have newsletters of their own)."""
-    if newsletter.audience is not Audience.PUBLIC or subscriber.kind not in (
-        SubscriberKind.PUBLIC,
-        SubscriberKind.MEDIA,
-    ):
+    if newsletter.audience is not Audience.PUBLIC or audience.standing(
+        subscriber, partners
+    ) not in (SubscriberKind.PUBLIC, SubscriberKind.MEDIA):
         return False
     return any(
         s.mode is Mode.DIGEST and "email" in s.channels and audience.covers(s, event)
@@ -51,15 +77,20 @@ def _wants_digest(newsletter: Newsletter, subscriber: Subscriber, event: Event) 
     )
 
 
-def items_for(newsletter: Newsletter, subscriber: Subscriber, items: list[Event]) -> list[Event]:
+def items_for(
+    newsletter: Newsletter,
+    subscriber: Subscriber,
+    items: list[Event],
+    partners: PartnerRegistry = EMPTY,
+) -> list[Event]:
     """This subscriber's items: what their audience may see, and what they did not get already."""
-    member = is_member(newsletter, subscriber)
+    member = is_member(newsletter, subscriber, partners)
     chosen = []
     for event in items:
-        if not audience.may_receive(event, subscriber) or subscriber.email is None:
+        if not audience.may_receive(event, subscriber, partners) or subscriber.email is None:
             continue
         if member or (
-            _wants_digest(newsletter, subscriber, event)
+            _wants_digest(newsletter, subscriber, event, partners)
             and "email" not in audience.instant_channels(event, subscriber)
         ):
             chosen.append(event)
@@ -69,8 +100,8 @@ def items_for(newsletter: Newsletter, subscriber: Subscriber, items: list[Event]
 @dataclass(frozen=True, slots=True)
 class EditionPlan:
     deliveries: list[dict[str, Any]]
-    archive: dict[str, str]  # language -> the edition as a web page
     event_ids: list[str]
+    items: list[dict[str, Any]]  # the event documents, for the archive to filter per reader
 
 
 def plan_edition(
@@ -83,13 +114,14 @@ def plan_edition(
     renderer: Renderer,
     links: Callable[[str], PersonalLinks],
     default_language: str = "en",
+    partners: PartnerRegistry = EMPTY,
 ) -> EditionPlan:
     """One email per subscriber with items for them, rendered once per (language, items)."""
     items = [e for e in items if accepts(newsletter, e)]
     cache: dict[tuple[str, tuple[str, ...]], Rendered] = {}
     deliveries = []
     for subscriber in subscribers:
-        own = items_for(newsletter, subscriber, items)
+        own = items_for(newsletter, subscriber, items, partners)
         if not own and not newsletter.send_empty:
             continue
         language = choose_language(subscriber.language, set(newsletter.languages), default_language)
@@ -108,13 +140,7 @@ def plan_edition(
         deliveries.append(
             {**delivery.as_message({}), "event": None, "rendered": asdict(cache[key])}
         )
-    archive = {
-        language: render_edition(
-            renderer, newsletter, period_start, items, intro, language, archive=True
-        ).html
-        for language in newsletter.languages
-    }
-    return EditionPlan(deliveries, archive, [e.id for e in items])
+    return EditionPlan(deliveries, [e.id for e in items], [e.document for e in items])
 
 
 def render_edition(

@@ -26,10 +26,12 @@ FAULT_KINDS = (*_FIXED_FAULTS, "too_many_requests", "chat_migrated", "bad_gatewa
 
 @dataclass
 class Fault:
-    """The next `count` requests matching method and chat fail as `kind` says."""
+    """The next `count` requests matching method and chat fail as `kind` says, once `after`
+    matching requests have gone through untouched (to fail the second part of a message)."""
 
     kind: str
     count: int = 1
+    after: int = 0
     method: str | None = None
     chat_id: int | str | None = None
     retry_after: int = 5
@@ -46,6 +48,7 @@ class Fault:
             fault = cls(
                 kind=kind,
                 count=int(data.get("count", 1)),
+                after=int(data.get("after", 0)),
                 method=str(data["method"]).lower() if data.get("method") else None,
                 chat_id=chat_key(data.get("chat_id")),
                 retry_after=max(1, int(data.get("retry_after", 5))),
@@ -57,6 +60,8 @@ class Fault:
             raise ControlError(f"invalid fault: {error}") from None
         if fault.count < 1:
             raise ControlError("count must be at least 1")
+        if fault.after < 0:
+            raise ControlError("after must not be negative")
         return fault
 
     def matches(self, method: str, chat: int | str | None) -> bool:

@@ -156,6 +156,9 @@ class TelegramSandbox(MessageMethods, UpdateMethods, IncomingUpdates):
         fault = next((f for f in self.faults if f.matches(method, chat)), None)
         if fault is None:
             return
+        if fault.after > 0:
+            fault.after -= 1
+            return
         fault.count -= 1
         if fault.count == 0:
             self.faults.remove(fault)
