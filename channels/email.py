@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.policy import default as default_policy
 from email.utils import format_datetime, parseaddr
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiosmtplib
 from markupsafe import escape
@@ -120,6 +123,61 @@ def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
     return text, html
 
 
+# CR, LF and the other controls (and Unicode line separators) would end a header or start a
+# new one: any field that reaches a header has them replaced by a space, never folded in.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+# RFC 2369 headers are URI lists: mail providers read them only as plain ASCII `<uri>, <uri>`.
+_VERBATIM = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_URI = re.compile(r"^[\x21-\x3b\x3d\x3f-\x7e]+$")  # printable ASCII but < and >
+RFC5322_MAX_LINE = 998
+
+
+def header_text(value: str) -> str:
+    """A value safe to put in a header: line breaks and controls become one space."""
+    return " ".join(_BREAKS.sub(" ", value).split())
+
+
+class _HubPolicy(EmailPolicy):
+    """The default policy, except that List-Unsubscribe headers go out exactly as given.
+
+    The default policy folds a long URI into RFC 2047 encoded-words (`=?utf-8?q?=3Chttp...`),
+    which is not a URI list any more: Gmail and Yahoo then offer no one-click unsubscribe.
+    """
+
+    def _verbatim(self, name: str, value: Any) -> str | None:
+        if name.lower() not in _VERBATIM:
+            return None
+        text = str(value)
+        line = f"{name}: {text}"
+        if not text.isascii() or len(line) > RFC5322_MAX_LINE or _BREAKS.search(text):
+            raise ValueError(f"{name} must be one line of plain ASCII under 998 characters")
+        return line + self.linesep
+
+    def fold(self, name: str, value: Any) -> str:
+        return self._verbatim(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        verbatim = self._verbatim(name, value)
+        if verbatim is not None:
+            return verbatim.encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _HubPolicy(**default_policy.__dict__)
+# What goes on the wire (aiosmtplib's send_message would flatten with its own policy instead).
+WIRE = POLICY.clone(linesep="\r\n")
+WIRE_UTF8 = WIRE.clone(utf8=True)
+
+
+def list_unsubscribe(https_url: str, mailto_url: str) -> str:
+    """The RFC 2369 value, checked to be a plain ASCII URI list (RFC 8058 needs the https one)."""
+    value = f"<{https_url}>, <{mailto_url}>"
+    plain = all(_URI.match(uri) for uri in (https_url, mailto_url))
+    if not plain or not https_url.startswith(("https://", "http://")):
+        raise ValueError(f"not a plain ASCII URI list: {value!r}")
+    return value
+
+
 class EmailChannel(Channel[EmailMessage]):
     """Builds multipart/alternative email and sends it over SMTP."""
 
@@ -129,18 +187,20 @@ class EmailChannel(Channel[EmailMessage]):
         name, addr = parseaddr(settings.sender)
         if "@" not in addr:
             raise ConfigurationError(f"HUB_SMTP__SENDER is not an email address: {addr!r}")
-        self.sender = Address(display_name=name, addr_spec=addr)
+        self.sender = Address(display_name=header_text(name), addr_spec=addr)
         self.message_id_domain = message_id_domain
         self.pool = SmtpPool(settings)
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[EmailMessage]:
         text, html = personalise(rendered, delivery)
-        message = EmailMessage()
-        # The policy refuses CR/LF in header values; Address quotes display names safely.
-        message["Subject"] = rendered.subject
+        message = EmailMessage(policy=POLICY)
+        # Line breaks in a title or a name are replaced (the policy would refuse them and fail
+        # the delivery); Address quotes display names safely.
+        message["Subject"] = header_text(rendered.subject)
         message["From"] = self.sender
         message["To"] = Address(
-            display_name=delivery.recipient.name, addr_spec=delivery.recipient.address
+            display_name=header_text(delivery.recipient.name),
+            addr_spec=header_text(delivery.recipient.address),
         )
         message["Date"] = format_datetime(datetime.now(UTC))
         # The same Message-ID for every attempt of a delivery: a message repeated after a crash
@@ -151,23 +211,29 @@ class EmailChannel(Channel[EmailMessage]):
         message["X-Hub-Event-Id"] = delivery.event_id
         if delivery.links is not None:
             # RFC 2369 and RFC 8058: a one-click POST to the https URL unsubscribes at once.
-            message["List-Unsubscribe"] = (
-                f"<{delivery.links.unsubscribe}>, <{delivery.links.unsubscribe_mailto}>"
+            message["List-Unsubscribe"] = list_unsubscribe(
+                delivery.links.unsubscribe, delivery.links.unsubscribe_mailto
             )
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             message["Precedence"] = "bulk"
         message.set_content(text, subtype="plain", charset="utf-8")
         message.add_alternative(html, subtype="html", charset="utf-8")
-        message["Content-Language"] = delivery.language  # after set_content, which drops Content-*
+        # After set_content, which drops Content-*.
+        message["Content-Language"] = header_text(delivery.language)
         return [message]
 
     async def deliver(self, message: EmailMessage, delivery: Delivery) -> Receipt:
+        recipient = delivery.recipient.address
+        # Internationalised addresses need SMTPUTF8 (RFC 6531); everything else stays 7-bit safe.
+        utf8 = not (self.sender.addr_spec + recipient).isascii()
+        data = message.as_bytes(policy=WIRE_UTF8 if utf8 else WIRE)
         async with self.pool.connection() as client:
             with map_smtp_errors():
-                refused, response = await client.send_message(
-                    message,
-                    sender=self.sender.addr_spec,
-                    recipients=[delivery.recipient.address],
+                refused, response = await client.sendmail(
+                    self.sender.addr_spec,
+                    [recipient],
+                    data,
+                    mail_options=["SMTPUTF8"] if utf8 else [],
                 )
         if refused:  # one recipient per message: a partial refusal is a refusal
             detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in refused.items())

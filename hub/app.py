@@ -21,6 +21,7 @@ from hub.credentials import CredentialIndex
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.erasure import compaction_config
+from hub.errors import ConfigurationError
 from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
@@ -32,7 +33,7 @@ from hub.schemas import SchemaCatalog
 from hub.sealed_topics import SealingCodec
 from hub.sealing import keys_from_records
 from hub.settings import Settings
-from hub.tokens import Signer
+from hub.tokens import MIN_KEY_BYTES, Signer
 from hub.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,6 @@ class Runtime:
     partner_records: GlobalTableT  # the same keys -> organisation or decision, on every worker
     partners: PartnerBook
     signer: Signer
-    signing_key: bytes
     links: LinkMaker
     renderer: Renderer
     # API credentials, kept current from the credentials topic by a task on every worker.
@@ -144,28 +144,59 @@ def create_faust_app(settings: Settings) -> faust.App:
 
 
 def signing_key(settings: Settings) -> bytes:
+    """HUB_SECRET_KEY; only development may run without one (a throw-away key)."""
     if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
+        key = settings.secret_key.get_secret_value().encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigurationError(f"HUB_SECRET_KEY must be at least {MIN_KEY_BYTES} bytes")
+        return key
+    if settings.env != "development":
+        raise ConfigurationError(
+            "HUB_SECRET_KEY is required (it signs the links in emails); set it to a long random"
+            " value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`,"
+            " or set HUB_ENV=development for a throw-away key"
+        )
     # Links signed with a throw-away key stop working at restart: fine for a demo, not for use.
     log.warning("HUB_SECRET_KEY is not set: links in emails will not survive a restart")
     return secrets.token_bytes(32)
 
 
+def create_signer(settings: Settings) -> Signer:
+    old = [k.get_secret_value().encode() for k in settings.old_secret_keys]
+    try:
+        return Signer(signing_key(settings), old)
+    except ValueError as exc:
+        raise ConfigurationError(f"HUB_OLD_SECRET_KEYS: {exc}") from exc
+
+
 def create_runtime(settings: Settings) -> Runtime:
     """Build the app and everything around it; agents and the API register on top."""
     app = create_faust_app(settings)
-    key = signing_key(settings)
-    signer = Signer(key)
+    signer = create_signer(settings)
     mail_domain = settings.smtp.sender.rpartition("@")[2].rstrip(">") or "localhost"
     # Every worker needs every subscriber to plan any event: a global table, with one partition
     # (GlobalTable recovery can loop with several).
     # Its changelog holds people's records: compacted within the erasure window (hub.erasure).
+    directory_holder: list[Directory] = []
+
+    async def index_change(event: Any) -> None:
+        # Changes other workers made reach this one through the changelog: index them too.
+        directory_holder[0].note_changelog(event.key, event.value)
+
     subscriber_records = app.GlobalTable(
         f"{settings.kafka.topic_prefix}-subscribers",
         default=None,
         partitions=1,
         extra_topic_configs=compaction_config(settings.erasure.window_seconds),
+        on_changelog_event=index_change,
     )
+    directory_holder.append(Directory(subscriber_records))
+
+    @subscriber_records.on_recover
+    async def reindex() -> None:
+        # A lookup before recovery may have indexed a table still being loaded.
+        directory_holder[0].reindex()
+
     # The partner registry is small and every worker decides audiences with it: the same shape.
     partner_records = app.GlobalTable(
         f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
@@ -215,12 +246,11 @@ def create_runtime(settings: Settings) -> Runtime:
         delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
         event_status=app.Table(f"{prefix}-event-status", default=None),
         subscriber_records=subscriber_records,
-        directory=Directory(subscriber_records),
+        directory=directory_holder[0],
         partner_commands=app.topic(names.partners, partitions=1),
         partner_records=partner_records,
         partners=PartnerBook(partner_records),
         signer=signer,
-        signing_key=key,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         credentials=CredentialIndex(environment_credentials(settings)),

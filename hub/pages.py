@@ -4,15 +4,20 @@ opt-in, the preference centre, one-click unsubscribe (RFC 8058), data export and
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
 import json
+import re
 import secrets
+import time
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from hub import forms
 from hub.app import Runtime, utc_now
+from hub.directory import email_key
 from hub.export import export_for
+from hub.forms import FormCookie, FormRefused
+from hub.ratelimit import SlidingWindow
 from hub.routing import ChannelKey
 from hub.selfservice import (
     CONSENT_TEXT,
@@ -26,9 +31,8 @@ from hub.selfservice import (
     unsubscribe,
 )
 from hub.subscribers import InvalidSubscriberError, OrganisationType, Subscriber
-from hub.tokens import InvalidTokenError, Purpose, external_subscriber_id, issue_compact
+from hub.tokens import InvalidTokenError, Purpose, issue_compact, new_external_id
 
-MAX_FORM_BYTES = 16 * 1024
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
 TOPICS = [
     ("announcement.published", "Institutional announcements"),
@@ -45,16 +49,13 @@ SECURITY_HEADERS = {
 }
 
 
-async def read_form(request: Request) -> dict[str, Any]:
-    """An urlencoded form as a dict; repeated fields (checkboxes) become lists."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    form: dict[str, Any] = {k: v[-1] for k, v in fields.items()}
-    for many in ("topics", "channels"):
-        form[many] = fields.get(many, [])
-    return form
+COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def client_of(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy, configure uvicorn's
+    forwarded-allow-ips so this is the real client, not the proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 def create_pages(rt: Runtime) -> APIRouter:
@@ -63,22 +64,76 @@ def create_pages(rt: Runtime) -> APIRouter:
     known_topics = frozenset(t for t, _ in TOPICS)
     channels = [(key.value, CHANNEL_LABELS[key.value]) for key in rt.channels]
     known_channels = frozenset(c for c, _ in channels)
+    limits = rt.settings.limits
+    public_origin = forms.origin_of(rt.settings.web.public_url)
+    cookie = FormCookie.for_url(rt.settings.web.public_url)
+    subscribe_clients = SlidingWindow(limits.subscribe_per_client, limits.client_window_seconds)
+    post_clients = SlidingWindow(limits.form_posts_per_client, limits.client_window_seconds)
+    # One subscribe request per address per interval reaches Kafka from this worker; the rest
+    # get the same answer. The emails themselves are limited once for all workers (mail_limits).
+    addresses = SlidingWindow(1, max(limits.address_mail_interval_seconds, 1.0))
 
-    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page; its forms carry the signed half of the double-submit token."""
+        value = request.cookies.get(cookie.name, "")
+        if not COOKIE_VALUE.match(value):
+            value = forms.new_cookie_value()
+        context["csrf"] = forms.form_token(rt.signer, value, utc_now())
         html = env.get_template(f"_pages/{template}.html.j2").render(**context)
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        response.headers.append("Set-Cookie", cookie.header(value))
+        return response
 
-    def message(heading: str, *paragraphs: str, status: int = 200, **extra: Any) -> HTMLResponse:
+    def message(
+        request: Request, heading: str, *paragraphs: str, status: int = 200, **extra: Any
+    ) -> HTMLResponse:
         extra.setdefault("action", None)
         extra.setdefault("link", None)
-        return page("message", status, heading=heading, paragraphs=paragraphs, **extra)
+        return page(request, "message", status, heading=heading, paragraphs=paragraphs, **extra)
 
-    def bad_link(exc: InvalidTokenError) -> HTMLResponse:
+    def refused(request: Request, exc: FormRefused) -> HTMLResponse:
+        return message(request, exc.heading, exc.text, status=exc.status)
+
+    def bad_link(request: Request, exc: InvalidTokenError) -> HTMLResponse:
         return message(
+            request,
             "This link does not work",
             f"{exc}. Links in our emails expire; use the one in the latest email you received.",
             status=400,
         )
+
+    async def accepted_form(
+        request: Request, *extra_limits: SlidingWindow
+    ) -> dict[str, Any] | HTMLResponse:
+        """The form of a POST from one of our pages, or the page that refuses it: too many
+        from this client (429), from another site (403), too large (413), no valid token (403).
+        """
+        client = client_of(request)
+        now = time.monotonic()
+        for limiter in (*extra_limits, post_clients):
+            wait = limiter.hit(client, now)
+            if wait:
+                response = message(
+                    request,
+                    "Too many requests",
+                    f"Please wait {int(wait)} seconds and try again.",
+                    status=429,
+                )
+                response.headers["Retry-After"] = str(int(wait))
+                return response
+        try:
+            own = frozenset({public_origin, f"{request.url.scheme}://{request.url.netloc}"})
+            forms.check_same_origin(request.headers, own)
+            form = await forms.read_form(request.headers, request.stream(), limits.max_form_bytes)
+            forms.check_form_token(
+                rt.signer,
+                str(form.get(forms.FIELD, "")),
+                request.cookies.get(cookie.name),
+                utc_now(),
+            )
+        except FormRefused as exc:
+            return refused(request, exc)
+        return form
 
     async def write(subscriber: Subscriber, cause: Cause, actor: str) -> None:
         value = json.dumps(command(subscriber, cause, actor), ensure_ascii=False).encode()
@@ -93,10 +148,11 @@ def create_pages(rt: Runtime) -> APIRouter:
             raise InvalidTokenError("there is no subscription behind this link any more")
         return subscriber
 
-    def subscribe_form(status: int = 200, **context: Any) -> HTMLResponse:
+    def subscribe_form(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         empty = {"email": "", "name": "", "organisation": "", "organisation_type": ""}
         context["form"] = {**empty, "language": "en", "topics": [], **context.get("form", {})}
         return page(
+            request,
             "subscribe",
             status,
             languages=LANGUAGES,
@@ -108,47 +164,58 @@ def create_pages(rt: Runtime) -> APIRouter:
         )
 
     @router.get("/subscribe")
-    async def subscribe_page() -> HTMLResponse:
-        return subscribe_form()
+    async def subscribe_page(request: Request) -> HTMLResponse:
+        return subscribe_form(request)
 
     @router.post("/subscribe")
     async def subscribe_submit(request: Request) -> HTMLResponse:
-        form = await read_form(request)
+        form = await accepted_form(request, subscribe_clients)
+        if isinstance(form, HTMLResponse):
+            return form
         try:
             wanted = parse_subscribe_form(form, known_topics)
         except InvalidSubscriberError as exc:
-            return subscribe_form(400, errors=exc.problems, form=form)
-        existing = rt.directory.by_email(wanted.email)
-        subscriber_id = (
-            existing.id if existing else external_subscriber_id(rt.signing_key, wanted.email)
-        )
-        if existing is not None and existing.is_staff:
-            # Staff are managed by the directory: say nothing that tells them apart.
-            return message("Check your inbox", "We sent you an email to confirm.", status=202)
-        record, cause = subscribe(existing, wanted, subscriber_id, utc_now(), secrets.token_hex(8))
-        await write(record, cause, "self-service")
-        # The same answer whether or not the address was known: no enumeration from this page.
-        return message(
+            return subscribe_form(request, 400, errors=exc.problems, form=form)
+        # The same answer whatever happens next: known or unknown, staff, or throttled.
+        answer = message(
+            request,
             "Check your inbox",
-            f"We sent an email to {wanted.email}. Open the link in it to confirm your subscription;"
-            " nothing else will be sent before you do.",
+            f"If {wanted.email} can receive our news, an email is on its way to it. Open the link"
+            " in it to confirm your subscription; nothing else will be sent before you do.",
+            "We send at most one such email every few minutes to an address.",
             status=202,
         )
+        if addresses.hit(email_key(wanted.email), time.monotonic()):
+            return answer
+        existing = rt.directory.by_email(wanted.email)
+        if existing is not None and existing.is_staff:
+            return answer  # staff are managed by the directory
+        subscriber_id = existing.id if existing else new_external_id()
+        record, cause = subscribe(existing, wanted, subscriber_id, utc_now(), secrets.token_hex(8))
+        await write(record, cause, "self-service")
+        return answer
 
     def button_page(
-        token: str, purpose: Purpose, heading: str, text: str, action: str, button: str
+        request: Request,
+        token: str,
+        purpose: Purpose,
+        heading: str,
+        text: str,
+        action: str,
+        button: str,
     ) -> HTMLResponse:
         """What a link opens: a page with a button. Mail scanners and link checkers follow GETs,
         so a GET never changes anything; only the button's POST does (RFC 8058 for unsubscribe)."""
         try:
             rt.signer.check(token, purpose, utc_now())
         except InvalidTokenError as exc:
-            return bad_link(exc)
-        return message(heading, text, action=action, token=token, button=button)
+            return bad_link(request, exc)
+        return message(request, heading, text, action=action, token=token, button=button)
 
     @router.get("/subscribe/confirm")
-    async def confirm_page(t: str = "") -> HTMLResponse:
+    async def confirm_page(request: Request, t: str = "") -> HTMLResponse:
         return button_page(
+            request,
             t,
             Purpose.CONFIRM,
             "Confirm your subscription",
@@ -159,15 +226,19 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.post("/subscribe/confirm")
     async def confirm_submit(request: Request) -> HTMLResponse:
-        token = str((await read_form(request)).get("t", ""))
+        form = await accepted_form(request)
+        if isinstance(form, HTMLResponse):
+            return form
+        token = str(form.get("t", ""))
         try:
             claims = rt.signer.check(token, Purpose.CONFIRM, utc_now())
         except InvalidTokenError as exc:
-            return bad_link(exc)
+            return bad_link(request, exc)
         existing = rt.directory.get(claims.subject)
         confirmed = confirm(existing, claims.nonce, utc_now())
         if confirmed is None:
             return message(
+                request,
                 "This link was already used",
                 "Your subscription may already be confirmed; the latest email we sent you"
                 " has a link to your preferences.",
@@ -176,6 +247,7 @@ def create_pages(rt: Runtime) -> APIRouter:
         await write(confirmed, Cause.CONFIRMED, confirmed.id)
         preferences = rt.signer.issue(confirmed.id, Purpose.PREFERENCES, utc_now())
         return message(
+            request,
             "Subscription confirmed",
             "Thank you. You will receive our news in the language and on the topics you chose.",
             link={"url": f"/preferences?t={preferences}", "label": "Change what you receive"},
@@ -192,7 +264,7 @@ def create_pages(rt: Runtime) -> APIRouter:
         return f"https://t.me/{rt.settings.telegram.bot_username}?start={token}"
 
     def preferences_page(
-        subscriber: Subscriber, token: str, status: int = 200, **extra: Any
+        request: Request, subscriber: Subscriber, token: str, status: int = 200, **extra: Any
     ) -> HTMLResponse:
         chosen_topics: set[str] = set()
         chosen_channels: set[str] = set()
@@ -202,6 +274,7 @@ def create_pages(rt: Runtime) -> APIRouter:
             chosen_channels |= subscription.channels
             mode = subscription.mode.value
         return page(
+            request,
             "preferences",
             status,
             subscriber=subscriber,
@@ -220,63 +293,80 @@ def create_pages(rt: Runtime) -> APIRouter:
         )
 
     @router.get("/preferences")
-    async def preferences(t: str = "") -> HTMLResponse:
+    async def preferences(request: Request, t: str = "") -> HTMLResponse:
         try:
             subscriber = subscriber_for(t, Purpose.PREFERENCES)
         except InvalidTokenError as exc:
-            return bad_link(exc)
-        return preferences_page(subscriber, t)
+            return bad_link(request, exc)
+        return preferences_page(request, subscriber, t)
 
     @router.post("/preferences")
     async def preferences_submit(request: Request) -> HTMLResponse:
-        form = await read_form(request)
+        form = await accepted_form(request)
+        if isinstance(form, HTMLResponse):
+            return form
         token = str(form.get("t", ""))
         try:
             subscriber = subscriber_for(token, Purpose.PREFERENCES)
         except InvalidTokenError as exc:
-            return bad_link(exc)
+            return bad_link(request, exc)
         try:
             wanted = parse_preferences_form(form, known_topics, known_channels)
         except InvalidSubscriberError as exc:
-            return preferences_page(subscriber, token, 400, errors=exc.problems)
+            return preferences_page(request, subscriber, token, 400, errors=exc.problems)
         changed = change_preferences(subscriber, wanted, utc_now())
         await write(changed, Cause.PREFERENCES, subscriber.id)
-        return preferences_page(changed, token, saved="Your choices are saved.")
+        return preferences_page(request, changed, token, saved="Your choices are saved.")
 
     @router.get("/unsubscribe")
-    async def unsubscribe_page(t: str = "") -> HTMLResponse:
+    async def unsubscribe_page(request: Request, t: str = "") -> HTMLResponse:
         return button_page(
+            request,
             t,
             Purpose.UNSUBSCRIBE,
             "Unsubscribe",
             "Do you want to stop receiving our news at this address?",
-            f"/unsubscribe?t={t}",
+            "/unsubscribe",
             "Unsubscribe",
         )
 
     @router.post("/unsubscribe")
     async def unsubscribe_now(request: Request, t: str = "") -> HTMLResponse:
-        """One-click: the mail client POSTs `List-Unsubscribe=One-Click` to this URL."""
-        token = t or str((await read_form(request)).get("t", ""))
+        """Two ways in: the form of our pages (token in the form, guarded like every form), or
+        RFC 8058 one-click, where the mail provider POSTs `List-Unsubscribe=One-Click` to the
+        URL of the header, with no cookie and no Origin: the signed token in the URL is its
+        protection."""
+        if t:
+            try:
+                await forms.read_form(request.headers, request.stream(), limits.max_form_bytes)
+            except FormRefused as exc:
+                return refused(request, exc)
+            token = t
+        else:
+            form = await accepted_form(request)
+            if isinstance(form, HTMLResponse):
+                return form
+            token = str(form.get("t", ""))
         try:
             subscriber = subscriber_for(token, Purpose.UNSUBSCRIBE)
         except InvalidTokenError as exc:
-            return bad_link(exc)
+            return bad_link(request, exc)
         gone = unsubscribe(subscriber, utc_now(), all_topics=known_topics)
         await write(gone, Cause.UNSUBSCRIBED, subscriber.id)
         preferences = rt.signer.issue(subscriber.id, Purpose.PREFERENCES, utc_now())
         return message(
+            request,
             "You are unsubscribed",
             "You will not receive our news any more. Changed your mind?",
             link={"url": f"/preferences?t={preferences}", "label": "Choose what to receive"},
         )
 
     @router.get("/preferences/export")
-    async def export_data(t: str = "") -> Response:
+    async def export_data(request: Request, t: str = "") -> Response:
         try:
             subscriber = subscriber_for(t, Purpose.PREFERENCES)
         except InvalidTokenError as exc:
-            return bad_link(exc)
+            return bad_link(request, exc)
         return JSONResponse(
             await export_for(rt, subscriber),
             headers={
@@ -287,14 +377,17 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.post("/preferences/delete")
     async def erase(request: Request) -> HTMLResponse:
-        token = str((await read_form(request)).get("t", ""))
+        form = await accepted_form(request)
+        if isinstance(form, HTMLResponse):
+            return form
+        token = str(form.get("t", ""))
         try:
             subscriber = subscriber_for(token, Purpose.PREFERENCES)
         except InvalidTokenError as exc:
-            return bad_link(exc)
+            return bad_link(request, exc)
         await rt.app.producer.send_and_wait(
             rt.names.subscribers, subscriber.id.encode(), None, None, None, None
         )
-        return message("Deleted", "We no longer hold anything about you. Goodbye.")
+        return message(request, "Deleted", "We no longer hold anything about you. Goodbye.")
 
     return router

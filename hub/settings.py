@@ -122,11 +122,21 @@ class TelegramSettings(BaseModel):
 
 
 class LimitSettings(BaseModel):
-    """Sizes refused at the edge."""
+    """Sizes and rates refused at the edge."""
 
     max_event_bytes: int = Field(default=256 * 1024, ge=1024)
     # Deeper JSON is refused before it is parsed (Python's parser would hit its recursion limit).
     max_json_depth: int = Field(default=32, ge=8, le=200)
+    # The public HTML forms (subscribe, confirm, preferences, unsubscribe, erasure).
+    max_form_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Per client address, per worker: subscribe POSTs, and all form POSTs, in a sliding window.
+    subscribe_per_client: int = Field(default=10, ge=1)
+    form_posts_per_client: int = Field(default=60, ge=1)
+    client_window_seconds: float = Field(default=600.0, gt=0)
+    # Per email address, across workers: emails the subscribe form may cause (confirmation or
+    # "already subscribed"): at most one per interval and so many a day.
+    address_mail_interval_seconds: float = Field(default=600.0, ge=0)
+    address_mails_per_day: int = Field(default=3, ge=1)
 
 
 class EnvironmentCredential(BaseModel):
@@ -165,9 +175,13 @@ class Settings(BaseSettings):
     # Deprecated: plain tokens by publisher name, which may only publish (the publisher role).
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"
-    # Signs the links in emails (confirmation, preferences, unsubscribe). Keep it secret and stable:
-    # changing it invalidates every link already sent.
+    # `development` lets the worker start without HUB_SECRET_KEY (links then die at restart).
+    env: str = "production"
+    # Signs the links in emails (confirmation, preferences, unsubscribe, Telegram) and forms.
+    # Required outside development. To rotate, put the new key here and the old one in
+    # HUB_OLD_SECRET_KEYS (a JSON list) until the links it signed have expired (90 days).
     secret_key: SecretStr | None = None
+    old_secret_keys: list[SecretStr] = Field(default_factory=list)
     embargo_check_seconds: float = Field(default=1.0, gt=0)
     newsletters_file: Path = REPO_ROOT / "hub" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()

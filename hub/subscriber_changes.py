@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub import audit
+from hub import audit, mail_limits
 from hub.erasure import is_roll_marker
 from hub.errors import TemplateError
 from hub.routing import transactional
@@ -47,6 +47,21 @@ def subscriber_change(
         entry = audit.record("hub", "subscriber.rejected", subscriber_id, now, reason=str(exc))
         return SubscriberChange(None, False, entry)
     actor = str(value.get("actor", "hub"))
+    previous = rt.subscriber_records.get(subscriber_id)
+    if cause is Cause.SUBSCRIBED and previous is None and subscriber.email:
+        # Two requests for one new address raced past the web tier's check: keep the first.
+        holder = rt.directory.by_email(subscriber.email)
+        if holder is not None and holder.id != subscriber_id:
+            entry = audit.record(
+                actor, "subscriber.duplicate-ignored", subscriber_id, now, kept=holder.id
+            )
+            return SubscriberChange(None, False, entry)
+    stamps = mail_limits.recent(previous, now)
+    mailing = cause in (Cause.SUBSCRIBED, Cause.ALREADY_ACTIVE)
+    limited = mailing and not mail_limits.may_send(stamps, now, address_limit(rt))
+    if limited and cause is Cause.SUBSCRIBED and previous is not None:
+        # No new email: the link already sent must keep working, so keep its nonce.
+        subscriber = subscriber.with_changes(confirmation_nonce=previous.get("confirmation_nonce"))
     entry = audit.record(
         actor,
         f"subscriber.{cause.value}",
@@ -54,18 +69,29 @@ def subscriber_change(
         now,
         status=subscriber.status.value,
         reason=str(value.get("reason", "")),
+        **({"mail": "withheld: too many for this address"} if limited else {}),
     )
     try:
-        emails = _notices(subscriber, cause, rt)
+        emails = [] if limited else _notices(subscriber, cause, rt)
     except TemplateError as exc:
         log.error("notice for %s not rendered: %s", subscriber_id, exc)
         emails = []
+    if emails and mailing:
+        stamps.append(now.isoformat())
     record = subscriber.to_dict()
+    if stamps:
+        record[mail_limits.FIELD] = stamps
     # The person's data key (hub.sealing) stays for the life of the record and goes with it.
-    previous = rt.subscriber_records.get(subscriber_id)
     kept = previous.get(DATA_KEY) if isinstance(previous, dict) else None
     record[DATA_KEY] = kept or new_key()
     return SubscriberChange(record, False, entry, emails)
+
+
+def address_limit(rt: Runtime) -> mail_limits.AddressLimit:
+    limits = rt.settings.limits
+    return mail_limits.AddressLimit(
+        timedelta(seconds=limits.address_mail_interval_seconds), limits.address_mails_per_day
+    )
 
 
 def _notices(subscriber: Subscriber, cause: Cause, rt: Runtime) -> list[dict[str, Any]]:

@@ -1,16 +1,18 @@
-"""Signed, expiring links: HMAC-SHA256 over a small JSON payload, for people without passwords."""
+"""Signed, expiring links for people without passwords, with key rotation (itsdangerous)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+import itsdangerous
 
 
 class Purpose(StrEnum):
@@ -18,6 +20,7 @@ class Purpose(StrEnum):
     PREFERENCES = "preferences"  # the preference centre, data export and erasure
     UNSUBSCRIBE = "unsubscribe"  # List-Unsubscribe one-click (RFC 8058)
     TELEGRAM = "telegram"  # /start <token>: links a Telegram chat to a subscriber
+    FORM = "form"  # the anti-forgery token of an HTML form (double submit)
 
 
 LIFETIME = {
@@ -25,7 +28,9 @@ LIFETIME = {
     Purpose.PREFERENCES: timedelta(days=90),
     Purpose.UNSUBSCRIBE: timedelta(days=90),
     Purpose.TELEGRAM: timedelta(days=7),
+    Purpose.FORM: timedelta(hours=12),
 }
+MIN_KEY_BYTES = 16
 
 
 class InvalidTokenError(Exception):
@@ -40,83 +45,108 @@ class Claims:
     nonce: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class Signer:
-    """Issues and checks tokens with one secret key (HUB_SECRET_KEY)."""
+    """Signs with one key (HUB_SECRET_KEY) and accepts tokens from older keys too.
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the signing key must be at least 16 bytes")
-        self._key = key
+    Rotation: make the new key HUB_SECRET_KEY and list the old one in HUB_OLD_SECRET_KEYS until
+    the links it signed have expired (90 days at most); then drop it.
+    """
 
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+    def __init__(self, key: bytes, old_keys: Sequence[bytes] = ()) -> None:
+        for candidate in (key, *old_keys):
+            if len(candidate) < MIN_KEY_BYTES:
+                raise ValueError(f"a signing key must be at least {MIN_KEY_BYTES} bytes")
+        # itsdangerous signs with the last key of the list and verifies with any of them.
+        self.keys: list[bytes] = [*reversed(old_keys), key]
+        # The purpose is the salt: a token for one purpose never verifies for another.
+        self._serializers = {
+            p: itsdangerous.URLSafeSerializer(self.keys, salt=f"hub.{p.value}") for p in Purpose
+        }
+        self._compact = {
+            k: itsdangerous.Signer(k, salt="hub.compact", digest_method=hashlib.sha256)
+            for k in self.keys
+        }
+
+    def _serializer(self, purpose: Purpose) -> itsdangerous.URLSafeSerializer:
+        return self._serializers[purpose]
 
     def issue(self, subject: str, purpose: Purpose, now: datetime, nonce: str | None = None) -> str:
         expires = now + LIFETIME[purpose]
-        body = {"s": subject, "p": purpose.value, "e": int(expires.timestamp())}
-        body["n"] = nonce or secrets.token_urlsafe(8)
-        payload = _b64(json.dumps(body, separators=(",", ":")).encode())
-        return f"{payload}.{self._mac(payload)}"
+        body = {"s": subject, "e": int(expires.timestamp()), "n": nonce or secrets.token_urlsafe(8)}
+        return str(self._serializer(purpose).dumps(body))
 
     def check(self, token: str, purpose: Purpose, now: datetime) -> Claims:
         """The claims of a genuine, unexpired token for `purpose`; InvalidTokenError otherwise."""
-        payload, _, mac = token.partition(".")
-        if not payload or not mac or not hmac.compare_digest(mac, self._mac(payload)):
-            raise InvalidTokenError("this link is not valid")
         try:
-            body = json.loads(_unb64(payload))
+            body: Any = self._serializer(purpose).loads(token)
+        except itsdangerous.BadSignature:
+            if self._other_purpose(token, purpose):
+                raise InvalidTokenError("this link is meant for something else") from None
+            raise InvalidTokenError("this link is not valid") from None
+        try:
             claims = Claims(
                 subject=str(body["s"]),
-                purpose=Purpose(body["p"]),
+                purpose=purpose,
                 expires=datetime.fromtimestamp(int(body["e"]), tz=now.tzinfo),
                 nonce=str(body["n"]),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidTokenError("this link is not valid") from exc
-        if claims.purpose is not purpose:
-            raise InvalidTokenError("this link is meant for something else")
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise InvalidTokenError("this link is not valid") from None
         if now >= claims.expires:
             raise InvalidTokenError("this link has expired")
         return claims
 
+    def _other_purpose(self, token: str, purpose: Purpose) -> bool:
+        """Whether a token is genuine but for another purpose (for a clearer message)."""
+        for other in Purpose:
+            if other is not purpose:
+                try:
+                    self._serializer(other).loads(token)
+                except itsdangerous.BadSignature:
+                    continue
+                return True
+        return False
 
-COMPACT_SUBJECT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+    def compact_signature(self, value: str, key: bytes) -> str:
+        return self._compact[key].get_signature(value).decode()[:COMPACT_MAC_CHARS]
+
+
+# Telegram's /start parameter: at most 64 characters of [A-Za-z0-9_-].
+COMPACT_MAX = 64
+COMPACT_MAC_CHARS = 20  # 120 bits of HMAC-SHA256
+COMPACT_SUBJECT = re.compile(rf"^[A-Za-z0-9_-]{{1,{COMPACT_MAX - 8 - COMPACT_MAC_CHARS}}}$")
 HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
 def issue_compact(signer: Signer, subject: str, purpose: Purpose, now: datetime) -> str:
     """A token that fits Telegram's /start parameter: at most 64 of [A-Za-z0-9_-].
 
-    Fixed-width fields first: 8 hex digits of expiry, 16 characters of MAC, then the subject.
+    Fixed-width fields first: 8 hex digits of expiry, 20 characters of MAC, then the subject.
     """
     if not COMPACT_SUBJECT.match(subject):
         raise ValueError(f"subject {subject!r} cannot go in a compact token")
     expires = f"{int((now + LIFETIME[purpose]).timestamp()):08x}"
-    return expires + signer._mac(f"{purpose.value}|{expires}|{subject}")[:16] + subject
+    mac = signer.compact_signature(f"{purpose.value}|{expires}|{subject}", signer.keys[-1])
+    return expires + mac + subject
 
 
 def check_compact(signer: Signer, token: str, purpose: Purpose, now: datetime) -> str:
     """The subject of a genuine, unexpired compact token; InvalidTokenError otherwise."""
-    expires, mac, subject = token[:8], token[8:24], token[24:]
-    if len(token) <= 24 or not COMPACT_SUBJECT.match(subject) or not HEX8.match(expires):
+    cut = 8 + COMPACT_MAC_CHARS
+    expires, mac, subject = token[:8], token[8:cut], token[cut:]
+    if len(token) <= cut or not COMPACT_SUBJECT.match(subject) or not HEX8.match(expires):
         raise InvalidTokenError("this link is not valid")
-    expected = signer._mac(f"{purpose.value}|{expires}|{subject}")[:16]
-    if not hmac.compare_digest(mac, expected):
+    value = f"{purpose.value}|{expires}|{subject}"
+    if not any(
+        hmac.compare_digest(mac, signer.compact_signature(value, key)) for key in signer.keys
+    ):
         raise InvalidTokenError("this link is not valid")
     if now.timestamp() >= int(expires, 16):
         raise InvalidTokenError("this link has expired")
     return subject
 
 
-def external_subscriber_id(key: bytes, email: str) -> str:
-    """The same address always maps to the same id, and the id does not reveal the address."""
-    digest = hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
-    return f"ext-{digest[:20]}"
+def new_external_id() -> str:
+    """A random id for a new external subscriber: nothing to do with the address or any key,
+    so rotating the signing key re-identifies no one. The email index finds it again."""
+    return f"ext-{secrets.token_hex(10)}"

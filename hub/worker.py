@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 import faust
 from faust.contrib.asgi import serve_asgi
 
+from hub import logsafety
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
@@ -31,8 +33,26 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     rt = build_worker_runtime(settings)
     asyncio.run(create_topics(rt))
-    worker = faust.Worker(rt.app, loglevel=loglevel, override_logging=True)
+    worker = SafeLoggingWorker(rt.app, loglevel=loglevel, override_logging=True)
+    worker.secrets = secret_values(settings)
     worker.execute_from_commandline()
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the worker holds, to be redacted wherever it might be logged."""
+    held = [settings.secret_key, *settings.old_secret_keys, settings.telegram.token]
+    held += [*settings.publisher_tokens.values(), settings.smtp.password]
+    return [s.get_secret_value() for s in held if s is not None]
+
+
+class SafeLoggingWorker(faust.Worker):
+    """Faust's worker, with the log handlers it sets up redacting secrets and addresses."""
+
+    secrets: list[str] = []  # noqa: RUF012 - set once before start
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        logsafety.install(logger, self.secrets)
 
 
 async def create_topics(rt: Runtime) -> None:

@@ -16,6 +16,7 @@ import yaml
 
 from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port, read_outbox
+from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
 from tests.sandboxprocess import SandboxProcess
@@ -114,14 +115,16 @@ def text_of(message: EmailMessage) -> str:
 
 def subscribe_and_confirm(hub: HubProcess, catcher: MailCatcher, **form: Any) -> str:
     """The public form, then the confirmation link's button; returns the preferences token."""
-    response = httpx.post(f"{hub.base_url}/subscribe", data=form, timeout=30)
+    url = f"{hub.base_url}/subscribe"
+    response = submit(url, url, form)
     assert response.status_code == 202, response.text
     (confirmation,) = wait_until(
         lambda: mail_to(catcher.outbox, form["email"]), what=f"{form['email']}'s confirmation"
     )
     found = re.search(r"/subscribe/confirm\?t=([\w.-]+)", text_of(confirmation))
     assert found
-    done = httpx.post(f"{hub.base_url}/subscribe/confirm", data={"t": found.group(1)}, timeout=30)
+    confirm = f"{hub.base_url}/subscribe/confirm"
+    done = submit(f"{confirm}?t={found.group(1)}", confirm, {"t": found.group(1)})
     assert done.status_code == 200
     token = re.search(r"/preferences\?t=([\w.-]+)", done.text)
     assert token

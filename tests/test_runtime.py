@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -9,6 +10,9 @@ from pydantic import SecretStr
 from hub.app import create_runtime
 from hub.routing import ChannelKey
 from hub.settings import Settings, TelegramSettings
+from hub.tokens import Purpose, Signer
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def settings(tmp_path: Path, **changes: object) -> Settings:
@@ -19,9 +23,11 @@ def settings(tmp_path: Path, **changes: object) -> Settings:
     )
 
 
-def test_runtime_uses_the_configured_signing_key(tmp_path: Path) -> None:
+def test_runtime_signs_with_the_configured_key(tmp_path: Path) -> None:
     rt = create_runtime(settings(tmp_path))
-    assert rt.signing_key == b"a-stable-secret-of-enough-length"
+    token = rt.signer.issue("ext-1", Purpose.PREFERENCES, NOW)
+    same_key = Signer(b"a-stable-secret-of-enough-length")
+    assert same_key.check(token, Purpose.PREFERENCES, NOW).subject == "ext-1"
 
 
 def test_each_channel_has_its_own_topics_and_ledger(tmp_path: Path) -> None:

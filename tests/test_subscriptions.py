@@ -17,6 +17,7 @@ import pytest
 
 from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
+from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
 
@@ -97,7 +98,8 @@ def test_double_opt_in_then_one_click_unsubscribe(stack: tuple[HubProcess, MailC
         "organisation_type": "government",
         "topics": ["announcement.published"],
     }
-    response = httpx.post(f"{hub.base_url}/subscribe", data=form, timeout=30)
+    subscribe_url = f"{hub.base_url}/subscribe"
+    response = submit(subscribe_url, subscribe_url, form)
     assert response.status_code == 202 and "Check your inbox" in response.text
 
     (confirmation,) = wait_until(lambda: mail_to(catcher.outbox, address), what="the confirmation")
@@ -113,10 +115,10 @@ def test_double_opt_in_then_one_click_unsubscribe(stack: tuple[HubProcess, MailC
     assert page.status_code == 200 and 'method="post"' in page.text
     assert status_of(hub, address) == "pending"
     token = confirm_url.split("t=", 1)[1]
-    done = httpx.post(f"{hub.base_url}/subscribe/confirm", data={"t": token}, timeout=30)
+    done = submit(confirm_url, f"{hub.base_url}/subscribe/confirm", {"t": token})
     assert done.status_code == 200 and "confirmed" in done.text
     wait_until(lambda: status_of(hub, address) == "active", what="the subscriber to be active")
-    replay = httpx.post(f"{hub.base_url}/subscribe/confirm", data={"t": token}, timeout=30)
+    replay = submit(confirm_url, f"{hub.base_url}/subscribe/confirm", {"t": token})
     assert replay.status_code == 410
 
     news = publish_and_wait(hub, catcher)
@@ -147,8 +149,9 @@ def test_subscribing_a_known_address_looks_the_same_and_tells_only_the_owner(
     stack: tuple[HubProcess, MailCatcher],
 ) -> None:
     hub, catcher = stack
-    first = httpx.post(f"{hub.base_url}/subscribe", data={"email": "daniel@partner.example.net"})
-    stranger = httpx.post(f"{hub.base_url}/subscribe", data={"email": "nobody@example.org"})
+    url = f"{hub.base_url}/subscribe"
+    first = submit(url, url, {"email": "daniel@partner.example.net"})
+    stranger = submit(url, url, {"email": "nobody@example.org"})
     assert first.status_code == stranger.status_code == 202
     assert first.text.replace("daniel@partner.example.net", "X") == stranger.text.replace(
         "nobody@example.org", "X"
@@ -167,9 +170,9 @@ def test_subscribing_a_known_address_looks_the_same_and_tells_only_the_owner(
 
 def test_bad_subscribe_form_names_every_field(stack: tuple[HubProcess, MailCatcher]) -> None:
     hub, _ = stack
-    response = httpx.post(
-        f"{hub.base_url}/subscribe",
-        data={"email": "not an address", "language": "klingon", "topics": ["gossip"]},
+    url = f"{hub.base_url}/subscribe"
+    response = submit(
+        url, url, {"email": "not an address", "language": "klingon", "topics": ["gossip"]}
     )
     assert response.status_code == 400
     for field in ("email", "language", "topics"):
@@ -200,9 +203,10 @@ def test_preference_centre_language_export_and_erasure(
     assert page.status_code == 200 and "Daniel Mensah" in page.text
     assert page.headers["x-frame-options"] == "DENY"
 
-    saved = httpx.post(
+    saved = submit(
+        preferences_url,
         f"{hub.base_url}/preferences",
-        data={
+        {
             "t": token,
             "language": "es",
             "topics": ["announcement.published"],
@@ -235,7 +239,7 @@ def test_preference_centre_language_export_and_erasure(
     assert {d["event_id"] for d in data["deliveries"]} >= {news["id"], spanish["id"]}
     assert "subscriber.preferences-changed" in {e["action"] for e in data["audit"]}
 
-    erased = httpx.post(f"{hub.base_url}/preferences/delete", data={"t": token})
+    erased = submit(preferences_url, f"{hub.base_url}/preferences/delete", {"t": token})
     assert erased.status_code == 200
     wait_until(lambda: hub.subscriber_count(q="partner-1") == 0, what="the erasure")
     assert httpx.get(preferences_url).status_code == 400  # nobody behind the link any more

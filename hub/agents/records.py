@@ -49,6 +49,8 @@ def register_record_agents(rt: Runtime) -> None:
                     )
             elif change.record is not None:
                 rt.subscriber_records[subscriber_id] = change.record
+            if change.erase or change.record is not None:
+                rt.directory.note(subscriber_id, change.record)
             for message in change.emails:
                 await rt.email.deliveries.send(key=subscriber_id.encode(), value=message)
             if change.audit is not None:
