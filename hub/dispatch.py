@@ -93,7 +93,7 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
     async def dispatch(self, message: dict[str, Any]) -> Dispatched:
-        if message.get(ERASED):
+        if isinstance(message, dict) and message.get(ERASED):
             return self._erased(message)
         try:
             delivery = Delivery.from_message(message)
