@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -19,7 +20,8 @@ from hub.newsletter_web import create_newsletter_routes
 from hub.pages import create_pages
 from hub.publishing import Accepted, accept
 from hub.selfservice import export
-from hub.status import summary
+from hub.status import split, stuck, summarise
+from hub.status_store import scan_local
 
 
 class PublishedEvent(BaseModel):
@@ -150,17 +152,24 @@ def create_api(rt: Runtime) -> FastAPI:
         event_id: str, _reader: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
         """Planned, sent, retrying and failed deliveries per channel and language, and why."""
-        status = rt.event_status.get(event_id)
-        if status is None:
+        event_record, deliveries = split(scan_local(rt.status, event_id), event_id)
+        if event_record is None and not deliveries:
             # Each worker holds the status of the events on its partitions.
             raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
-        return {
-            "event_id": event_id,
-            "totals": summary(status),
-            "channels": status["channels"],
-            "failures": list(status["failures"].values()),
-            "not_delivered": status["skipped"],
-        }
+        return summarise(event_id, event_record, deliveries)
+
+    @api.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
+    async def stuck_deliveries(
+        _reader: Annotated[Principal, as_reader_of_status],
+        older_than: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+        channel: Annotated[str | None, Query(pattern="^(email|telegram)$")] = None,
+    ) -> dict[str, Any]:
+        """Deliveries planned or retrying with no outcome for longer than the threshold."""
+        after = settings.stuck.after_seconds if older_than is None else older_than
+        states = (state for _key, state in scan_local(rt.status))
+        found = stuck(states, utc_now(), timedelta(seconds=after))
+        found = [s for s in found if channel is None or s["channel"] == channel]
+        return {"older_than_seconds": after, "total": len(found), "deliveries": found}
 
     @api.get("/api/v1/subscribers", responses={401: {}, 403: {}})
     async def list_subscribers(

@@ -17,6 +17,7 @@ from channels.email import EmailChannel
 from channels.telegram import TelegramChannel
 from hub.directory import Directory
 from hub.dispatch import Dispatcher
+from hub.faults import SentLedger
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
 from hub.publishing import all_event_topics
@@ -24,6 +25,7 @@ from hub.rendering import Renderer
 from hub.routing import ChannelKey
 from hub.schemas import SchemaCatalog
 from hub.settings import Settings
+from hub.status_store import status_table_name
 from hub.tokens import Signer
 from hub.topics import TopicNames
 
@@ -67,8 +69,9 @@ class Runtime:
     editions: TableT[str, Any]  # edition id -> the archived edition
     planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
-    delivery_states: TableT[str, Any]  # delivery id -> status as the outcomes have it
-    event_status: TableT[str, Any]  # event id -> counts per channel and language, failures
+    # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
+    status: TableT[str, Any]
+    progress: TableT[str, Any]  # "<topic>#<partition>" -> every offset below it was handled
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
     signer: Signer
@@ -155,7 +158,9 @@ def create_runtime(settings: Settings) -> Runtime:
             dead_letters=app.topic(names.dead_letters(channel_key)),
             ledger=ledger,
             channel=sender,
-            dispatcher=Dispatcher(renderer, {channel_key: sender}, ledger, utc_now, settings.retry),
+            dispatcher=Dispatcher(
+                renderer, {channel_key: sender}, SentLedger(ledger), utc_now, settings.retry
+            ),
         )
     return Runtime(
         settings=settings,
@@ -174,8 +179,8 @@ def create_runtime(settings: Settings) -> Runtime:
         editions=app.Table(f"{prefix}-newsletter-editions", default=None),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
-        delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
-        event_status=app.Table(f"{prefix}-event-status", default=None),
+        status=app.Table(status_table_name(prefix), default=None),
+        progress=app.Table(f"{prefix}-stream-progress", default=None),
         subscriber_records=subscriber_records,
         directory=Directory(subscriber_records),
         signer=signer,

@@ -8,6 +8,7 @@ import os
 import faust
 from faust.contrib.asgi import serve_asgi
 
+from hub import faults
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
@@ -16,6 +17,7 @@ from hub.settings import Settings
 
 
 def build_worker_runtime(settings: Settings) -> Runtime:
+    faults.arm(settings.fault_kill_at)
     rt = create_runtime(settings)
     register_agents(rt)
     serve_asgi(rt.app, create_api(rt), host=settings.web.host, port=settings.web.port)

@@ -9,6 +9,8 @@ from typing import Any
 
 from faust.types import StreamT
 
+from hub import faults
+from hub.agents.guard import ContiguousStream
 from hub.agents.outcomes import record_outcome
 from hub.app import ChannelRuntime, Runtime, utc_now
 from hub.dispatch import Dispatched
@@ -26,12 +28,15 @@ def register_channel_agents(
 ) -> None:
     """The delivery and retry agents of one channel (email, telegram)."""
     app = rt.app
+    deliveries = ContiguousStream(rt, f"hub.{channel.key}")
+    retries = ContiguousStream(rt, f"hub.{channel.key}-retry")
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
     async def deliver(stream: StreamT[Any]) -> None:
         """Send each planned message once; schedule a retry or keep a dead letter on failure."""
-        async for message in stream:
+        async for _key, message in deliveries.items(stream):
             result = await channel.dispatcher.dispatch(message)
+            faults.reached("deliver.recorded")
             key = result.outcome.event_id.encode()
             if result.retry is not None:
                 await channel.retries.send(
@@ -42,11 +47,12 @@ def register_channel_agents(
             if result.blocked or result.moved_to is not None:
                 await follow_recipient(rt, channel.key, result)
             await record_outcome(rt, result.outcome)
+            faults.reached("deliver.done")
 
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
     async def retry(stream: StreamT[Any]) -> None:
         """Hand retries back to the channel once their backoff has passed."""
-        async for message in stream:
+        async for _key, message in retries.items(stream):
             wait = seconds_until(message.get("not_before"), utc_now())
             if wait > 0:
                 # Stopping cancels this sleep; the message is not acknowledged and comes back.
