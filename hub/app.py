@@ -71,7 +71,7 @@ class Runtime:
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
     # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
     status: TableT[str, Any]
-    progress: TableT[str, Any]  # "<topic>#<partition>" -> every offset below it was handled
+    progress: TableT[str, Any]  # "<topic>#<partition>" -> start of a gap being read again
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
     signer: Signer

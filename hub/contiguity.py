@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-def baseline(committed: int | None, progress: int | None) -> int | None:
+def baseline(committed: int | None, repair_from: int | None) -> int | None:
     """Where a partition's unhandled work starts, when an agent (re)gets the partition.
 
-    `committed` is the consumer group's offset, `progress` the agent's own record of "everything
-    below this was handled". The lower wins: progress below the commit means a commit went past
-    work never handled; progress above it means work handled but maybe not all written out yet.
+    `committed` is the consumer group's offset; `repair_from` the start of a gap the agent began
+    to read again and did not finish (the worker died), which faust may have committed past.
+    The lower wins.
     """
-    known = [o for o in (committed, progress) if o is not None and o >= 0]
+    known = [o for o in (committed, repair_from) if o is not None and o >= 0]
     return min(known) if known else None
 
 

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     embargo_check_seconds: float = Field(default=1.0, gt=0)
     # Crash tests only: kill the worker at a named point, e.g. "deliver.sent:3" (hub/faults.py).
     fault_kill_at: str = ""
+    # Diagnostics: log every delivery message handed to an agent and every offset committed.
+    trace_offsets: bool = False
     stuck: StuckSettings = StuckSettings()
     newsletters_file: Path = REPO_ROOT / "hub" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()

@@ -19,6 +19,10 @@ from hub.settings import Settings
 def build_worker_runtime(settings: Settings) -> Runtime:
     faults.arm(settings.fault_kill_at)
     rt = create_runtime(settings)
+    if settings.trace_offsets:
+        from hub.agents.offset_trace import OffsetTrace
+
+        rt.app.sensors.add(OffsetTrace(".deliveries."))
     register_agents(rt)
     serve_asgi(rt.app, create_api(rt), host=settings.web.host, port=settings.web.port)
     return rt

@@ -36,31 +36,36 @@ class ContiguousStream:
             message = event.message
             tp = (message.topic, message.partition)
             if not self.seen.knows(tp):
-                self.seen.start(tp, baseline(await self._committed(tp), self._progress(tp)))
+                committed, repair = await self._committed(tp), self._repair_from(tp)
+                self.seen.start(tp, baseline(committed, repair))
             gap = self.seen.missing(tp, message.offset)
             if gap:
                 log.warning(
-                    "%s: offsets %d-%d of %s[%d] never reached the agent (faust skipped them); "
-                    "reading them again from Kafka",
+                    "%s: offsets %d-%d of %s[%d] never reached the agent (faust skipped them; "
+                    "next offset handed over %d); reading them again from Kafka",
                     self.name,
                     gap.start,
                     gap.stop - 1,
                     tp[0],
                     tp[1],
+                    message.offset,
                 )
+                # Kept on this partition's table (local store at once, changelog at the next
+                # commit): should the worker die mid-repair after faust committed past the gap,
+                # the next owner of the partition starts the repair again from here.
+                self.rt.progress[self._progress_key(tp)] = gap.start
                 for key, value in await self._read(tp, gap):
                     self.repaired += 1
                     yield key, value
             yield event.key, event.value
-            moved = self.seen.handled(tp, message.offset)
-            if moved is not None:
-                # On this message's partition, so it moves with the partition to another worker.
-                self.rt.progress[self._progress_key(tp)] = moved
+            self.seen.handled(tp, message.offset)
+            if gap:
+                self.rt.progress.pop(self._progress_key(tp), None)
 
     def _progress_key(self, tp: tuple[str, int]) -> str:
         return f"{tp[0]}#{tp[1]}"
 
-    def _progress(self, tp: tuple[str, int]) -> int | None:
+    def _repair_from(self, tp: tuple[str, int]) -> int | None:
         value = self.rt.progress.get(self._progress_key(tp))
         return int(value) if value is not None else None
 
