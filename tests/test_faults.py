@@ -379,3 +379,77 @@ def test_refused_recipients_fail_with_the_reason_and_redrive_sends_them_once(
     assert actions["delivery.sent"] == 30
     assert actions["delivery.failed"] == len(bounced)
     assert actions["deadletter.redriven"] == len(bounced)
+
+
+def test_a_stuck_delivery_is_listed_and_redriven_once_through_the_ledger(
+    make_stack: Any,
+) -> None:
+    """A delivery planned an hour ago whose message waits in the retry topic with no end in
+    sight: the periodic check warns, `hub status --stuck` and the API list it, and `hub redrive
+    --stuck` sends it (once: a second run finds nothing stuck)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from hub.kafka_client import send_records
+    from hub.outcomes import Outcome, OutcomeStatus
+    from hub.routing import Delivery
+    from hub.settings import KafkaSettings
+
+    stack = make_stack(
+        3, HUB_STUCK__CHECK_SECONDS="1", HUB_STUCK__AFTER_SECONDS="600", HUB_STUCK__REDRIVE="false"
+    )
+    document = load_example(DEMO_ANNOUNCEMENT)
+    address = stack.addresses[0]
+    delivery_id = f"stuck-{document['id'][:8]}"
+    message = {
+        "id": delivery_id,
+        "event_id": document["id"],
+        "channel": "email",
+        "language": "en",
+        "recipient": {"id": "p00000", "name": "Partner 0", "address": address},
+        "attempt": 1,
+        "links": None,
+        "event": document,
+        "not_before": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+    }
+    planned = Outcome.of(
+        Delivery.from_message(message),
+        OutcomeStatus.PLANNED,
+        datetime.now(UTC) - timedelta(hours=1),
+    )
+    kafka = KafkaSettings(topic_prefix=stack.hub.prefix)
+    asyncio.run(send_records(kafka, stack.hub.topic("retries", "email"), [(b"p00000", message)]))
+    asyncio.run(
+        send_records(
+            kafka, f"{stack.hub.prefix}.outcomes.v1", [(document["id"].encode(), planned.as_dict())]
+        )
+    )
+    wait_until(
+        lambda: delivery_id in stack.hub.log_path.read_text(errors="replace"),
+        what="the periodic check to warn about the stuck delivery",
+    )
+    listed = wait_until(
+        lambda: hub_json(stack, "status", "--stuck")["deliveries"],
+        what="`hub status --stuck` to list it",
+    )
+    assert [s["delivery_id"] for s in listed] == [delivery_id]
+    api = stack.hub.get("/api/v1/deliveries/stuck", channel="email").json()
+    assert [s["delivery_id"] for s in api["deliveries"]] == [delivery_id]
+    assert stack.hub.get("/api/v1/deliveries/stuck", older_than="7200").json()["total"] == 0
+    assert hub_json(stack, "status", "--stuck", "--channel", "telegram")["total"] == 0
+
+    done = stack.hub.cli("redrive", "--stuck")
+    assert "re-planned 1 stuck deliveries" in done.stdout
+    wait_until(lambda: received(stack.outbox)[address] == 1, what="the re-planned email")
+    status = wait_until(
+        lambda: (s := stack.status(document["id"])) and s["totals"]["sent"] == 1 and s,
+        what="the delivery to show as sent",
+    )
+    assert status["totals"]["pending"] == 0
+    wait_until(
+        lambda: hub_json(stack, "status", "--stuck")["total"] == 0, what="nothing stuck any more"
+    )
+    assert "re-planned 0 stuck deliveries" in stack.hub.cli("redrive", "--stuck").stdout
+    trail = stack.hub.get("/api/v1/audit", subject=document["id"]).json()
+    assert [e["action"] for e in trail].count("delivery.redriven") == 1
+    assert received(stack.outbox)[address] == 1
