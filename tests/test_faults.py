@@ -220,8 +220,9 @@ def test_worker_killed_at_many_points_of_a_fan_out_loses_nothing(make_stack: Any
     log = stack.hub.log_path.read_text(errors="replace")
     assert log.count("fault injection: killing the worker") == len(KILL_SCHEDULE)
 
-    repeats_allowed = sum(spec.startswith("deliver.sent") for spec in KILL_SCHEDULE)
-    assert_exactly_once(stack, stack.addresses, crashes=repeats_allowed)
+    # Every kill, wherever it lands, may catch the delivery agent with one message accepted by
+    # the server but not yet in the ledger: at most one repeat per kill, the same message.
+    assert_exactly_once(stack, stack.addresses, crashes=len(KILL_SCHEDULE))
     status = wait_until(
         lambda: (s := stack.status(document["id"])) and s["totals"]["sent"] == RECIPIENTS and s,
         timeout=120,
