@@ -113,9 +113,10 @@ def make_stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
         if templates is not None:
             env["HUB_TEMPLATES_DIR"] = str(templates)
         env.update(extra)
-        hub = HubProcess(tmp_path, port, subscribers, **env).start()
+        hub = HubProcess(tmp_path, port, subscribers, **env)
         stack = Stack(hub, catcher, addresses, port)
-        started.append(stack)
+        started.append(stack)  # stopped afterwards even if it never becomes healthy
+        hub.start()
         return stack
 
     yield make
