@@ -67,13 +67,23 @@ def apply_event(record: Mapping[str, Any] | None, outcome: Outcome) -> dict[str,
 
 
 def fold(outcome: Outcome, read: Mapping[str, Any] | Any) -> list[tuple[str, dict[str, Any]]]:
-    """The records to write for one outcome, given a mapping-like `read` of the current ones."""
+    """The records to write for one outcome, given a mapping-like `read` of the current ones.
+
+    An outcome that changes nothing still writes its key's current record again: after a crash
+    the worker's local store can be ahead of the table's changelog (written, not yet flushed),
+    and re-asserting the state when the outcome is read again brings the changelog (what the CLI
+    and the next owner of the partition read) up to the local store before the offset commits.
+    """
     if outcome.status is OutcomeStatus.SKIPPED or not outcome.delivery_id:
         key = event_key(outcome.event_id)
-        record = apply_event(read.get(key), outcome)
+        current = read.get(key)
+        record = apply_event(current, outcome)
     else:
         key = delivery_key(outcome.event_id, outcome.delivery_id)
-        record = apply(read.get(key), outcome)
+        current = read.get(key)
+        record = apply(current, outcome)
+    if record is None and current is not None:
+        record = dict(current)
     return [] if record is None else [(key, record)]
 
 

@@ -229,3 +229,13 @@ def test_a_crash_anywhere_converges_to_the_same_status(
             recovered[key] = value
     apply_all(recovered, outcomes[committed:])
     assert summarise("e1", *split(sorted(recovered.items()), "e1")) == expected
+
+
+def test_an_outcome_read_again_writes_its_state_again_for_the_changelog() -> None:
+    # After a crash the local store can already hold `sent` while the changelog lost that write:
+    # the outcome read again must write it again, or the changelog (the CLI, the next owner of
+    # the partition) keeps `planned` for ever.
+    table: dict[str, dict[str, object]] = {}
+    apply_all(table, [outcome("d1", OutcomeStatus.PLANNED), outcome("d1", OutcomeStatus.SENT)])
+    assert fold(outcome("d1", OutcomeStatus.SENT), table) == [("e1/d1", table["e1/d1"])]
+    assert fold(outcome("d1", OutcomeStatus.DUPLICATE), table) == [("e1/d1", table["e1/d1"])]

@@ -15,6 +15,7 @@ from hub.agents.outcomes import record_outcome
 from hub.app import ChannelRuntime, Runtime, utc_now
 from hub.dispatch import Dispatched
 from hub.events import Event
+from hub.outcomes import OutcomeStatus
 from hub.retry import seconds_until
 from hub.routing import ChannelKey, Delivery, broadcasts
 from hub.selfservice import Cause, command, move_chat, pause_channel
@@ -36,6 +37,10 @@ def register_channel_agents(
         """Send each planned message once; schedule a retry or keep a dead letter on failure."""
         async for _key, message in deliveries.items(stream):
             result = await channel.dispatcher.dispatch(message)
+            if result.outcome.status is OutcomeStatus.DUPLICATE:
+                # Written again: the local store may know it was sent while the changelog (what
+                # another worker would restore) lost that write in a crash.
+                channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
             faults.reached("deliver.recorded")
             key = result.outcome.event_id.encode()
             if result.retry is not None:
