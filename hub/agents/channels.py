@@ -61,13 +61,14 @@ def register_channel_agents(
             wait = seconds_until(message.get("not_before"), utc_now())
             # Wait in short steps: a rebalance waits for every agent to finish its message, so
             # a retry due in minutes must not hold up the whole group.
-            while wait > 0 and not app.rebalancing:
+            while wait > 0 and app.consumer.flow_active and not app.rebalancing:
                 await asyncio.sleep(min(wait, 0.5))
                 wait = seconds_until(message.get("not_before"), utc_now())
             recipient = str(message.get("recipient", {}).get("id", "")).encode()
             if wait > 0:
-                # Not due, and the group is rebalancing: put it back at the end of the retry
-                # topic and let the rebalance go on (a copy read twice is stopped by the ledger).
+                # Not due, and the group is rebalancing (faust stops the flow first): put it back
+                # at the end of the retry topic and let the rebalance go on (a copy read twice
+                # is stopped by the ledger).
                 await channel.retries.send(key=recipient, value=message)
                 continue
             await channel.deliveries.send(key=recipient, value=message)
