@@ -61,7 +61,7 @@ def register_channel_agents(
             wait = seconds_until(message.get("not_before"), utc_now())
             # Wait in short steps: a rebalance waits for every agent to finish its message, so
             # a retry due in minutes must not hold up the whole group.
-            while wait > 0 and app.consumer.flow_active and not app.rebalancing:
+            while wait > 0 and flowing(app) and not app.rebalancing:
                 await asyncio.sleep(min(wait, 0.5))
                 wait = seconds_until(message.get("not_before"), utc_now())
             recipient = str(message.get("recipient", {}).get("id", "")).encode()
@@ -105,3 +105,8 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
     await rt.subscriber_commands.send(
         key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
     )
+
+
+def flowing(app: Any) -> bool:
+    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
+    return bool(getattr(app.consumer, "flow_active", True))
