@@ -35,14 +35,27 @@ def scan_local(table: Any, prefix: str = "") -> Records:
     if not isinstance(dbs, dict):
         return [(str(k), v) for k, v in table.items() if str(k).startswith(prefix) and v]
     found: Records = []
-    start = prefix.encode()
+    # Table keys are stored JSON-encoded ("<key>"): seek to the encoded prefix, quote included.
+    start = json.dumps(prefix)[:-1].encode() if prefix else b""
     for db in list(dbs.values()):
         for raw_key, raw_value in _from(db, start):
             if not raw_key.startswith(start):
                 break
-            if raw_value is not None and not raw_key.startswith(b"__faust"):
-                found.append((raw_key.decode(), json.loads(raw_value)))
+            key = decode_key(raw_key)
+            if raw_value is not None and key is not None and key.startswith(prefix):
+                found.append((key, json.loads(raw_value)))
     return found
+
+
+def decode_key(raw: bytes | None) -> str | None:
+    """A table key as stored (JSON-encoded string); None for faust's own bookkeeping keys."""
+    if raw is None or raw.startswith(b"__faust"):
+        return None
+    try:
+        key = json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+    return key if isinstance(key, str) else None
 
 
 def _from(db: Any, start: bytes) -> Iterator[tuple[bytes, bytes | None]]:
@@ -55,10 +68,10 @@ async def read_changelog(settings: Settings, keep: Callable[[str], bool]) -> Rec
     records = await read_topic(
         settings.kafka,
         status_changelog(settings),
-        keep=lambda key: key is not None and keep(key.decode(errors="replace")),
+        keep=lambda key: (name := decode_key(key)) is not None and keep(name),
     )
     for key, value in records:
-        name = (key or b"").decode()
+        name = decode_key(key) or ""
         if value is None:
             latest.pop(name, None)
         else:
