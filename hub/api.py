@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -24,7 +25,8 @@ from hub.pages import create_pages
 from hub.partners_api import create_partner_routes
 from hub.publishing import Accepted, accept
 from hub.selfservice import export
-from hub.status import summary
+from hub.status import split, stuck, summarise
+from hub.status_store import scan_local
 
 
 class PublishedEvent(BaseModel):
@@ -163,21 +165,29 @@ def create_api(rt: Runtime) -> FastAPI:
 
         Officers see any event's status; publishers only that of the events they published.
         """
-        status = rt.event_status.get(event_id)
+        event_record, deliveries = split(scan_local(rt.status, event_id), event_id)
+        known = event_record is not None or bool(deliveries)
         publisher = rt.publishers.get(event_id) if rt.publishers is not None else None
-        if not reader.has(Role.OFFICER) and (status is None or publisher != reader.name):
+        if not reader.has(Role.OFFICER) and (not known or publisher != reader.name):
             # The same answer as for an unknown event: others' event ids are not confirmed.
             raise HTTPException(404, detail=f"no status for event {event_id} that you published")
-        if status is None:
+        if not known:
             # Each worker holds the status of the events on its partitions.
             raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
-        return {
-            "event_id": event_id,
-            "totals": summary(status),
-            "channels": status["channels"],
-            "failures": list(status["failures"].values()),
-            "not_delivered": status["skipped"],
-        }
+        return summarise(event_id, event_record, deliveries)
+
+    @api.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
+    async def stuck_deliveries(
+        _reader: Annotated[Principal, as_reader_of_status],
+        older_than: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+        channel: Annotated[str | None, Query(pattern="^(email|telegram)$")] = None,
+    ) -> dict[str, Any]:
+        """Deliveries planned or retrying with no outcome for longer than the threshold."""
+        after = settings.stuck.after_seconds if older_than is None else older_than
+        states = (state for _key, state in scan_local(rt.status))
+        found = stuck(states, utc_now(), timedelta(seconds=after))
+        found = [s for s in found if channel is None or s["channel"] == channel]
+        return {"older_than_seconds": after, "total": len(found), "deliveries": found}
 
     @api.get("/api/v1/subscribers", responses={401: {}, 403: {}})
     async def list_subscribers(

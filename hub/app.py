@@ -22,6 +22,7 @@ from hub.directory import Directory
 from hub.dispatch import Dispatcher
 from hub.erasure import compaction_config
 from hub.errors import ConfigurationError
+from hub.faults import SentLedger
 from hub.kafka_security import broker_credentials, topic_configs
 from hub.links import LinkMaker
 from hub.newsletter.config import Newsletter, load_newsletters
@@ -33,6 +34,7 @@ from hub.schemas import SchemaCatalog
 from hub.sealed_topics import SealingCodec
 from hub.sealing import keys_from_records
 from hub.settings import Settings
+from hub.status_store import status_table_name
 from hub.tokens import MIN_KEY_BYTES, Signer
 from hub.topics import TopicNames
 
@@ -76,8 +78,9 @@ class Runtime:
     editions: TableT[str, Any]  # edition id -> the archived edition
     planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
-    delivery_states: TableT[str, Any]  # delivery id -> status as the outcomes have it
-    event_status: TableT[str, Any]  # event id -> counts per channel and language, failures
+    # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
+    status: TableT[str, Any]
+    progress: TableT[str, Any]  # "<topic>#<partition>" -> start of a gap being read again
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
     partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
@@ -224,7 +227,9 @@ def create_runtime(settings: Settings) -> Runtime:
             dead_letters=app.topic(names.dead_letters(channel_key), value_serializer=sealed),
             ledger=ledger,
             channel=sender,
-            dispatcher=Dispatcher(renderer, {channel_key: sender}, ledger, utc_now, settings.retry),
+            dispatcher=Dispatcher(
+                renderer, {channel_key: sender}, SentLedger(ledger), utc_now, settings.retry
+            ),
         )
     return Runtime(
         settings=settings,
@@ -243,8 +248,8 @@ def create_runtime(settings: Settings) -> Runtime:
         editions=app.Table(f"{prefix}-newsletter-editions", default=None),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
-        delivery_states=app.Table(f"{prefix}-delivery-states", default=None),
-        event_status=app.Table(f"{prefix}-event-status", default=None),
+        status=app.Table(status_table_name(prefix), default=None),
+        progress=app.Table(f"{prefix}-stream-progress", default=None),
         subscriber_records=subscriber_records,
         directory=directory_holder[0],
         partner_commands=app.topic(names.partners, partitions=1),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -58,65 +60,107 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.kafka_client import read_topic
-    from hub.outcomes import Outcome
-    from hub.status import fold, summary
-    from hub.topics import TopicNames
+    if args.stuck:
+        return _print_stuck(args, settings)
+    if not args.event_id:
+        print("error: give an EVENT_ID, or --stuck", file=sys.stderr)
+        return EXIT_INVALID
+    from hub.status import split, summarise
+    from hub.status_store import read_changelog
 
-    key = args.event_id.encode()
+    event_id = args.event_id
     records = asyncio.run(
-        read_topic(
-            settings.kafka, TopicNames(settings.kafka.topic_prefix).outcomes, keep=key.__eq__
-        )
+        read_changelog(settings, lambda key: key == event_id or key.startswith(f"{event_id}/"))
     )
-    if not records:
-        print(f"no outcome recorded for event {args.event_id} (yet)", file=sys.stderr)
+    event_record, deliveries = split(records, event_id)
+    if event_record is None and not deliveries:
+        print(f"no outcome recorded for event {event_id} (yet)", file=sys.stderr)
         return 1
-    status: dict[str, object] | None = None
-    states: dict[str, dict[str, object]] = {}
-    for _key, value in records:
-        outcome = Outcome.from_dict(value)
-        status, state = fold(status, states.get(outcome.delivery_id), outcome)
-        if state is not None:
-            states[outcome.delivery_id] = state
-    assert status is not None
+    status = summarise(event_id, event_record, deliveries)
     if args.json:
-        print(json.dumps({**status, "totals": summary(status)}, indent=2, ensure_ascii=False))
+        print(json.dumps(status, indent=2, ensure_ascii=False))
         return 0
-    print(f"event {args.event_id}")
-    for reason in status["skipped"]:  # type: ignore[attr-defined]
+    print(f"event {event_id}")
+    for reason in status["not_delivered"]:
         print(f"  not delivered: {reason}")
-    print("  " + ", ".join(f"{k} {v}" for k, v in summary(status).items()))
-    for channel, languages in sorted(status["channels"].items()):  # type: ignore[attr-defined]
+    print("  " + ", ".join(f"{k} {v}" for k, v in status["totals"].items()))
+    for channel, languages in sorted(status["channels"].items()):
         for language, counts in sorted(languages.items()):
             print(f"  {channel}/{language}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    for failure in status["failures"].values():  # type: ignore[attr-defined]
+    for failure in status["failures"]:
         print(f"  failed: {failure['recipient_id']} ({failure['channel']}): {failure['reason']}")
     return 0
 
 
+def _stuck_states(args: argparse.Namespace, settings: Settings) -> list[dict[str, object]]:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.status import stuck
+    from hub.status_store import read_changelog
+
+    after = settings.stuck.after_seconds if args.older_than is None else args.older_than
+    records = asyncio.run(read_changelog(settings, lambda key: "/" in key))
+    found = stuck((r for _k, r in records), datetime.now(UTC), timedelta(seconds=after))
+    return [s for s in found if args.channel == "all" or s["channel"] == args.channel]
+
+
+def _print_stuck(args: argparse.Namespace, settings: Settings) -> int:
+    found = _stuck_states(args, settings)
+    if args.json:
+        print(json.dumps({"total": len(found), "deliveries": found}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(found)} stuck deliveries")
+    for s in found:
+        print(
+            f"  {s['event_id']} {s['channel']} {s['recipient_id']}: {s['status']} since {s['at']}"
+            f" (delivery {s['delivery_id']})"
+        )
+    return 0
+
+
 def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
+    actor = os.environ.get("USER", "cli")
+    if args.stuck:
+        from hub.stuck_redrive import redrive_deliveries
+
+        found = _stuck_states(args, settings)
+        count, missing = asyncio.run(redrive_deliveries(settings, found, actor))
+        print(f"re-planned {count} stuck deliveries")
+        for delivery_id in missing:
+            print(f"  {delivery_id}: its message is no longer in Kafka", file=sys.stderr)
+        return 0 if not missing else 1
     from datetime import UTC, datetime
 
     from hub.kafka_client import redrive
-    from hub.redrive import delivery_to_resend, redrive_audit
+    from hub.redrive import redrive_audit
     from hub.routing import ChannelKey
     from hub.topics import TopicNames
 
     names = TopicNames(settings.kafka.topic_prefix)
-    actor = os.environ.get("USER", "cli")
-    count = asyncio.run(
-        redrive(
-            settings.kafka,
-            group=f"{settings.app_id}-redrive",
-            dead_letter_topic=names.dead_letters(ChannelKey.EMAIL),
-            forward=lambda letter: delivery_to_resend(letter, names.deliveries(ChannelKey.EMAIL)),
-            audit_topic=names.audit,
-            audit_entry=lambda letter: redrive_audit(letter, actor, datetime.now(UTC)),
+    channels = [ChannelKey.EMAIL, ChannelKey.TELEGRAM]
+    total = 0
+    for channel in channels:
+        if args.channel not in ("all", channel.value):
+            continue
+        total += asyncio.run(
+            redrive(
+                settings.kafka,
+                group=f"{settings.app_id}-redrive"
+                + ("" if channel is ChannelKey.EMAIL else f"-{channel}"),
+                dead_letter_topic=names.dead_letters(channel),
+                forward=functools.partial(_resend_to, names.deliveries(channel)),
+                audit_topic=names.audit,
+                audit_entry=lambda letter: redrive_audit(letter, actor, datetime.now(UTC)),
+            )
         )
-    )
-    print(f"re-drove {count} dead letter(s)")
+    print(f"re-drove {total} dead letter(s)")
     return 0
+
+
+def _resend_to(topic: str, letter: dict[str, Any]) -> tuple[str, bytes, dict[str, Any]] | None:
+    from hub.redrive import delivery_to_resend
+
+    return delivery_to_resend(letter, topic)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,6 +168,27 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     run_worker(settings, loglevel=args.loglevel)
     return 0
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _stuck_options(parser: argparse.ArgumentParser, stuck_help: str) -> None:
+    parser.add_argument("--stuck", action="store_true", help=stuck_help)
+    parser.add_argument(
+        "--older-than",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stuck means no outcome for this long (default HUB_STUCK__AFTER_SECONDS)",
+    )
+    parser.add_argument(
+        "--channel", choices=("email", "telegram", "all"), default="all", help="default: all"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,12 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("file", help="path to the event, or - for standard input")
     publish.set_defaults(handler=cmd_publish)
 
-    status = commands.add_parser("status", help="delivery status of one event")
-    status.add_argument("event_id")
+    status = commands.add_parser("status", help="delivery status of one event, or stuck ones")
+    status.add_argument("event_id", nargs="?")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
+    _stuck_options(status, "list deliveries planned or retrying with no outcome for too long")
     status.set_defaults(handler=cmd_status)
 
-    redrive = commands.add_parser("redrive", help="send dead-lettered deliveries again")
+    redrive = commands.add_parser(
+        "redrive", help="send dead letters again, or (--stuck) re-plan stuck deliveries"
+    )
+    redrive.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    _stuck_options(redrive, "re-plan stuck deliveries through the ledger instead")
     redrive.set_defaults(handler=cmd_redrive)
 
     from hub import cli_newsletters, cli_partners, cli_subscribers, cli_tokens

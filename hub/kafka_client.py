@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,7 +177,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 
 
 async def send_records(
-    settings: KafkaSettings, topic: str, records: list[tuple[bytes, dict[str, Any] | None]]
+    settings: KafkaSettings, topic: str, records: Sequence[tuple[bytes, dict[str, Any] | None]]
 ) -> None:
     """Write records (None: a tombstone) with acks=all, all or nothing from the caller's view."""
     producer = _producer(settings)

@@ -121,6 +121,17 @@ class TelegramSettings(BaseModel):
     timeout: float = Field(default=10.0, gt=0)
 
 
+class StuckSettings(BaseModel):
+    """The audit of open deliveries: planned or retrying, with no outcome for too long."""
+
+    # A delivery with no outcome for this long is stuck (a retry: this long after it was due).
+    after_seconds: float = Field(default=600.0, gt=0)
+    # How often each worker checks the deliveries of its partitions and logs the stuck ones.
+    check_seconds: float = Field(default=60.0, gt=0)
+    # Re-plan stuck deliveries through the ledger automatically (nothing is sent twice).
+    redrive: bool = True
+
+
 class LimitSettings(BaseModel):
     """Sizes and rates refused at the edge."""
 
@@ -183,6 +194,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     old_secret_keys: list[SecretStr] = Field(default_factory=list)
     embargo_check_seconds: float = Field(default=1.0, gt=0)
+    # Crash tests only: kill the worker at a named point, e.g. "deliver.sent:3" (hub/faults.py).
+    fault_kill_at: str = ""
+    # Diagnostics: log every delivery message handed to an agent and every offset committed.
+    trace_offsets: bool = False
+    stuck: StuckSettings = StuckSettings()
     newsletters_file: Path = REPO_ROOT / "hub" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()
     web: WebSettings = WebSettings()

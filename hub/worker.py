@@ -9,7 +9,7 @@ import os
 import faust
 from faust.contrib.asgi import serve_asgi
 
-from hub import logsafety
+from hub import faults, logsafety
 from hub.agents import register_agents
 from hub.api import create_api
 from hub.app import Runtime, create_runtime
@@ -20,7 +20,12 @@ from hub.settings import Settings
 
 
 def build_worker_runtime(settings: Settings) -> Runtime:
+    faults.arm(settings.fault_kill_at)
     rt = create_runtime(settings)
+    if settings.trace_offsets:
+        from hub.agents.offset_trace import OffsetTrace
+
+        rt.app.sensors.add(OffsetTrace(".deliveries."))
     register_agents(rt)
     serve_asgi(rt.app, create_api(rt), host=settings.web.host, port=settings.web.port)
     return rt

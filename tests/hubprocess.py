@@ -81,7 +81,8 @@ class HubProcess:
         self.partners_file = partners_file
         self._loaded = False
 
-    def start(self) -> HubProcess:
+    def start(self, *, wait: bool = True) -> HubProcess:
+        """Start the worker; with wait=False, return at once (it may be meant to kill itself)."""
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "hub.cli", "worker", "--loglevel", "info"],
@@ -90,6 +91,8 @@ class HubProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
+        if not wait:
+            return self
         wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
         # Credentials are read from Kafka after start; until then every token gets a 503.
         wait_until(

@@ -7,7 +7,9 @@ and waits on conditions: emails in the outbox, the consumer group having committ
 from __future__ import annotations
 
 import collections
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -88,7 +90,12 @@ class Stack:
 def make_stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
     started: list[Stack] = []
 
-    def make(count: int, bounce_every: int = 0, templates: Path | None = None) -> Stack:
+    def make(
+        count: int,
+        bounce_every: int = 0,
+        templates: Path | None = None,
+        **extra: str,
+    ) -> Stack:
         subscribers = tmp_path / "subscribers.yaml"
         addresses = write_subscribers(subscribers, count, bounce_every)
         port = free_port()
@@ -105,9 +112,11 @@ def make_stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
         }
         if templates is not None:
             env["HUB_TEMPLATES_DIR"] = str(templates)
-        hub = HubProcess(tmp_path, port, subscribers, **env).start()
+        env.update(extra)
+        hub = HubProcess(tmp_path, port, subscribers, **env)
         stack = Stack(hub, catcher, addresses, port)
-        started.append(stack)
+        started.append(stack)  # stopped afterwards even if it never becomes healthy
+        hub.start()
         return stack
 
     yield make
@@ -145,6 +154,100 @@ def test_worker_killed_mid_fan_out_sends_every_email_exactly_once(make_stack: An
     assert sent_before_restart < 2000, "the fan-out finished before the kill; nothing was tested"
     stack.hub.start()
     assert_exactly_once(stack, stack.addresses, crashes=1)
+
+
+# Where each successive worker kills itself (hub/faults.py): mid fan-out in the planner, between
+# a send and its ledger entry (the one message a crash may repeat), between the ledger and the
+# outcome, after the outcome but before the commit, and in the middle of the status fold.
+KILL_SCHEDULE = (
+    "plan.delivery:40",
+    "plan.delivery:120",
+    "plan.delivery:250",
+    "deliver.sent:8",
+    "deliver.recorded:10",
+    "deliver.done:8",
+    "status.fold:100",
+    "deliver.sent:12",
+    "deliver.done:15",
+    "deliver.recorded:5",
+    "status.fold:60",
+    "deliver.sent:5",
+    "deliver.done:12",
+    "deliver.sent:15",
+    "status.fold:150",
+    "deliver.recorded:12",
+    "deliver.sent:6",
+    "deliver.done:5",
+    "status.fold:40",
+    "deliver.sent:10",
+    "deliver.recorded:20",
+    "deliver.done:10",
+)
+RECIPIENTS = 300
+
+
+def hub_json(stack: Stack, *args: str) -> Any:
+    import json
+
+    done = stack.hub.cli(*args, "--json")
+    return json.loads(done.stdout)
+
+
+@pytest.mark.timeout(1200)
+def test_worker_killed_at_many_points_of_a_fan_out_loses_nothing(make_stack: Any) -> None:
+    """22 SIGKILLs at chosen points of one fan-out (planned 4 times over); after the last
+    restart every recipient has the email, only messages in flight at a kill repeat (same
+    Message-ID), nothing is pending, and the status API and `hub status` agree exactly."""
+    stack = make_stack(
+        RECIPIENTS,
+        HUB_FAULT_KILL_AT=KILL_SCHEDULE[0],
+        HUB_STUCK__AFTER_SECONDS="3600",
+        HUB_TRACE_OFFSETS=os.environ.get("HUB_TRACE_OFFSETS", "false"),
+    )
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    for number, spec in enumerate(KILL_SCHEDULE):
+        process = stack.hub.process
+        assert process is not None
+        wait_until(
+            lambda p=process: p.poll() is not None,
+            timeout=120,
+            what=f"kill {number + 1} ({spec})\n{stack.hub.log_tail()}",
+        )
+        assert process.returncode == -signal.SIGKILL, stack.hub.log_tail()
+        following = KILL_SCHEDULE[number + 1] if number + 1 < len(KILL_SCHEDULE) else ""
+        stack.hub.env["HUB_FAULT_KILL_AT"] = following
+        stack.hub.start(wait=not following)
+    log = stack.hub.log_path.read_text(errors="replace")
+    assert log.count("fault injection: killing the worker") == len(KILL_SCHEDULE)
+
+    # Every kill, wherever it lands, may catch the delivery agent with one message accepted by
+    # the server but not yet in the ledger: at most one repeat per kill, the same message.
+    assert_exactly_once(stack, stack.addresses, crashes=len(KILL_SCHEDULE))
+    status = wait_until(
+        lambda: (s := stack.status(document["id"])) and s["totals"]["sent"] == RECIPIENTS and s,
+        timeout=120,
+        what="the status to show every email sent",
+    )
+    assert status["totals"] == {
+        "planned": RECIPIENTS,
+        "pending": 0,
+        "retrying": 0,
+        "sent": RECIPIENTS,
+        "failed": 0,
+        "retries": 0,
+    }
+    # The CLI reads the status table's changelog: the same records the API reads.
+    wait_until(
+        lambda: hub_json(stack, "status", document["id"]) == stack.status(document["id"]),
+        timeout=60,
+        what="`hub status` to agree with the status API",
+    )
+    assert hub_json(stack, "status", "--stuck", "--older-than", "0")["total"] == 0
+    stuck = stack.hub.get("/api/v1/deliveries/stuck", older_than="0").json()
+    assert stuck["total"] == 0 and stuck["deliveries"] == []
+    # How often faust handed the agents a partition with a hole in it (evidence, not a condition).
+    print("gaps repaired:", log.count("never reached the agent"))
 
 
 def test_worker_stopped_mid_fan_out_hands_back_its_work(make_stack: Any) -> None:
@@ -280,3 +383,77 @@ def test_refused_recipients_fail_with_the_reason_and_redrive_sends_them_once(
     assert actions["delivery.sent"] == 30
     assert actions["delivery.failed"] == len(bounced)
     assert actions["deadletter.redriven"] == len(bounced)
+
+
+def test_a_stuck_delivery_is_listed_and_redriven_once_through_the_ledger(
+    make_stack: Any,
+) -> None:
+    """A delivery planned an hour ago whose message waits in the retry topic with no end in
+    sight: the periodic check warns, `hub status --stuck` and the API list it, and `hub redrive
+    --stuck` sends it (once: a second run finds nothing stuck)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from hub.kafka_client import send_records
+    from hub.outcomes import Outcome, OutcomeStatus
+    from hub.routing import Delivery
+    from hub.settings import KafkaSettings
+
+    stack = make_stack(
+        3, HUB_STUCK__CHECK_SECONDS="1", HUB_STUCK__AFTER_SECONDS="600", HUB_STUCK__REDRIVE="false"
+    )
+    document = load_example(DEMO_ANNOUNCEMENT)
+    address = stack.addresses[0]
+    delivery_id = f"stuck-{document['id'][:8]}"
+    message = {
+        "id": delivery_id,
+        "event_id": document["id"],
+        "channel": "email",
+        "language": "en",
+        "recipient": {"id": "p00000", "name": "Partner 0", "address": address},
+        "attempt": 1,
+        "links": None,
+        "event": document,
+        "not_before": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+    }
+    planned = Outcome.of(
+        Delivery.from_message(message),
+        OutcomeStatus.PLANNED,
+        datetime.now(UTC) - timedelta(hours=1),
+    )
+    kafka = KafkaSettings(topic_prefix=stack.hub.prefix)
+    asyncio.run(send_records(kafka, stack.hub.topic("retries", "email"), [(b"p00000", message)]))
+    asyncio.run(
+        send_records(
+            kafka, f"{stack.hub.prefix}.outcomes.v1", [(document["id"].encode(), planned.as_dict())]
+        )
+    )
+    wait_until(
+        lambda: delivery_id in stack.hub.log_path.read_text(errors="replace"),
+        what="the periodic check to warn about the stuck delivery",
+    )
+    listed = wait_until(
+        lambda: hub_json(stack, "status", "--stuck")["deliveries"],
+        what="`hub status --stuck` to list it",
+    )
+    assert [s["delivery_id"] for s in listed] == [delivery_id]
+    api = stack.hub.get("/api/v1/deliveries/stuck", channel="email").json()
+    assert [s["delivery_id"] for s in api["deliveries"]] == [delivery_id]
+    assert stack.hub.get("/api/v1/deliveries/stuck", older_than="7200").json()["total"] == 0
+    assert hub_json(stack, "status", "--stuck", "--channel", "telegram")["total"] == 0
+
+    done = stack.hub.cli("redrive", "--stuck")
+    assert "re-planned 1 stuck deliveries" in done.stdout
+    wait_until(lambda: received(stack.outbox)[address] == 1, what="the re-planned email")
+    status = wait_until(
+        lambda: (s := stack.status(document["id"])) and s["totals"]["sent"] == 1 and s,
+        what="the delivery to show as sent",
+    )
+    assert status["totals"]["pending"] == 0
+    wait_until(
+        lambda: hub_json(stack, "status", "--stuck")["total"] == 0, what="nothing stuck any more"
+    )
+    assert "re-planned 0 stuck deliveries" in stack.hub.cli("redrive", "--stuck").stdout
+    trail = stack.hub.get("/api/v1/audit", subject=document["id"]).json()
+    assert [e["action"] for e in trail].count("delivery.redriven") == 1
+    assert received(stack.outbox)[address] == 1

@@ -9,10 +9,13 @@ from typing import Any
 
 from faust.types import StreamT
 
+from hub import faults
+from hub.agents.guard import ContiguousStream
 from hub.agents.outcomes import record_outcome
 from hub.app import ChannelRuntime, Runtime, utc_now
 from hub.dispatch import Dispatched
 from hub.events import Event
+from hub.outcomes import OutcomeStatus
 from hub.retry import seconds_until
 from hub.routing import ChannelKey, Delivery, broadcasts
 from hub.selfservice import Cause, command, move_chat, pause_channel
@@ -26,12 +29,19 @@ def register_channel_agents(
 ) -> None:
     """The delivery and retry agents of one channel (email, telegram)."""
     app = rt.app
+    deliveries = ContiguousStream(rt, f"hub.{channel.key}")
+    retries = ContiguousStream(rt, f"hub.{channel.key}-retry")
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
     async def deliver(stream: StreamT[Any]) -> None:
         """Send each planned message once; schedule a retry or keep a dead letter on failure."""
-        async for message in stream:
+        async for _key, message in deliveries.items(stream):
             result = await channel.dispatcher.dispatch(message)
+            if result.outcome.status is OutcomeStatus.DUPLICATE:
+                # Written again: the local store may know it was sent while the changelog (what
+                # another worker would restore) lost that write in a crash.
+                channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
+            faults.reached("deliver.recorded")
             key = result.outcome.event_id.encode()
             if result.retry is not None:
                 await channel.retries.send(
@@ -42,17 +52,26 @@ def register_channel_agents(
             if result.blocked or result.moved_to is not None:
                 await follow_recipient(rt, channel.key, result)
             await record_outcome(rt, result.outcome)
+            faults.reached("deliver.done")
 
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
     async def retry(stream: StreamT[Any]) -> None:
         """Hand retries back to the channel once their backoff has passed."""
-        async for message in stream:
+        async for _key, message in retries.items(stream):
             wait = seconds_until(message.get("not_before"), utc_now())
+            # Wait in short steps: a rebalance waits for every agent to finish its message, so
+            # a retry due in minutes must not hold up the whole group.
+            while wait > 0 and flowing(app) and not app.rebalancing:
+                await asyncio.sleep(min(wait, 0.5))
+                wait = seconds_until(message.get("not_before"), utc_now())
+            recipient = str(message.get("recipient", {}).get("id", "")).encode()
             if wait > 0:
-                # Stopping cancels this sleep; the message is not acknowledged and comes back.
-                await asyncio.sleep(wait)
-            recipient = message.get("recipient", {}).get("id", "")
-            await channel.deliveries.send(key=str(recipient).encode(), value=message)
+                # Not due, and the group is rebalancing (faust stops the flow first): put it back
+                # at the end of the retry topic and let the rebalance go on (a copy read twice
+                # is stopped by the ledger).
+                await channel.retries.send(key=recipient, value=message)
+                continue
+            await channel.deliveries.send(key=recipient, value=message)
 
 
 def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
@@ -86,3 +105,8 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
     await rt.subscriber_commands.send(
         key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
     )
+
+
+def flowing(app: Any) -> bool:
+    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
+    return bool(getattr(app.consumer, "flow_active", True))

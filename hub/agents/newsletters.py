@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from faust.types import StreamT
 
 from hub import audit
+from hub.agents.guard import ContiguousStream
 from hub.app import Runtime, utc_now
 from hub.events import Event
 from hub.newsletter.archive import archive_record
@@ -28,10 +29,11 @@ def newsletters_for(rt: Runtime, event: Event) -> list[str]:
 def register_newsletter_agents(rt: Runtime) -> None:
     """Items accumulate per newsletter; at each scheduled time one edition per period goes out."""
     app = rt.app
+    records = ContiguousStream(rt, "hub.newsletter")
 
     @app.agent(rt.newsletter_records, name="hub.newsletter", concurrency=1)
     async def compile_newsletters(stream: StreamT[Any]) -> None:
-        async for key, record in stream.items():
+        async for key, record in records.items(stream):
             name = key.decode() if isinstance(key, bytes) else str(key)
             newsletter = rt.newsletters.get(name)
             if newsletter is None or not isinstance(record, dict):

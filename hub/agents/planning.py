@@ -8,7 +8,9 @@ from typing import Any
 
 from faust.types import StreamT
 
+from hub import faults
 from hub.agents.channels import broadcast_to
+from hub.agents.guard import ContiguousStream
 from hub.agents.newsletters import newsletters_for
 from hub.agents.outcomes import record_outcome
 from hub.app import Runtime, utc_now
@@ -21,11 +23,12 @@ log = logging.getLogger(__name__)
 
 def register_planning_agents(rt: Runtime) -> None:
     app = rt.app
+    events = ContiguousStream(rt, "hub.plan")
 
     @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
     async def plan(stream: StreamT[Any]) -> None:
         """Turn accepted events into deliveries, one per recipient and channel."""
-        async for document in stream:
+        async for _key, document in events.items(stream):
             try:
                 await plan_one(rt, document)
             except Exception as exc:
@@ -104,6 +107,7 @@ async def plan_one(rt: Runtime, document: Any) -> None:
             key=delivery.event_id.encode(),
             value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
         )
+        faults.reached("plan.delivery")
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))

@@ -1,0 +1,73 @@
+"""The agents' own check that no offset of a partition is skipped, and the kill points. No Kafka."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.contiguity import Contiguity, baseline
+from hub.faults import KillPoints, parse
+
+TP = ("hub.deliveries.email.v1", 1)
+
+
+def test_baseline_is_the_lower_of_the_commit_and_an_unfinished_repair() -> None:
+    assert baseline(78, None) == 78
+    assert baseline(87, 85) == 85  # died repairing 85-86 after faust committed past them
+    assert baseline(None, 12) == 12
+    assert baseline(40, None) == 40
+    assert baseline(None, None) is None
+
+
+def test_skipped_offsets_are_reported_once_and_read_again_ones_are_not() -> None:
+    seen = Contiguity()
+    seen.start(TP, 78)
+    for offset in range(78, 85):
+        assert not seen.missing(TP, offset)
+        assert seen.handled(TP, offset) == offset + 1
+    # faust never hands over 85 and 86: the agent sees 87 next.
+    assert seen.missing(TP, 87) == range(85, 87)
+    seen.handled(TP, 87)
+    assert seen.expected[TP] == 88
+    # After a seek back, older offsets come again: not a gap, and progress does not go back.
+    assert not seen.missing(TP, 80)
+    assert seen.handled(TP, 80) is None
+    assert seen.expected[TP] == 88
+
+
+def test_a_partition_whose_first_message_is_past_its_commit_has_a_gap() -> None:
+    seen = Contiguity()
+    seen.start(TP, baseline(78, None))
+    assert seen.missing(TP, 80) == range(78, 80)
+
+
+def test_without_any_baseline_the_first_message_starts_the_partition() -> None:
+    seen = Contiguity()
+    seen.start(TP, None)
+    assert not seen.missing(TP, 5)
+    seen.handled(TP, 5)
+    assert seen.missing(TP, 7) == range(6, 7)
+
+
+def test_revocation_forgets_every_partition() -> None:
+    seen = Contiguity()
+    seen.start(TP, 3)
+    seen.forget()
+    assert not seen.knows(TP)
+
+
+def test_kill_points_parse_and_refuse_bad_specs() -> None:
+    assert parse("deliver.sent:3, plan.delivery:100") == {"deliver.sent": 3, "plan.delivery": 100}
+    assert parse("") == {}
+    for bad in ("deliver.sent", "nowhere:3", "deliver.sent:0", "deliver.sent:x"):
+        with pytest.raises(ValueError, match="HUB_FAULT_KILL_AT"):
+            parse(bad)
+
+
+def test_kill_points_count_hits_only_when_armed() -> None:
+    points = KillPoints("deliver.done:1000")
+    for _ in range(3):
+        points.reached("deliver.done")
+    assert points.hits["deliver.done"] == 3
+    idle = KillPoints()
+    idle.reached("deliver.done")
+    assert not idle.hits
