@@ -178,7 +178,7 @@ def create_api(rt: Runtime) -> FastAPI:
 
     @api.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
     async def stuck_deliveries(
-        _reader: Annotated[Principal, as_reader_of_status],
+        _officer: Annotated[Principal, as_officer],
         older_than: Annotated[float | None, Query(ge=0, description="seconds")] = None,
         channel: Annotated[str | None, Query(pattern="^(email|telegram)$")] = None,
     ) -> dict[str, Any]:

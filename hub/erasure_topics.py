@@ -9,7 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
-from hub.kafka_admin import bootstrap_servers
+from hub.kafka_security import client_options
 from hub.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ async def align_topic_configs(
     changes it, gets the settings here at every start. A refusal is logged, not fatal: the hub
     runs, and the log says why erasures may take longer.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings))
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from faust.serializers import codecs
 from faust.types import StreamT
 
 from hub.app import Runtime
 from hub.contiguity import Contiguity, baseline
-from hub.kafka_admin import bootstrap_servers
+from hub.kafka_security import client_options
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,16 @@ class ContiguousStream:
         self.name = name
         self.seen = Contiguity()
         self.repaired = 0  # messages read again because faust never handed them over
+        self.codec: Any = rt.app.conf.value_serializer
         rt.app.on_partitions_revoked.connect(self._on_revoked)
 
     async def _on_revoked(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         self.seen.forget()
 
     async def items(self, stream: StreamT[Any]) -> AsyncIterator[tuple[Any, Any]]:
+        # Records read again are decoded as the agent's own topic decodes them (sealed ones too).
+        serializer = getattr(stream.channel, "value_serializer", None)
+        self.codec = serializer or self.rt.app.conf.value_serializer
         async for event in stream.events():
             message = event.message
             tp = (message.topic, message.partition)
@@ -71,7 +75,7 @@ class ContiguousStream:
 
     async def _committed(self, tp: tuple[str, int]) -> int | None:
         """The group's committed offset; at a partition's first message faust has not moved it."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(self.rt.settings.kafka))
+        admin = AIOKafkaAdminClient(**client_options(self.rt.settings.kafka))
         await admin.start()
         try:
             partition = TopicPartition(*tp)
@@ -86,7 +90,7 @@ class ContiguousStream:
     async def _read(self, tp: tuple[str, int], offsets: range) -> list[tuple[Any, Any]]:
         """The records at `offsets` of one partition, decoded as the agents' JSON values."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers(self.rt.settings.kafka),
+            **client_options(self.rt.settings.kafka),
             enable_auto_commit=False,
             group_id=None,
         )
@@ -100,7 +104,9 @@ class ContiguousStream:
                 batch = await consumer.getmany(partition, timeout_ms=1000)
                 for record in batch.get(partition, []):
                     if record.offset in offsets:
-                        value = None if record.value is None else json.loads(record.value)
+                        value = (
+                            None if record.value is None else codecs.loads(self.codec, record.value)
+                        )
                         records.append((record.key, value))
         finally:
             await consumer.stop()
