@@ -24,13 +24,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The catcher renames each message into place whole and never changes it: parse each file once,
+# so tests that poll a large outbox do not parse thousands of messages on every poll.
+_PARSED: dict[Path, EmailMessage] = {}
+
+
 def read_outbox(outbox: Path) -> list[EmailMessage]:
     """Every message the catcher stored, parsed (oldest first)."""
     parser = BytesParser(policy=policy.default)
-    return [
-        parser.parsebytes(path.read_bytes())  # type: ignore[misc]
-        for path in sorted(outbox.glob("*.eml"))
-    ]
+    messages = []
+    for path in sorted(outbox.glob("*.eml")):
+        if path not in _PARSED:
+            _PARSED[path] = parser.parsebytes(path.read_bytes())  # type: ignore[assignment]
+        messages.append(_PARSED[path])
+    return messages
 
 
 @pytest.fixture
