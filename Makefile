@@ -15,17 +15,17 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 kafka-start: $(STAMP)
-	$(PY) -m hub.devstack.kafka start
+	$(PY) -m devstack.kafka start
 
 kafka-stop:
-	$(PY) -m hub.devstack.kafka stop
+	$(PY) -m devstack.kafka stop
 
 kafka-status:
-	$(PY) -m hub.devstack.kafka status
+	$(PY) -m devstack.kafka status
 
 ## run: Kafka, the mail catcher and a worker with its HTTP API, in the foreground (Ctrl-C stops).
 run: $(STAMP)
-	$(PY) -m hub.devstack.run
+	$(PY) -m devstack.run
 
 # The browser test drives Debian's Chromium; test tools cannot download browsers here.
 CHROMIUM := /usr/bin/chromium
@@ -34,16 +34,16 @@ $(CHROMIUM):
 
 ## test: the whole suite against the real broker (started if it is not running).
 test: $(STAMP) $(CHROMIUM) kafka-start
-	$(VENV)/bin/ruff check hub channels tests bench
-	$(VENV)/bin/ruff format --check hub channels tests bench
-	$(VENV)/bin/mypy hub channels
+	$(VENV)/bin/ruff check hub channels devstack tests bench
+	$(VENV)/bin/ruff format --check hub channels devstack tests bench
+	$(VENV)/bin/mypy hub channels devstack
 	$(PY) -m pytest
 
 ## lint: the static checks alone (make test runs them too).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub channels tests bench
-	$(VENV)/bin/ruff format --check hub channels tests bench
-	$(VENV)/bin/mypy hub channels
+	$(VENV)/bin/ruff check hub channels devstack tests bench
+	$(VENV)/bin/ruff format --check hub channels devstack tests bench
+	$(VENV)/bin/mypy hub channels devstack
 
 ## bench: per-message cost of rendering once and personalising, against rendering each time.
 bench: $(STAMP)

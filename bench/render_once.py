@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from channels.email import EmailChannel
-from hub.events import Event
-from hub.links import PersonalLinks
-from hub.rendering import Renderer
-from hub.routing import ChannelKey, Delivery, Recipient
+from channels.email.channel import EmailChannel
+from hub.model.events import Event
+from hub.planning.routing import ChannelKey, Delivery, Recipient
+from hub.rendering.environment import Renderer
+from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT, SmtpSettings
 
 RECIPIENTS = 2000

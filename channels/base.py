@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar, final
 
-from hub.rendering import Rendered
-from hub.routing import ChannelKey, Delivery
+from hub.planning.routing import ChannelKey, Delivery
+from hub.rendering.environment import Rendered
 
 log = logging.getLogger(__name__)
 

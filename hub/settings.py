@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     # Diagnostics: log every delivery message handed to an agent and every offset committed.
     trace_offsets: bool = False
     stuck: StuckSettings = StuckSettings()
-    newsletters_file: Path = REPO_ROOT / "hub" / "demo" / "newsletters.yaml"
+    newsletters_file: Path = REPO_ROOT / "devstack" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()

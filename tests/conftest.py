@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 
 # python-telegram-bot warns about RetryAfter's int form unless this is set (warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -49,7 +49,7 @@ def mail_catcher(tmp_path: Path) -> Iterator[MailCatcher]:
 @pytest.fixture(scope="session")
 def kafka_broker() -> str:
     """The real broker `make test` started; its absence is a failure, not a skip."""
-    from hub.devstack import kafka
+    from devstack import kafka
 
     info = kafka.try_probe("127.0.0.1", 9092)
     if info is None:

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub.events import Event
-from hub.partners import Organisation, PartnerRegistry
+from hub.model.events import Event
+from hub.model.subscribers import OrganisationType, Subscriber, SubscriberKind
+from hub.partners.registry import Organisation, PartnerRegistry
 from hub.settings import REPO_ROOT
-from hub.subscribers import OrganisationType, Subscriber, SubscriberKind
 
 EXAMPLES = REPO_ROOT / "schemas" / "examples"
 DEMO_ANNOUNCEMENT = (

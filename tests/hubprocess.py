@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from hub.credentials import token_hash
-from hub.devstack.mailcatcher import MailCatcher
-from hub.roles import Role
+from devstack.mailcatcher import MailCatcher
+from hub.access.credentials import token_hash
+from hub.access.roles import Role
 from tests.conftest import free_port
 from tests.helpers import wait_until
 

@@ -77,7 +77,7 @@ def consumer_lag(group: str, topics: list[str]) -> int:
 
 def read_records(topic: str) -> list[dict[str, object]]:
     """Every value now in a topic, as JSON."""
-    from hub.kafka_client import read_topic
+    from hub.kafka.client import read_topic
     from hub.settings import KafkaSettings
 
     return [value for _key, value in asyncio.run(read_topic(KafkaSettings(), topic))]

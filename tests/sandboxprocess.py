@@ -25,7 +25,7 @@ class SandboxProcess:
                 [
                     sys.executable,
                     "-m",
-                    "hub.devstack.telegram_sandbox",
+                    "devstack.telegram_sandbox",
                     "--port",
                     str(self.port),
                     "--token",

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from hub import forms, mail_limits
-from hub.directory import Directory
-from hub.forms import FormRefused
-from hub.ratelimit import SlidingWindow
-from hub.tokens import Signer
+from hub.subscribers import mail_limits
+from hub.subscribers.directory import Directory
+from hub.subscribers.tokens import Signer
+from hub.web import forms
+from hub.web.forms import FormRefused
+from hub.web.ratelimit import SlidingWindow
 from tests.helpers import subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

@@ -11,24 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub import audience, routing
-from hub.audience import ANYONE, OFFICER, Reader
-from hub.events import Classification, Event
-from hub.links import PersonalLinks
-from hub.newsletter.archive import archive_record, atom_feed, edition_page
-from hub.newsletter.config import load_newsletters
-from hub.newsletter.editions import may_open, plan_edition
-from hub.partners import (
-    AccessDecision,
-    Decision,
-    Organisation,
-    OrganisationStatus,
-    PartnerRegistry,
-)
-from hub.planning import plan_event
-from hub.rendering import Renderer
-from hub.settings import REPO_ROOT
-from hub.subscribers import (
+from hub.model.events import Classification, Event
+from hub.model.subscribers import (
     Mode,
     OrganisationType,
     PartnerRequest,
@@ -37,6 +21,22 @@ from hub.subscribers import (
     SubscriberStatus,
     Subscription,
 )
+from hub.newsletters.archive import archive_record, atom_feed, edition_page
+from hub.newsletters.config import load_newsletters
+from hub.newsletters.editions import may_open, plan_edition
+from hub.partners.registry import (
+    AccessDecision,
+    Decision,
+    Organisation,
+    OrganisationStatus,
+    PartnerRegistry,
+)
+from hub.planning import audience, routing
+from hub.planning.audience import ANYONE, OFFICER, Reader
+from hub.planning.planner import plan_event
+from hub.rendering.environment import Renderer
+from hub.rendering.links import PersonalLinks
+from hub.settings import REPO_ROOT
 from tests.helpers import EXAMPLES, event, load_example, subscriber
 
 STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
@@ -204,7 +204,7 @@ def _fields(organisation: Organisation) -> dict[str, Any]:
 # The property: events x subscribers x registry x channels x newsletters x pages.
 
 RENDERER = Renderer(REPO_ROOT / "templates")
-NEWSLETTERS = load_newsletters(REPO_ROOT / "hub" / "demo" / "newsletters.yaml")
+NEWSLETTERS = load_newsletters(REPO_ROOT / "devstack" / "demo" / "newsletters.yaml")
 REGIONAL = NEWSLETTERS["staff-weekly"].model_copy(update={"name": "staff-wa", "region": "wa"})
 ALL_NEWSLETTERS = [*NEWSLETTERS.values(), REGIONAL]
 PUBLIC_CHANNEL, STAFF_GROUP = "@public-news", "-100123"

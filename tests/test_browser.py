@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 from tests.hubprocess import HubProcess, hub_with_mail

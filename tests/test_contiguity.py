@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.contiguity import Contiguity, baseline
-from hub.faults import KillPoints, parse
+from hub.delivery.faults import KillPoints, parse
+from hub.runtime.contiguity import Contiguity, baseline
 
 TP = ("hub.deliveries.email.v1", 1)
 

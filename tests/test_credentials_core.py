@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.credentials import (
+from hub.access.credentials import (
     Credential,
     CredentialError,
     CredentialIndex,
@@ -16,8 +16,8 @@ from hub.credentials import (
     revoke,
     token_hash,
 )
-from hub.json_depth import too_deep
-from hub.roles import Role
+from hub.access.roles import Role
+from hub.intake.json_depth import too_deep
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from channels.email import EmailChannel
-from hub.devstack.mailcatcher import MailCatcher
-from hub.dispatch import Dispatcher
-from hub.outcomes import OutcomeStatus
-from hub.rendering import Renderer
-from hub.routing import ChannelKey, plan
+from channels.email.channel import EmailChannel
+from devstack.mailcatcher import MailCatcher
+from hub.delivery.dispatch import Dispatcher
+from hub.model.outcomes import OutcomeStatus
+from hub.planning.routing import ChannelKey, plan
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
 from tests.conftest import free_port, read_outbox
 from tests.helpers import event, subscriber

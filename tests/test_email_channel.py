@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from channels.email import EmailChannel
-from hub.devstack.mailcatcher import MailCatcher
+from channels.email.channel import EmailChannel
+from devstack.mailcatcher import MailCatcher
 from hub.errors import RecipientRejectedError, TransientDeliveryError
-from hub.rendering import Renderer
-from hub.routing import plan
+from hub.planning.routing import plan
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, SmtpSettings
 from tests.conftest import free_port, read_outbox
 from tests.helpers import event, subscriber

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.email import EmailChannel, header_text, list_unsubscribe
-from hub.devstack.mailcatcher import MailCatcher
-from hub.links import LinkMaker
-from hub.rendering import Renderer
-from hub.routing import plan
+from channels.email.channel import EmailChannel, header_text, list_unsubscribe
+from devstack.mailcatcher import MailCatcher
+from hub.planning.routing import plan
+from hub.rendering.environment import Renderer
+from hub.rendering.links import LinkMaker
 from hub.settings import REPO_ROOT, SmtpSettings
-from hub.tokens import Signer
+from hub.subscribers.tokens import Signer
 from tests.conftest import read_outbox
 from tests.helpers import event, subscriber
 

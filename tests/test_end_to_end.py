@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import HubProcess, hub_with_mail

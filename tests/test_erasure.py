@@ -19,10 +19,10 @@ import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from hub.devstack.mailcatcher import MailCatcher
-from hub.erasure import compaction_config
-from hub.erasure_topics import align_topic_configs
-from hub.kafka_admin import ensure_topics
+from devstack.mailcatcher import MailCatcher
+from hub.kafka.admin import ensure_topics
+from hub.privacy.erasure import compaction_config
+from hub.privacy.erasure_topics import align_topic_configs
 from hub.settings import KafkaSettings
 from tests.conftest import free_port
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until

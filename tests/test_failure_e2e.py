@@ -82,10 +82,10 @@ def test_telegram_off_records_skips_and_the_cli_publish_is_audited(
 def test_a_long_code_block_whose_second_part_fails_reaches_the_chat_once_in_full(
     kafka_broker: str, tmp_path: Path
 ) -> None:
-    from hub.events import Event
-    from hub.rendering import Renderer
+    from channels.telegram.format import split_message
+    from hub.model.events import Event
+    from hub.rendering.environment import Renderer
     from hub.settings import REPO_ROOT
-    from hub.telegram_format import split_message
     from tests.sandboxprocess import SandboxProcess
 
     code = "\n\n".join(f"step_{i} = run(stage={i}, retries=3)  # pipeline" for i in range(160))

@@ -13,16 +13,16 @@ import httpx
 import pytest
 
 from channels.base import Channel, Receipt
-from channels.email import EmailChannel
-from channels.telegram import TelegramChannel
-from hub.devstack.mailcatcher import MailCatcher
-from hub.devstack.telegram_sandbox import Fault, TelegramSandbox, serve
-from hub.dispatch import Dispatcher
-from hub.outcomes import OutcomeStatus
-from hub.rendering import Rendered, Renderer
-from hub.routing import ChannelKey, Delivery, Recipient, delivery_id
+from channels.email.channel import EmailChannel
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.format import split_message
+from devstack.mailcatcher import MailCatcher
+from devstack.telegram_sandbox import Fault, TelegramSandbox, serve
+from hub.delivery.dispatch import Dispatcher
+from hub.model.outcomes import OutcomeStatus
+from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
+from hub.rendering.environment import Rendered, Renderer
 from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
-from hub.telegram_format import split_message
 from tests.conftest import free_port, read_outbox
 from tests.helpers import event
 
@@ -225,8 +225,8 @@ async def test_a_delivery_of_any_shape_is_a_dead_letter(garbage: Any) -> None:
 
 
 def test_a_delivery_for_a_channel_that_is_off_is_skipped_with_the_reason() -> None:
-    from hub.planning import plan_event
-    from hub.subscribers import Subscription
+    from hub.model.subscribers import Subscription
+    from hub.planning.planner import plan_event
     from tests.helpers import subscriber
 
     both = Subscription(channels=frozenset({"email", "telegram"}))

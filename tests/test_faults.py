@@ -21,8 +21,8 @@ import httpx
 import pytest
 import yaml
 
-from hub.devstack.mailcatcher import MailCatcher
-from hub.languages import choose_language
+from devstack.mailcatcher import MailCatcher
+from hub.planning.languages import choose_language
 from hub.settings import REPO_ROOT
 from tests.conftest import free_port, read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
@@ -292,7 +292,7 @@ def test_broker_restart_mid_fan_out_loses_and_repeats_nothing(make_stack: Any) -
     document = load_example(DEMO_ANNOUNCEMENT)
     assert stack.hub.publish(document).status_code == 202
     wait_until(lambda: len(received(stack.outbox)) >= 100, timeout=120, what="100 emails")
-    kafka = [sys.executable, "-m", "hub.devstack.kafka"]
+    kafka = [sys.executable, "-m", "devstack.kafka"]
     assert len(received(stack.outbox)) < 1000, "the fan-out finished before the broker stopped"
     subprocess.run([*kafka, "stop"], check=True, timeout=120)
     subprocess.run([*kafka, "start"], check=True, timeout=180)
@@ -395,9 +395,9 @@ def test_a_stuck_delivery_is_listed_and_redriven_once_through_the_ledger(
     import asyncio
     from datetime import UTC, datetime, timedelta
 
-    from hub.kafka_client import send_records
-    from hub.outcomes import Outcome, OutcomeStatus
-    from hub.routing import Delivery
+    from hub.kafka.client import send_records
+    from hub.model.outcomes import Outcome, OutcomeStatus
+    from hub.planning.routing import Delivery
     from hub.settings import KafkaSettings
 
     stack = make_stack(

@@ -24,7 +24,7 @@ EXAMPLES_PER_OPERATION = "25"
 def hub(kafka_broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     workdir = tmp_path_factory.mktemp("fuzz")
     process = HubProcess(
-        workdir, smtp_port=1, subscribers_file=Path("hub/demo/subscribers.yaml").resolve()
+        workdir, smtp_port=1, subscribers_file=Path("devstack/demo/subscribers.yaml").resolve()
     ).start()
     yield process
     process.stop()

@@ -16,10 +16,11 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pydantic import ValidationError
 
-from hub.app import create_faust_app
-from hub.cli import EXIT_UNAVAILABLE, main
-from hub.kafka_admin import ensure_topics
-from hub.kafka_security import broker_credentials, client_options, topic_configs
+from hub.cli.main import EXIT_UNAVAILABLE, main
+from hub.kafka.admin import ensure_topics
+from hub.kafka.security import client_options, topic_configs
+from hub.runtime.app import create_faust_app
+from hub.runtime.broker_credentials import broker_credentials
 from hub.settings import KafkaSettings, Settings
 
 TLS = Path(__file__).parent / "data" / "kafka-tls"

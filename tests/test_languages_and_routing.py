@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.languages import choose_language, fallback_chain
-from hub.routing import ChannelKey, Delivery, delivery_id, plan
-from hub.subscribers import SubscriberKind
+from hub.model.subscribers import SubscriberKind
+from hub.planning.languages import choose_language, fallback_chain
+from hub.planning.routing import ChannelKey, Delivery, delivery_id, plan
 from tests.helpers import event, subscriber
 
 

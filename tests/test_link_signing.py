@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from hub.app import create_signer
 from hub.errors import ConfigurationError
+from hub.runtime.app import create_signer
 from hub.settings import Settings
-from hub.tokens import InvalidTokenError, Purpose, Signer, check_compact, issue_compact
+from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer, check_compact, issue_compact
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 OLD, NEW, OTHER = b"old-key-" * 4, b"new-key-" * 4, b"other-key-" * 4

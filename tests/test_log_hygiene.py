@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from hub.logsafety import AccessLogFilter, RedactingFilter
 from tests.conftest import free_port, read_outbox
 from tests.forms import submit

@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from hub.audience import ANYONE, OFFICER
 from hub.errors import ConfigurationError
-from hub.links import PersonalLinks
-from hub.newsletter.archive import archive_record, atom_feed, edition_page
-from hub.newsletter.config import Audience, Newsletter, load_newsletters
-from hub.newsletter.editions import accepts, items_for, plan_edition
-from hub.newsletter.state import apply, empty_state, next_items
-from hub.rendering import Renderer
+from hub.model.subscribers import Mode, SubscriberKind, Subscription
+from hub.newsletters.archive import archive_record, atom_feed, edition_page
+from hub.newsletters.config import Audience, Newsletter, load_newsletters
+from hub.newsletters.editions import accepts, items_for, plan_edition
+from hub.newsletters.state import apply, empty_state, next_items
+from hub.planning.audience import ANYONE, OFFICER
+from hub.rendering.environment import Renderer
+from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
-from hub.subscribers import Mode, SubscriberKind, Subscription
 from tests.helpers import EXAMPLES, PARTNERS, event, subscriber
 
 RENDERER = Renderer(REPO_ROOT / "templates")
 NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
-DEMO = load_newsletters(REPO_ROOT / "hub" / "demo" / "newsletters.yaml")
+DEMO = load_newsletters(REPO_ROOT / "devstack" / "demo" / "newsletters.yaml")
 STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
 
 

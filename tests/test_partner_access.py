@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port, read_outbox
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until

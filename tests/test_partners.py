@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from hub.directory import Directory
-from hub.links import PersonalLinks
-from hub.partner_changes import partner_change
-from hub.partner_commands import (
+from hub.model.subscribers import PartnerRequest, Subscriber, SubscriberKind, SubscriberStatus
+from hub.partners.changes import partner_change
+from hub.partners.commands import (
     add_domain,
     add_organisation,
     change_organisation,
@@ -20,10 +19,11 @@ from hub.partner_commands import (
     remove_domain,
     revoke,
 )
-from hub.partners import Decision, InvalidPartnerError, PartnerRegistry, RequestState
-from hub.rendering import Renderer
+from hub.partners.registry import Decision, InvalidPartnerError, PartnerRegistry, RequestState
+from hub.rendering.environment import Renderer
+from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
-from hub.subscribers import PartnerRequest, Subscriber, SubscriberKind, SubscriberStatus
+from hub.subscribers.directory import Directory
 from tests.helpers import subscriber
 
 NOW = "2026-11-30T10:00:00+00:00"

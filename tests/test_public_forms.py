@@ -14,9 +14,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from hub.devstack.mailcatcher import MailCatcher
-from hub.selfservice import Cause, command
-from hub.subscribers import Subscriber, SubscriberKind, SubscriberStatus
+from devstack.mailcatcher import MailCatcher
+from hub.model.subscribers import Subscriber, SubscriberKind, SubscriberStatus
+from hub.subscribers.selfservice import Cause, command
 from tests.conftest import read_outbox
 from tests.forms import form_token, submit
 from tests.helpers import wait_until

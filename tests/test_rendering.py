@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from hub.errors import TemplateError
-from hub.events import Event
-from hub.languages import choose_language
-from hub.rendering import Renderer
+from hub.model.events import Event
+from hub.planning.languages import choose_language
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
 from tests.helpers import event, valid_examples
 

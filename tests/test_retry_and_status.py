@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.delivery.retry import GiveUp, RetryAt, backoff_seconds, decide, seconds_until
+from hub.delivery.status import fold, split, stuck, summarise
 from hub.errors import (
     PermanentDeliveryError,
     RateLimitedError,
     RecipientRejectedError,
     TransientDeliveryError,
 )
-from hub.outcomes import Outcome, OutcomeStatus
-from hub.retry import GiveUp, RetryAt, backoff_seconds, decide, seconds_until
+from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.settings import RetrySettings
-from hub.status import fold, split, stuck, summarise
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 POLICY = RetrySettings(base_seconds=5, factor=2, max_delay_seconds=600, max_attempts=8, jitter=0.2)

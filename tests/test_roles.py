@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.credentials import token_hash
-from hub.roles import Role
+from hub.access.credentials import token_hash
+from hub.access.roles import Role
 from tests.helpers import load_example, wait_until
 from tests.hubprocess import ROLE_TOKENS, TOKEN, HubProcess
 from tests.kafka_probe import read_records
@@ -230,8 +230,8 @@ def test_deeply_nested_json_to_a_model_route_is_a_client_error(hub: HubProcess) 
 def test_make_run_keeps_one_development_token_per_role(
     kafka_broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hub import credential_store
-    from hub.devstack import run
+    from devstack import run
+    from hub.access import credential_store
     from hub.settings import KafkaSettings, Settings
 
     monkeypatch.setattr(run, "VAR", tmp_path)

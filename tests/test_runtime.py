@@ -7,10 +7,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from hub.app import create_runtime
-from hub.routing import ChannelKey
+from hub.planning.routing import ChannelKey
+from hub.runtime.app import create_runtime
 from hub.settings import Settings, TelegramSettings
-from hub.tokens import Purpose, Signer
+from hub.subscribers.tokens import Purpose, Signer
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

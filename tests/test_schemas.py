@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from hub.errors import InvalidEventError
-from hub.events import Event
-from hub.publishing import accept
-from hub.schemas import SchemaCatalog, parse_document
+from hub.intake.publishing import accept
+from hub.intake.schemas import SchemaCatalog, parse_document
+from hub.model.events import Event
 from hub.settings import REPO_ROOT
 from tests.helpers import invalid_examples, load_example, valid_examples
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from hub import audit
-from hub.dispatch import UNKNOWN_RECIPIENT_RETRIES, Dispatcher
-from hub.erasure import ROLL_KEY, compaction_config
-from hub.export import dead_letters_of, deliveries_of
-from hub.outcomes import OutcomeStatus
-from hub.rendering import Renderer
-from hub.routing import ChannelKey, Delivery, Recipient, delivery_id
-from hub.sealing import (
+from hub.delivery.dispatch import UNKNOWN_RECIPIENT_RETRIES, Dispatcher
+from hub.model import audit
+from hub.model.outcomes import OutcomeStatus
+from hub.model.subscribers import SubscriberKind
+from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
+from hub.privacy.erasure import ROLL_KEY, compaction_config
+from hub.privacy.export import dead_letters_of, deliveries_of
+from hub.privacy.sealing import (
     DATA_KEY,
     ERASED,
     KeyLookup,
@@ -29,9 +29,9 @@ from hub.sealing import (
     seal_delivery,
     seal_value,
 )
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, RetrySettings
-from hub.subscriber_changes import subscriber_change
-from hub.subscribers import SubscriberKind
+from hub.subscribers.changes import subscriber_change
 from tests.helpers import subscriber
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

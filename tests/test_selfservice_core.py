@@ -6,8 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.dryrun import audience_counts, dry_run, search
-from hub.selfservice import (
+from hub.model.subscribers import (
+    InvalidSubscriberError,
+    Mode,
+    SubscriberKind,
+    SubscriberStatus,
+    subscriber_from_dict,
+)
+from hub.planning.dryrun import audience_counts, dry_run, search
+from hub.subscribers.selfservice import (
     Cause,
     Preferences,
     change_preferences,
@@ -17,14 +24,7 @@ from hub.selfservice import (
     subscribe,
     unsubscribe,
 )
-from hub.subscribers import (
-    InvalidSubscriberError,
-    Mode,
-    SubscriberKind,
-    SubscriberStatus,
-    subscriber_from_dict,
-)
-from hub.tokens import InvalidTokenError, Purpose, Signer, new_external_id
+from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer, new_external_id
 from tests.helpers import EXAMPLES, PARTNERS, event, subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -160,7 +160,7 @@ def test_unsubscribe_from_one_topic_keeps_the_others() -> None:
 
 
 def test_staff_who_unsubscribe_still_get_internal_communications() -> None:
-    from hub import audience
+    from hub.planning import audience
 
     staff = unsubscribe(subscriber("s", SubscriberKind.STAFF), NOW, all_topics=TOPICS)
     update = event(

@@ -6,15 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from hub.staff_import import (
-    StaffDiff,
-    StaffImportError,
-    diff_staff,
-    format_diff,
-    offboarded,
-    parse_staff_csv,
-)
-from hub.subscribers import (
+from hub.model.subscribers import (
     EVERYTHING,
     Consent,
     Mode,
@@ -22,6 +14,14 @@ from hub.subscribers import (
     SubscriberKind,
     SubscriberStatus,
     Subscription,
+)
+from hub.subscribers.staff_import import (
+    StaffDiff,
+    StaffImportError,
+    diff_staff,
+    format_diff,
+    offboarded,
+    parse_staff_csv,
 )
 
 MONDAY = "2025-03-03T08:00:00+00:00"

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until

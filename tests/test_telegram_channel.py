@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from channels.telegram import TelegramChannel
-from hub.devstack.telegram_sandbox import Fault, TelegramSandbox, serve
+from channels.telegram.channel import TelegramChannel
+from devstack.telegram_sandbox import Fault, TelegramSandbox, serve
 from hub.errors import ChatMovedError, RateLimitedError, RecipientBlockedError
-from hub.rendering import Renderer
-from hub.routing import ChannelKey, Delivery, Recipient
+from hub.planning.routing import ChannelKey, Delivery, Recipient
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
 from tests.helpers import event
 

@@ -9,21 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.directory import Directory
-from hub.events import Classification
-from hub.rendering import Renderer
-from hub.routing import broadcasts
-from hub.selfservice import Cause
-from hub.settings import REPO_ROOT
-from hub.subscribers import SubscriberKind, Subscription
-from hub.telegram_bot import handle_update
-from hub.telegram_format import (
+from channels.telegram.bot import handle_update
+from channels.telegram.format import (
     MAX_MESSAGE_CHARS,
     markdown_to_telegram,
     split_message,
     visible_length,
 )
-from hub.tokens import InvalidTokenError, Purpose, Signer, check_compact, issue_compact
+from hub.model.events import Classification
+from hub.model.subscribers import SubscriberKind, Subscription
+from hub.planning.routing import broadcasts
+from hub.rendering.environment import Renderer
+from hub.settings import REPO_ROOT
+from hub.subscribers.directory import Directory
+from hub.subscribers.selfservice import Cause
+from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer, check_compact, issue_compact
 from tests.helpers import EXAMPLES, event, subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ def test_hostile_title_is_escaped_in_the_telegram_message() -> None:
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_every_example_fits_or_is_split_in_every_language(language: str) -> None:
-    from hub.languages import choose_language
+    from hub.planning.languages import choose_language
     from tests.helpers import valid_examples
 
     for path in valid_examples():
@@ -221,7 +221,7 @@ def test_no_internal_event_is_ever_broadcast_to_a_public_channel(
 
 
 def test_planned_telegram_delivery_needs_a_linked_chat() -> None:
-    from hub.routing import plan
+    from hub.planning.routing import plan
 
     linked = subscriber(
         "a", telegram_chat_id=99, subscriptions=(Subscription(channels=frozenset({"telegram"})),)

@@ -27,8 +27,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from hub.devstack.telegram_sandbox import TelegramSandbox, parse_html, serve
-from hub.telegram_limits import Flood, RateLimiter, Window
+from channels.telegram.limits import Flood, RateLimiter, Window
+from devstack.telegram_sandbox import TelegramSandbox, parse_html, serve
 
 TOKEN = "123456:test-token-for-the-sandbox"
 OTHER_TOKEN = "654321:another-bot"

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.devstack.telegram_sandbox.errors import ApiError
-from hub.devstack.telegram_sandbox.html_mode import HtmlParser
-from hub.rendering import Renderer
+from channels.telegram.format import MAX_MESSAGE_CHARS, split_message, visible_length
+from devstack.telegram_sandbox.errors import ApiError
+from devstack.telegram_sandbox.html_mode import HtmlParser
+from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
-from hub.telegram_format import MAX_MESSAGE_CHARS, split_message, visible_length
 from tests.helpers import event
 
 RENDERER = Renderer(REPO_ROOT / "templates")

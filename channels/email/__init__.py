@@ -1,0 +1,1 @@
+"""The email channel: multipart messages sent through a pool of SMTP connections."""

@@ -1,0 +1,1 @@
+"""The Telegram channel: Telegram-HTML messages, flood limits, and the bot's conversation."""

@@ -1,0 +1,1 @@
+"""Local development stack, never shipped: Kafka, mail catcher, Telegram sandbox, make run."""

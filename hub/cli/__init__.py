@@ -1,0 +1,1 @@
+"""The `hub` command and its subcommands."""

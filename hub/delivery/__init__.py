@@ -1,0 +1,1 @@
+"""Sending and following deliveries: dispatcher, retry policy, status, stuck, redrive."""

@@ -1,0 +1,162 @@
+"""Per-event delivery status as a fold that cannot double-count after a crash. Pure.
+
+The state is kept per delivery (key `<event id>/<delivery id>`), last writer wins under two
+rules: `sent` is final (the ledger never sends a delivery twice, and a `duplicate` means the
+ledger had it as sent), and `planned` never overrides what came after it. Applying an outcome
+twice, or outcomes read again from any earlier offset after a crash, gives the same state, and
+each key is written on its own, so no two records can come back from their changelogs out of
+step. Counts are derived from the states when read, so they cannot go negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.model.outcomes import Outcome, OutcomeStatus
+
+MAX_LISTED_FAILURES = 500
+COUNTERS = ("planned", "pending", "retrying", "sent", "failed", "retries")
+# Current state of a delivery -> the counter it sits in.
+BUCKET = {"planned": "pending", "retrying": "retrying", "sent": "sent", "failed": "failed"}
+OPEN = frozenset({"planned", "retrying"})
+
+
+def delivery_key(event_id: str, delivery_id: str) -> str:
+    return f"{event_id}/{delivery_id}"
+
+
+def event_key(event_id: str) -> str:
+    return event_id
+
+
+def apply(state: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
+    """A delivery's new state after `outcome`; None when the outcome changes nothing."""
+    status = OutcomeStatus.SENT if outcome.status is OutcomeStatus.DUPLICATE else outcome.status
+    if status.value not in BUCKET:
+        return None
+    if state is not None and (state["status"] == "sent" or status is OutcomeStatus.PLANNED):
+        return None
+    retries = int(state.get("retries", 0)) if state else 0
+    if status is OutcomeStatus.RETRYING:
+        retries = max(retries, outcome.attempt + 1)
+    new = {
+        "event_id": outcome.event_id,
+        "delivery_id": outcome.delivery_id,
+        "channel": outcome.channel,
+        "language": outcome.language,
+        "recipient_id": outcome.recipient_id,
+        "status": status.value,
+        "attempt": outcome.attempt,
+        "retries": retries,
+        "reason": outcome.reason if status is not OutcomeStatus.SENT else "",
+        "at": outcome.at,
+        "retry_at": outcome.retry_at,
+        "planned_at": (state or {}).get("planned_at") or outcome.at,
+    }
+    return None if state == new else new
+
+
+def apply_event(record: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
+    """The event-level record (why nothing went out) after a `skipped` outcome; None: unchanged."""
+    skipped = list((record or {}).get("skipped", []))
+    if outcome.reason in skipped:
+        return None
+    return {"event_id": outcome.event_id, "skipped": [*skipped, outcome.reason]}
+
+
+def fold(outcome: Outcome, read: Mapping[str, Any] | Any) -> list[tuple[str, dict[str, Any]]]:
+    """The records to write for one outcome, given a mapping-like `read` of the current ones.
+
+    An outcome that changes nothing still writes its key's current record again: after a crash
+    the worker's local store can be ahead of the table's changelog (written, not yet flushed),
+    and re-asserting the state when the outcome is read again brings the changelog (what the CLI
+    and the next owner of the partition read) up to the local store before the offset commits.
+    """
+    if outcome.status is OutcomeStatus.SKIPPED or not outcome.delivery_id:
+        key = event_key(outcome.event_id)
+        current = read.get(key)
+        record = apply_event(current, outcome)
+    else:
+        key = delivery_key(outcome.event_id, outcome.delivery_id)
+        current = read.get(key)
+        record = apply(current, outcome)
+    if record is None and current is not None:
+        record = dict(current)
+    return [] if record is None else [(key, record)]
+
+
+def summarise(
+    event_id: str, event_record: Mapping[str, Any] | None, deliveries: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Counts per channel and language, failures and reasons, from the deliveries' states."""
+    channels: dict[str, dict[str, dict[str, int]]] = {}
+    failures: list[dict[str, Any]] = []
+    for state in sorted(deliveries, key=lambda s: str(s["delivery_id"])):
+        counts = channels.setdefault(state["channel"], {}).setdefault(
+            state["language"], dict.fromkeys(COUNTERS, 0)
+        )
+        counts["planned"] += 1
+        counts[BUCKET[state["status"]]] += 1
+        counts["retries"] += int(state.get("retries", 0))
+        if state["status"] == "failed" and len(failures) < MAX_LISTED_FAILURES:
+            failures.append(
+                {
+                    "delivery_id": state["delivery_id"],
+                    "recipient_id": state["recipient_id"],
+                    "channel": state["channel"],
+                    "language": state["language"],
+                    "reason": state["reason"],
+                    "attempts": int(state["attempt"]) + 1,
+                    "at": state["at"],
+                }
+            )
+    skipped = list((event_record or {}).get("skipped", []))
+    return {
+        "event_id": event_id,
+        "totals": summary(channels),
+        "channels": channels,
+        "failures": failures,
+        "not_delivered": skipped,
+    }
+
+
+def summary(channels: Mapping[str, Mapping[str, Mapping[str, int]]]) -> dict[str, int]:
+    """Totals over every channel and language."""
+    totals = dict.fromkeys(COUNTERS, 0)
+    for languages in channels.values():
+        for counts in languages.values():
+            for key in totals:
+                totals[key] += counts[key]
+    return totals
+
+
+def split(
+    records: Iterable[tuple[str, Mapping[str, Any]]], event_id: str
+) -> tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]:
+    """An event's record and its deliveries' states, from (key, record) pairs of the table."""
+    event_record: Mapping[str, Any] | None = None
+    deliveries: list[Mapping[str, Any]] = []
+    for key, record in records:
+        if key == event_key(event_id):
+            event_record = record
+        elif key.startswith(f"{event_id}/"):
+            deliveries.append(record)
+    return event_record, deliveries
+
+
+def is_stuck(state: Mapping[str, Any], now: datetime, after: timedelta) -> bool:
+    """Planned or retrying, and no outcome for `after` (a retry: `after` past its due time)."""
+    if state.get("status") not in OPEN:
+        return False
+    since = datetime.fromisoformat(str(state.get("retry_at") or state["at"]))
+    return now - since >= after
+
+
+def stuck(
+    states: Iterable[Mapping[str, Any]], now: datetime, after: timedelta
+) -> list[dict[str, Any]]:
+    """The open deliveries with no outcome for too long, oldest first."""
+    found = [dict(s) for s in states if "delivery_id" in s and is_stuck(s, now, after)]
+    return sorted(found, key=lambda s: str(s.get("retry_at") or s["at"]))

@@ -1,1 +1,0 @@
-"""Local development stack: Kafka, mail catcher."""

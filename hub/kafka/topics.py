@@ -1,0 +1,47 @@
+"""The names of every topic the hub writes: <prefix>.<role>.<name>.v1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.planning.routing import ChannelKey
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """Every topic the hub writes, by role: hub.<role>.<name>.v1."""
+
+    prefix: str
+
+    def deliveries(self, channel: ChannelKey) -> str:
+        return f"{self.prefix}.deliveries.{channel}.v1"
+
+    def retries(self, channel: ChannelKey) -> str:
+        return f"{self.prefix}.retries.{channel}.v1"
+
+    def dead_letters(self, channel: ChannelKey | str) -> str:
+        return f"{self.prefix}.deadletters.{channel}.v1"
+
+    @property
+    def subscribers(self) -> str:
+        return f"{self.prefix}.subscribers.v1"
+
+    @property
+    def partners(self) -> str:
+        return f"{self.prefix}.partners.v1"
+
+    @property
+    def newsletters(self) -> str:
+        return f"{self.prefix}.newsletter.v1"
+
+    @property
+    def outcomes(self) -> str:
+        return f"{self.prefix}.outcomes.v1"
+
+    @property
+    def credentials(self) -> str:
+        return f"{self.prefix}.credentials.v1"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}.audit.v1"

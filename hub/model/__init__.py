@@ -1,0 +1,1 @@
+"""Value objects and Kafka records: events, subscribers, deliveries, outcomes, audit. Pure."""

@@ -1,0 +1,70 @@
+"""What happened to a delivery (or to a whole event), as written to the outcomes topic."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from hub.planning.routing import Delivery
+
+
+class OutcomeStatus(StrEnum):
+    PLANNED = "planned"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # a redelivered message the ledger had already seen through
+    SKIPPED = "skipped"  # a whole event: no audience, embargoed, already planned
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    event_id: str
+    status: OutcomeStatus
+    at: str
+    delivery_id: str = ""
+    channel: str = ""
+    recipient_id: str = ""
+    language: str = ""
+    attempt: int = 0
+    reason: str = ""
+    retry_at: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        delivery: Delivery,
+        status: OutcomeStatus,
+        now: datetime,
+        reason: str = "",
+        retry_at: datetime | None = None,
+    ) -> Outcome:
+        return cls(
+            event_id=delivery.event_id,
+            status=status,
+            at=now.isoformat(),
+            delivery_id=delivery.id,
+            channel=delivery.channel.value,
+            recipient_id=delivery.recipient.id,
+            language=delivery.language,
+            attempt=delivery.attempt,
+            reason=reason,
+            retry_at=retry_at.isoformat() if retry_at else "",
+        )
+
+    @classmethod
+    def skipped(cls, event_id: str, now: datetime, reason: str) -> Outcome:
+        return cls(
+            event_id=event_id, status=OutcomeStatus.SKIPPED, at=now.isoformat(), reason=reason
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Outcome:
+        fields = {k: value[k] for k in cls.__dataclass_fields__ if k in value}
+        fields["status"] = OutcomeStatus(fields["status"])
+        return cls(**fields)

@@ -1,0 +1,1 @@
+"""The partner registry: organisations, domains, access decisions, and changes to them."""

@@ -1,0 +1,1 @@
+"""From an event to deliveries: audience, language, channel, the planner, dry run. Pure."""

@@ -1,0 +1,167 @@
+"""Event + recipients -> deliveries, each with a stable id. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from hub.model.events import Classification, Event
+from hub.model.subscribers import Subscriber, SubscriberKind
+from hub.planning import audience
+from hub.planning.languages import choose_language
+from hub.rendering.links import PersonalLinks
+
+
+class ChannelKey(StrEnum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    NEWSLETTER = "newsletter"
+
+
+def delivery_id(event_id: str, channel: str, recipient_id: str) -> str:
+    """Stable across retries, redelivery and re-planning: the ledger's key."""
+    material = f"{event_id}\x1f{channel}\x1f{recipient_id}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What a channel needs to know about whom it sends to."""
+
+    id: str
+    name: str
+    address: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "address": self.address}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One (event, recipient, channel) to send, in one language."""
+
+    id: str
+    event_id: str
+    channel: ChannelKey
+    language: str
+    recipient: Recipient
+    attempt: int = 0
+    # Bulk messages carry the recipient's own links; transactional ones (confirmations) do not.
+    links: PersonalLinks | None = None
+
+    def as_message(self, event_document: dict[str, Any]) -> dict[str, Any]:
+        """The Kafka value: self-contained, so a retry needs nothing else."""
+        return {
+            "id": self.id,
+            "event_id": self.event_id,
+            "channel": self.channel.value,
+            "language": self.language,
+            "recipient": self.recipient.as_dict(),
+            "attempt": self.attempt,
+            "links": asdict(self.links) if self.links else None,
+            "event": event_document,
+        }
+
+    @classmethod
+    def from_message(cls, value: dict[str, Any]) -> Delivery:
+        return cls(
+            id=value["id"],
+            event_id=value["event_id"],
+            channel=ChannelKey(value["channel"]),
+            language=value["language"],
+            recipient=Recipient(**value["recipient"]),
+            attempt=int(value.get("attempt", 0)),
+            links=PersonalLinks(**value["links"]) if value.get("links") else None,
+        )
+
+
+def transactional(
+    purpose: str, nonce: str, subscriber: Subscriber, rendered: dict[str, str]
+) -> dict[str, Any]:
+    """A one-off email to one person (a confirmation, a notice), already rendered."""
+    assert subscriber.email is not None
+    delivery = Delivery(
+        id=delivery_id(f"{purpose}:{nonce}", ChannelKey.EMAIL, subscriber.id),
+        event_id=f"subscriber:{subscriber.id}",
+        channel=ChannelKey.EMAIL,
+        language=subscriber.language,
+        recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
+    )
+    return {**delivery.as_message({}), "event": None, "rendered": rendered}
+
+
+def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:
+    if channel is ChannelKey.EMAIL:
+        return subscriber.email
+    if channel is ChannelKey.TELEGRAM and subscriber.telegram_chat_id is not None:
+        return str(subscriber.telegram_chat_id)
+    return None
+
+
+def broadcasts(
+    event: Event,
+    public_channels: Iterable[str],
+    staff_groups: Iterable[str],
+    *,
+    default_language: str = "en",
+) -> list[Delivery]:
+    """Posts to configured Telegram channels and groups: public events to public channels,
+    staff-wide internal events to staff-only groups, nothing else anywhere.
+
+    A public channel reads as anyone does and a staff group as a staff member with no department,
+    region, country or office, through the same rule as every recipient (`audience.may_see`)."""
+    if audience.may_see(event, audience.ANYONE):
+        destinations = list(public_channels)
+    elif event.classification is Classification.STAFF and audience.may_see(
+        event, audience.Reader(_ANY_STAFF_MEMBER)
+    ):
+        destinations = list(staff_groups)
+    else:
+        return []
+    language = choose_language(default_language, event.languages, default_language)
+    return [
+        Delivery(
+            id=delivery_id(event.id, ChannelKey.TELEGRAM, f"telegram:{chat}"),
+            event_id=event.id,
+            channel=ChannelKey.TELEGRAM,
+            language=language,
+            recipient=Recipient(f"telegram:{chat}", chat, chat),
+        )
+        for chat in destinations
+    ]
+
+
+# Everyone in a staff group, as far as targeting knows: no department, region, country or office.
+_ANY_STAFF_MEMBER = Subscriber(id="staff-group", kind=SubscriberKind.STAFF, name="", language="en")
+
+
+def plan(
+    event: Event,
+    recipients: Iterable[Subscriber | tuple[Subscriber, frozenset[str]]],
+    *,
+    default_language: str = "en",
+    links: Callable[[str], PersonalLinks] | None = None,
+) -> list[Delivery]:
+    """One delivery per recipient and channel they can be reached on."""
+    deliveries: list[Delivery] = []
+    for item in recipients:
+        subscriber, channels = item if isinstance(item, tuple) else (item, item.channels)
+        language = choose_language(subscriber.language, event.languages, default_language)
+        for channel in sorted(ChannelKey):
+            address = _address(subscriber, channel) if channel in channels else None
+            if address is None:
+                continue
+            deliveries.append(
+                Delivery(
+                    id=delivery_id(event.id, channel, subscriber.id),
+                    event_id=event.id,
+                    channel=channel,
+                    language=language,
+                    recipient=Recipient(subscriber.id, subscriber.name, address),
+                    links=links(subscriber.id) if links else None,
+                )
+            )
+    return deliveries

@@ -1,0 +1,1 @@
+"""What a person reads: the Jinja2 environment, template lookup, personal links."""

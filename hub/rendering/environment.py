@@ -1,0 +1,152 @@
+"""The one Jinja2 environment: strict, autoescaped HTML, template lookup with language fallback."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from channels.telegram.format import markdown_to_telegram
+from hub.errors import TemplateError
+from hub.model.events import Event
+from hub.planning.languages import fallback_chain
+from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+
+DEFAULT_TEMPLATES = "_default"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The parts of one message for one (event, channel, language)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _markdown() -> MarkdownIt:
+    # Raw HTML in an event body is shown as text, never passed through.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+class Renderer:
+    """Renders events with templates/<type>/<channel>/<lang>/<part>.j2 and shared defaults."""
+
+    def __init__(self, templates_dir: Path, *, default_language: str = "en") -> None:
+        self.templates_dir = templates_dir
+        self.default_language = default_language
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "html.j2"), default_for_string=True, default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._md = _markdown()
+        self._cache: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self._cache_size = 512
+
+    @property
+    def environment(self) -> jinja2.Environment:
+        return self._env
+
+    def template_name(self, event_type: str, channel: str, language: str, part: str) -> str:
+        """The first template that exists along the type and language fallbacks."""
+        for lang in fallback_chain(language, self.default_language):
+            for folder in (event_type, DEFAULT_TEMPLATES):
+                name = f"{folder}/{channel}/{lang}/{part}.j2"
+                if (self.templates_dir / name).is_file():
+                    return name
+        raise TemplateError(f"no template {part!r} for {event_type}/{channel}/{language}")
+
+    def render(self, event: Event, channel: str, language: str) -> Rendered:
+        """Render once per (event, channel, language); cached, since every recipient shares it."""
+        key = (event.fingerprint, channel, language)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        rendered = self._render_uncached(event, channel, language)
+        self._cache[key] = rendered
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def _render_uncached(self, event: Event, channel: str, language: str) -> Rendered:
+        context = self.context(event, language)
+        if channel == "telegram":
+            # Telegram's HTML subset, one message (split later if it is too long).
+            message = self._render_part(event.type, channel, language, "message.html", context)
+            return Rendered(subject="", text="", html=message.strip())
+        parts = {
+            part: self._render_part(event.type, channel, language, part, context)
+            for part in ("subject.txt", "body.txt", "body.html")
+        }
+        subject = " ".join(parts["subject.txt"].split())  # one line: no header injection
+        return Rendered(subject=subject, text=parts["body.txt"], html=parts["body.html"])
+
+    def _render_part(
+        self, event_type: str, channel: str, language: str, part: str, context: dict[str, Any]
+    ) -> str:
+        name = self.template_name(event_type, channel, language, part)
+        try:
+            return self._env.get_template(name).render(context)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{name}: {exc}") from exc
+
+    def render_system(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
+        """A transactional message (confirmation and the like) from templates/_system/<name>/."""
+        data = {
+            "language": language,
+            "preferences_url": PREFERENCES_MARK,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            **context,
+        }
+        parts = {
+            part: self._render_part(f"_system/{name}", "email", language, part, data)
+            for part in ("subject.txt", "body.txt", "body.html")
+        }
+        subject = " ".join(parts["subject.txt"].split())
+        return Rendered(subject=subject, text=parts["body.txt"], html=parts["body.html"])
+
+    def context(self, event: Event, language: str) -> dict[str, Any]:
+        """Data prepared in Python, so templates stay dumb."""
+        if language not in event.content:
+            raise TemplateError(f"event {event.id} has no content in {language!r}")
+        content = event.content[language]
+        doc = event.document
+        return {
+            "language": language,
+            "event_type": event.type,
+            "classification": event.classification.value,
+            "is_internal": event.classification.value in ("staff", "restricted"),
+            "publisher": event.publisher_name,
+            "published_on": event.occurred_at.date().isoformat(),
+            "title": content.title,
+            "summary": content.summary,
+            "body_markdown": content.body,
+            "body_html": Markup(self._md.render(content.body)),  # noqa: S704 (escaped by markdown-it)
+            "body_telegram": Markup(markdown_to_telegram(content.body)),  # noqa: S704 (escaped)
+            "full_text_url": _full_text_url(doc, content.links),
+            "links": [{"title": link.title, "url": link.url} for link in content.links],
+            "research": doc.get("research"),
+            "strategy": doc.get("strategy"),
+            "themes": sorted(event.tags.themes),
+            "preferences_url": PREFERENCES_MARK,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+        }
+
+
+def _full_text_url(document: dict[str, Any], links: tuple[Any, ...]) -> str | None:
+    """Where the whole text lives: the publication, else the event's first link."""
+    research = document.get("research") or {}
+    if research.get("publication_url"):
+        return str(research["publication_url"])
+    return links[0].url if links else None

@@ -1,0 +1,48 @@
+"""The signed links a person finds in every email: preferences, one-click unsubscribe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from hub.subscribers.tokens import Purpose, Signer
+
+# Templates render these markers once per (event, language); each email gets its own links.
+PREFERENCES_MARK = "__HUB_PREFERENCES_URL__"
+UNSUBSCRIBE_MARK = "__HUB_UNSUBSCRIBE_URL__"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalLinks:
+    preferences: str
+    unsubscribe: str
+    unsubscribe_mailto: str
+
+
+class LinkMaker:
+    """Builds a recipient's links from the public URL and the signing key."""
+
+    def __init__(
+        self, signer: Signer, public_url: str, mail_domain: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.signer = signer
+        self.base = public_url.rstrip("/")
+        self.mail_domain = mail_domain
+        self.clock = clock
+
+    def for_subscriber(self, subscriber_id: str) -> PersonalLinks:
+        now = self.clock()
+        preferences = self.signer.issue(subscriber_id, Purpose.PREFERENCES, now)
+        unsubscribe = self.signer.issue(subscriber_id, Purpose.UNSUBSCRIBE, now)
+        subject = quote(f"unsubscribe {unsubscribe}")
+        return PersonalLinks(
+            preferences=f"{self.base}/preferences?t={preferences}",
+            unsubscribe=f"{self.base}/unsubscribe?t={unsubscribe}",
+            unsubscribe_mailto=f"mailto:unsubscribe@{self.mail_domain}?subject={subject}",
+        )
+
+    def confirmation(self, subscriber_id: str, nonce: str) -> str:
+        token = self.signer.issue(subscriber_id, Purpose.CONFIRM, self.clock(), nonce=nonce)
+        return f"{self.base}/subscribe/confirm?t={token}"

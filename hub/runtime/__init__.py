@@ -1,0 +1,1 @@
+"""The only code that imports faust: the app, its topics and tables, the agents, the worker."""

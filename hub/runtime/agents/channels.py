@@ -1,0 +1,112 @@
+"""Per-channel delivery and retry agents, and what a blocked or moved recipient changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faust.types import StreamT
+
+from hub.delivery import faults
+from hub.delivery.dispatch import Dispatched
+from hub.delivery.retry import seconds_until
+from hub.model.events import Event
+from hub.model.outcomes import OutcomeStatus
+from hub.planning.routing import ChannelKey, Delivery, broadcasts
+from hub.runtime.agents.guard import ContiguousStream
+from hub.runtime.agents.outcomes import record_outcome
+from hub.runtime.app import ChannelRuntime, Runtime, utc_now
+from hub.subscribers.selfservice import Cause, command, move_chat, pause_channel
+
+log = logging.getLogger(__name__)
+
+
+def register_channel_agents(
+    rt: Runtime,
+    channel: ChannelRuntime,
+) -> None:
+    """The delivery and retry agents of one channel (email, telegram)."""
+    app = rt.app
+    deliveries = ContiguousStream(rt, f"hub.{channel.key}")
+    retries = ContiguousStream(rt, f"hub.{channel.key}-retry")
+
+    @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
+    async def deliver(stream: StreamT[Any]) -> None:
+        """Send each planned message once; schedule a retry or keep a dead letter on failure."""
+        async for _key, message in deliveries.items(stream):
+            result = await channel.dispatcher.dispatch(message)
+            if result.outcome.status is OutcomeStatus.DUPLICATE:
+                # Written again: the local store may know it was sent while the changelog (what
+                # another worker would restore) lost that write in a crash.
+                channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
+            faults.reached("deliver.recorded")
+            key = result.outcome.event_id.encode()
+            if result.retry is not None:
+                await channel.retries.send(
+                    key=str(result.outcome.recipient_id).encode(), value=result.retry
+                )
+            if result.dead_letter is not None:
+                await channel.dead_letters.send(key=key, value=result.dead_letter)
+            if result.blocked or result.moved_to is not None:
+                await follow_recipient(rt, channel.key, result)
+            await record_outcome(rt, result.outcome)
+            faults.reached("deliver.done")
+
+    @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
+    async def retry(stream: StreamT[Any]) -> None:
+        """Hand retries back to the channel once their backoff has passed."""
+        async for _key, message in retries.items(stream):
+            wait = seconds_until(message.get("not_before"), utc_now())
+            # Wait in short steps: a rebalance waits for every agent to finish its message, so
+            # a retry due in minutes must not hold up the whole group.
+            while wait > 0 and flowing(app) and not app.rebalancing:
+                await asyncio.sleep(min(wait, 0.5))
+                wait = seconds_until(message.get("not_before"), utc_now())
+            recipient = str(message.get("recipient", {}).get("id", "")).encode()
+            if wait > 0:
+                # Not due, and the group is rebalancing (faust stops the flow first): put it back
+                # at the end of the retry topic and let the rebalance go on (a copy read twice
+                # is stopped by the ledger).
+                await channel.retries.send(key=recipient, value=message)
+                continue
+            await channel.deliveries.send(key=recipient, value=message)
+
+
+def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
+    """Configured Telegram channels and staff groups, when Telegram is on."""
+    if ChannelKey.TELEGRAM not in rt.channels:
+        return None
+    settings = rt.settings.telegram
+    return lambda event: broadcasts(
+        event,
+        settings.public_channels,
+        settings.staff_groups,
+        default_language=rt.settings.default_language,
+    )
+
+
+async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> None:
+    """A recipient who blocked us, or whose chat moved: update their record accordingly."""
+    subscriber = rt.directory.get(result.outcome.recipient_id)
+    if subscriber is None:
+        log.warning(
+            "%s for %s, not a subscriber (a configured destination?): update the configuration",
+            result.outcome.reason,
+            result.outcome.recipient_id,
+        )
+        return
+    now = utc_now()
+    if result.blocked:
+        changed, cause = pause_channel(subscriber, key, now), Cause.CHANNEL_PAUSED
+    else:
+        changed, cause = move_chat(subscriber, str(result.moved_to), now), Cause.CHAT_MOVED
+    await rt.subscriber_commands.send(
+        key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
+    )
+
+
+def flowing(app: Any) -> bool:
+    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
+    return bool(getattr(app.consumer, "flow_active", True))

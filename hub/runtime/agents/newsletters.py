@@ -1,0 +1,103 @@
+"""Newsletter items, editions once per period, and the schedule that asks for them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from faust.types import StreamT
+
+from hub.model import audit
+from hub.model.events import Event
+from hub.newsletters.archive import archive_record
+from hub.newsletters.config import Newsletter
+from hub.newsletters.editions import accepts, plan_edition
+from hub.newsletters.state import apply as apply_record
+from hub.newsletters.state import next_items
+from hub.runtime.agents.guard import ContiguousStream
+from hub.runtime.app import Runtime, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def newsletters_for(rt: Runtime, event: Event) -> list[str]:
+    return [name for name, newsletter in rt.newsletters.items() if accepts(newsletter, event)]
+
+
+def register_newsletter_agents(rt: Runtime) -> None:
+    """Items accumulate per newsletter; at each scheduled time one edition per period goes out."""
+    app = rt.app
+    records = ContiguousStream(rt, "hub.newsletter")
+
+    @app.agent(rt.newsletter_records, name="hub.newsletter", concurrency=1)
+    async def compile_newsletters(stream: StreamT[Any]) -> None:
+        async for key, record in records.items(stream):
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            newsletter = rt.newsletters.get(name)
+            if newsletter is None or not isinstance(record, dict):
+                log.error("newsletter record for %r ignored: unknown newsletter or bad data", name)
+                continue
+            state = apply_record(rt.newsletter_state.get(name), record)
+            rt.newsletter_state[name] = state
+            if record.get("kind") == "compile":
+                await send_edition(rt, newsletter, state, record)
+
+    for newsletter in rt.newsletters.values():
+        schedule_newsletter(rt, newsletter)
+
+
+def schedule_newsletter(rt: Runtime, newsletter: Newsletter) -> None:
+    # on_leader: one trigger per schedule; a doubled trigger around a rebalance is harmless,
+    # since the edition id comes from the newsletter and the period.
+    @rt.app.crontab(newsletter.schedule, timezone=ZoneInfo(newsletter.timezone), on_leader=True)
+    async def trigger() -> None:
+        try:
+            request = {"kind": "compile", "at": utc_now().isoformat(), "by": "schedule"}
+            await rt.newsletter_records.send(key=newsletter.name.encode(), value=request)
+        except Exception:  # an exception escaping a crontab would stop the whole worker
+            log.exception("newsletter %s: could not request the edition", newsletter.name)
+
+
+async def send_edition(
+    rt: Runtime, newsletter: Newsletter, state: dict[str, Any], request: dict[str, Any]
+) -> None:
+    """Compile and send the edition of the request's period, unless it already went out."""
+    at = datetime.fromisoformat(str(request["at"]))
+    edition_id = newsletter.edition_id(at)
+    if edition_id in state["editions"] or rt.editions.get(edition_id) is not None:
+        log.info("newsletter edition %s already sent", edition_id)
+        return
+    items = next_items(state, newsletter)
+    if not items and not newsletter.send_empty:
+        log.info("newsletter edition %s: nothing to send", edition_id)
+        return
+    plan = plan_edition(
+        newsletter,
+        edition_id,
+        newsletter.period_start(at),
+        items,
+        state["curation"]["intro"],
+        rt.directory,
+        rt.renderer,
+        rt.links.for_subscriber,
+        rt.settings.default_language,
+        rt.partners.registry(),
+    )
+    for message in plan.deliveries:
+        await rt.email.deliveries.send(key=message["recipient"]["id"].encode(), value=message)
+    rt.editions[edition_id] = archive_record(
+        newsletter, edition_id, at, plan, utc_now(), state["curation"]["intro"]
+    )
+    sent = {"kind": "edition-sent", "edition": edition_id, "event_ids": plan.event_ids}
+    await rt.newsletter_records.send(key=newsletter.name.encode(), value=sent)
+    entry = audit.record(
+        str(request.get("by", "schedule")),
+        "newsletter.sent",
+        edition_id,
+        utc_now(),
+        recipients=len(plan.deliveries),
+        items=len(plan.event_ids),
+    )
+    await rt.audit.send(key=edition_id.encode(), value=entry)

@@ -1,0 +1,31 @@
+"""The partner registry agent: materialise organisations and access decisions on every worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.types import StreamT
+
+from hub.partners.changes import partner_change
+from hub.runtime.app import Runtime, utc_now
+
+
+def register_partner_agents(rt: Runtime) -> None:
+    @rt.app.agent(rt.partner_commands, name="hub.partners", concurrency=1)
+    async def apply_partner_changes(stream: StreamT[Any]) -> None:
+        """Keep the registry, audit each change, tell people the outcome of their request."""
+        async for key, value in stream.items():
+            name = key.decode() if isinstance(key, bytes) else str(key)
+            change = partner_change(
+                name, value, utc_now(), rt.directory, rt.renderer, rt.links.for_subscriber
+            )
+            if change is None:
+                continue
+            if change.remove:
+                rt.partner_records.pop(name, None)
+            elif change.record is not None:
+                rt.partner_records[name] = change.record
+            for message in change.emails:
+                recipient = str(message["recipient"]["id"]).encode()
+                await rt.email.deliveries.send(key=recipient, value=message)
+            await rt.audit.send(key=str(change.audit["subject"]).encode(), value=change.audit)

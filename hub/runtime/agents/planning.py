@@ -1,0 +1,123 @@
+"""The planner agent and the embargo release timer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from faust.types import StreamT
+
+from hub.delivery import faults
+from hub.model.events import topic_name
+from hub.model.outcomes import Outcome, OutcomeStatus
+from hub.planning.planner import due_embargoes, plan_event
+from hub.runtime.agents.channels import broadcast_to
+from hub.runtime.agents.guard import ContiguousStream
+from hub.runtime.agents.newsletters import newsletters_for
+from hub.runtime.agents.outcomes import record_outcome
+from hub.runtime.app import Runtime, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def register_planning_agents(rt: Runtime) -> None:
+    app = rt.app
+    events = ContiguousStream(rt, "hub.plan")
+
+    @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
+    async def plan(stream: StreamT[Any]) -> None:
+        """Turn accepted events into deliveries, one per recipient and channel."""
+        async for _key, document in events.items(stream):
+            try:
+                await plan_one(rt, document)
+            except Exception as exc:
+                # Last resort: an event never leaves here without a recorded outcome (an escaped
+                # exception would acknowledge it and skip it in silence).
+                log.exception("event could not be planned")
+                await unplannable(rt, document, f"{type(exc).__name__}: {exc}")
+
+    @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
+    async def release_embargoes() -> None:
+        """Send held events back to the planner once their embargo has passed.
+
+        Every worker checks the embargoes of its own partitions; sending one twice is harmless
+        (the planner fans an event out once), so restarts and rebalances need no coordination.
+        """
+        try:
+            due = due_embargoes(list(rt.embargoed.items()), rt.planned, utc_now())
+            for event_id, entry in due:
+                log.info("event %s: embargo over, releasing", event_id)
+                await rt.app.producer.send_and_wait(
+                    entry["topic"],
+                    event_id.encode(),
+                    json.dumps(entry["document"], ensure_ascii=False).encode(),
+                    None,
+                    None,
+                    [("hub-released-from-embargo", b"1")],
+                )
+        except Exception:  # an exception escaping a timer would stop the whole worker
+            log.exception("embargo release failed; will try again")
+
+
+async def plan_one(rt: Runtime, document: Any) -> None:
+    """Plan one event: hold it, skip it with a reason, or fan it out to the channels."""
+    try:
+        result = plan_event(
+            document,
+            rt.directory,
+            rt.planned,
+            utc_now(),
+            default_language=rt.settings.default_language,
+            links=rt.links.for_subscriber,
+            broadcast=broadcast_to(rt),
+            channels=set(rt.channels),
+            partners=rt.partners.registry(),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        await unplannable(rt, document, repr(exc))
+        return
+    if result.held_until is not None:
+        # Kept in a table on this event's partition; the release timer fans it out.
+        rt.embargoed[result.event.id] = {
+            "until": result.held_until.isoformat(),
+            "topic": topic_name(
+                rt.settings.kafka.topic_prefix,
+                result.event.type,
+                result.event.schema_version,
+            ),
+            "document": document,
+        }
+    if not result.repeated and result.held_until is None:
+        for name in newsletters_for(rt, result.event):
+            item = {"kind": "item", "event": result.event.document}
+            await rt.newsletter_records.send(key=name.encode(), value=item)
+    for delivery, reason in result.switched_off:
+        await record_outcome(rt, Outcome.of(delivery, OutcomeStatus.SKIPPED, utc_now(), reason))
+    if result.skipped_reason:
+        log.info("event %s: %s", result.event.id, result.skipped_reason)
+        await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
+        return
+    for delivery in result.deliveries:
+        await rt.channels[delivery.channel].deliveries.send(
+            key=delivery.recipient.id.encode(),
+            value=delivery.as_message(result.event.document),
+        )
+        await rt.outcomes.send(
+            key=delivery.event_id.encode(),
+            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+        )
+        faults.reached("plan.delivery")
+    rt.planned[result.event.id] = result.event.fingerprint
+    rt.embargoed.pop(result.event.id, None)
+    log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+async def unplannable(rt: Runtime, document: Any, cause: str) -> None:
+    """Keep an event that cannot be planned as a dead letter, and record why."""
+    event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
+    reason = f"unplannable event: {cause}"
+    log.error("%s: %s", event_id, reason)
+    letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
+    await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
+    await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))

@@ -1,0 +1,264 @@
+"""The Faust app, its topics and tables, and the services the agents call. Imports faust."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import TopicT
+from faust.types.tables import GlobalTableT, TableT
+
+from channels.base import Channel
+from channels.email.channel import EmailChannel
+from channels.telegram.channel import TelegramChannel
+from hub.access.credential_store import environment_credentials
+from hub.access.credentials import CredentialIndex
+from hub.delivery.dispatch import Dispatcher
+from hub.delivery.faults import SentLedger
+from hub.delivery.status_store import status_table_name
+from hub.errors import ConfigurationError
+from hub.intake.publishing import all_event_topics
+from hub.intake.schemas import SchemaCatalog
+from hub.kafka.security import topic_configs
+from hub.kafka.topics import TopicNames
+from hub.newsletters.config import Newsletter, load_newsletters
+from hub.partners.registry import PartnerBook
+from hub.planning.routing import ChannelKey
+from hub.privacy.erasure import compaction_config
+from hub.privacy.sealing import keys_from_records
+from hub.rendering.environment import Renderer
+from hub.rendering.links import LinkMaker
+from hub.runtime.broker_credentials import broker_credentials
+from hub.runtime.sealed_codec import SealingCodec
+from hub.settings import Settings
+from hub.subscribers.directory import Directory
+from hub.subscribers.tokens import MIN_KEY_BYTES, Signer
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ChannelRuntime:
+    """One delivery medium: its topics, its ledger of what was done, its sender."""
+
+    key: ChannelKey
+    deliveries: TopicT  # key: recipient id
+    retries: TopicT
+    dead_letters: TopicT
+    ledger: TableT[str, Any]  # delivery id -> last status, on the deliveries' partitions
+    channel: Channel[Any]
+    dispatcher: Dispatcher
+
+
+@dataclass
+class Runtime:
+    """Everything one worker process holds: settings, the Faust app, topics, tables, services."""
+
+    settings: Settings
+    app: faust.App
+    catalog: SchemaCatalog
+    names: TopicNames
+    event_topics: TopicT  # every hub.events.<type>.v<N> topic
+    channels: dict[ChannelKey, ChannelRuntime]
+    event_dead_letters: TopicT
+    outcomes: TopicT
+    audit: TopicT
+    subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
+    newsletter_records: TopicT  # by newsletter name: items, curation, compile requests
+    newsletters: dict[str, Newsletter]
+    newsletter_state: TableT[str, Any]  # newsletter name -> pending items, curation, editions
+    editions: TableT[str, Any]  # edition id -> the archived edition
+    planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
+    embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
+    # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
+    status: TableT[str, Any]
+    progress: TableT[str, Any]  # "<topic>#<partition>" -> start of a gap being read again
+    subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
+    directory: Directory
+    partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
+    partner_records: GlobalTableT  # the same keys -> organisation or decision, on every worker
+    partners: PartnerBook
+    signer: Signer
+    links: LinkMaker
+    renderer: Renderer
+    # API credentials, kept current from the credentials topic by a task on every worker.
+    credentials: CredentialIndex = field(default_factory=CredentialIndex)
+    # event id -> who published it, on the event's partition (beside its status).
+    publishers: TableT[str, Any] | None = None
+
+    def records_topic_names(self) -> list[str]:
+        """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
+        kept = [c.dead_letters for c in self.channels.values()]
+        kept += [self.event_dead_letters, self.audit, self.newsletter_records]
+        return [*self.event_topics.topics, *(t.get_topic_name() for t in kept)]
+
+    def work_topic_names(self) -> list[str]:
+        """Topics of work in progress (broker retention applies)."""
+        work = [t for c in self.channels.values() for t in (c.deliveries, c.retries)]
+        return [t.get_topic_name() for t in (*work, self.outcomes)]
+
+    @property
+    def email(self) -> ChannelRuntime:
+        return self.channels[ChannelKey.EMAIL]
+
+
+class HubApp(faust.App):
+    """Faust's app, with the cluster's topic settings on every topic Faust creates itself
+    (table changelogs, its leader topic): `topic_configs` under each topic's own config."""
+
+    topic_configs: Mapping[str, str] = {}
+
+    def topic(self, *topics: str, config: Mapping[str, Any] | None = None, **kw: Any) -> TopicT:
+        return super().topic(*topics, config={**self.topic_configs, **(config or {})}, **kw)
+
+
+def create_faust_app(settings: Settings) -> faust.App:
+    app = HubApp(
+        settings.app_id,
+        broker=settings.kafka.broker,
+        broker_credentials=broker_credentials(settings.kafka),
+        store="rocksdb://",
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        key_serializer="raw",
+        value_serializer="json",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,  # a publish is accepted only once the broker has it
+        web_enabled=True,
+        web_bind=settings.web.host,
+        web_port=settings.web.port,
+        web_host=settings.web.host,
+        web_tables_enabled=False,  # it would serve table contents over HTTP
+        table_standby_replicas=0,
+        broker_session_timeout=settings.kafka.session_timeout_seconds,
+        broker_heartbeat_interval=settings.kafka.session_timeout_seconds / 10,
+    )
+    app.topic_configs = topic_configs(settings.kafka)
+    return app
+
+
+def signing_key(settings: Settings) -> bytes:
+    """HUB_SECRET_KEY; only development may run without one (a throw-away key)."""
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value().encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigurationError(f"HUB_SECRET_KEY must be at least {MIN_KEY_BYTES} bytes")
+        return key
+    if settings.env != "development":
+        raise ConfigurationError(
+            "HUB_SECRET_KEY is required (it signs the links in emails); set it to a long random"
+            " value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`,"
+            " or set HUB_ENV=development for a throw-away key"
+        )
+    # Links signed with a throw-away key stop working at restart: fine for a demo, not for use.
+    log.warning("HUB_SECRET_KEY is not set: links in emails will not survive a restart")
+    return secrets.token_bytes(32)
+
+
+def create_signer(settings: Settings) -> Signer:
+    old = [k.get_secret_value().encode() for k in settings.old_secret_keys]
+    try:
+        return Signer(signing_key(settings), old)
+    except ValueError as exc:
+        raise ConfigurationError(f"HUB_OLD_SECRET_KEYS: {exc}") from exc
+
+
+def create_runtime(settings: Settings) -> Runtime:
+    """Build the app and everything around it; agents and the API register on top."""
+    app = create_faust_app(settings)
+    signer = create_signer(settings)
+    mail_domain = settings.smtp.sender.rpartition("@")[2].rstrip(">") or "localhost"
+    # Every worker needs every subscriber to plan any event: a global table, with one partition
+    # (GlobalTable recovery can loop with several).
+    # Its changelog holds people's records: compacted within the erasure window (hub.erasure).
+    directory_holder: list[Directory] = []
+
+    async def index_change(event: Any) -> None:
+        # Changes other workers made reach this one through the changelog: index them too.
+        directory_holder[0].note_changelog(event.key, event.value)
+
+    subscriber_records = app.GlobalTable(
+        f"{settings.kafka.topic_prefix}-subscribers",
+        default=None,
+        partitions=1,
+        extra_topic_configs=compaction_config(settings.erasure.window_seconds),
+        on_changelog_event=index_change,
+    )
+    directory_holder.append(Directory(subscriber_records))
+
+    @subscriber_records.on_recover
+    async def reindex() -> None:
+        # A lookup before recovery may have indexed a table still being loaded.
+        directory_holder[0].reindex()
+
+    # The partner registry is small and every worker decides audiences with it: the same shape.
+    partner_records = app.GlobalTable(
+        f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
+    )
+    # Deliveries, retries and dead letters carry their recipient sealed with the recipient's key.
+    sealed = SealingCodec(keys_from_records(subscriber_records.get))
+    names = TopicNames(settings.kafka.topic_prefix)
+    prefix = settings.kafka.topic_prefix
+    catalog = SchemaCatalog(settings.schemas_dir)
+    renderer = Renderer(settings.templates_dir, default_language=settings.default_language)
+    senders: dict[ChannelKey, Channel[Any]] = {ChannelKey.EMAIL: EmailChannel(settings.smtp)}
+    if settings.telegram.enabled:
+        senders[ChannelKey.TELEGRAM] = TelegramChannel(
+            settings.telegram.token.get_secret_value(),
+            settings.telegram.base_url,
+            timeout=settings.telegram.timeout,
+        )
+    channels: dict[ChannelKey, ChannelRuntime] = {}
+    for channel_key, sender in senders.items():
+        ledger = app.Table(f"{prefix}-delivery-ledger-{channel_key}", default=None)
+        channels[channel_key] = ChannelRuntime(
+            key=channel_key,
+            deliveries=app.topic(names.deliveries(channel_key), value_serializer=sealed),
+            retries=app.topic(names.retries(channel_key), value_serializer=sealed),
+            dead_letters=app.topic(names.dead_letters(channel_key), value_serializer=sealed),
+            ledger=ledger,
+            channel=sender,
+            dispatcher=Dispatcher(
+                renderer, {channel_key: sender}, SentLedger(ledger), utc_now, settings.retry
+            ),
+        )
+    return Runtime(
+        settings=settings,
+        app=app,
+        catalog=catalog,
+        names=names,
+        event_topics=app.topic(*all_event_topics(catalog, prefix)),
+        channels=channels,
+        event_dead_letters=app.topic(names.dead_letters("events")),
+        outcomes=app.topic(names.outcomes),
+        audit=app.topic(names.audit),
+        subscriber_commands=app.topic(names.subscribers, partitions=1),
+        newsletter_records=app.topic(names.newsletters),
+        newsletters=load_newsletters(settings.newsletters_file),
+        newsletter_state=app.Table(f"{prefix}-newsletter-state", default=None),
+        editions=app.Table(f"{prefix}-newsletter-editions", default=None),
+        planned=app.Table(f"{prefix}-planned-events", default=None),
+        embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
+        status=app.Table(status_table_name(prefix), default=None),
+        progress=app.Table(f"{prefix}-stream-progress", default=None),
+        subscriber_records=subscriber_records,
+        directory=directory_holder[0],
+        partner_commands=app.topic(names.partners, partitions=1),
+        partner_records=partner_records,
+        partners=PartnerBook(partner_records),
+        signer=signer,
+        links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
+        renderer=renderer,
+        credentials=CredentialIndex(environment_credentials(settings)),
+        publishers=app.Table(f"{prefix}-event-publishers", default=None),
+    )

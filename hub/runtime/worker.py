@@ -1,0 +1,74 @@
+"""Starting a worker: the Faust app with its agents and the HTTP API on the same loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import faust
+from faust.contrib.asgi import serve_asgi
+
+from hub import logsafety
+from hub.delivery import faults
+from hub.kafka.admin import COMPACTED, KEEP_FOREVER, ensure_topics
+from hub.privacy.erasure import compaction_config
+from hub.privacy.erasure_topics import align_topic_configs
+from hub.runtime.agents import register_agents
+from hub.runtime.app import Runtime, create_runtime
+from hub.settings import Settings
+from hub.web.api import create_api
+
+
+def build_worker_runtime(settings: Settings) -> Runtime:
+    faults.arm(settings.fault_kill_at)
+    rt = create_runtime(settings)
+    if settings.trace_offsets:
+        from hub.runtime.agents.offset_trace import OffsetTrace
+
+        rt.app.sensors.add(OffsetTrace(".deliveries."))
+    register_agents(rt)
+    serve_asgi(rt.app, create_api(rt), host=settings.web.host, port=settings.web.port)
+    return rt
+
+
+def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
+    # python-telegram-bot 22 gives RetryAfter.retry_after as a timedelta with this set, and warns
+    # about the old int form on every 429 without it.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    rt = build_worker_runtime(settings)
+    asyncio.run(create_topics(rt))
+    worker = SafeLoggingWorker(rt.app, loglevel=loglevel, override_logging=True)
+    worker.secrets = secret_values(settings)
+    worker.execute_from_commandline()
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the worker holds, to be redacted wherever it might be logged."""
+    held = [settings.secret_key, *settings.old_secret_keys, settings.telegram.token]
+    held += [*settings.publisher_tokens.values(), settings.smtp.password]
+    return [s.get_secret_value() for s in held if s is not None]
+
+
+class SafeLoggingWorker(faust.Worker):
+    """Faust's worker, with the log handlers it sets up redacting secrets and addresses."""
+
+    secrets: list[str] = []  # noqa: RUF012 - set once before start
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        logsafety.install(logger, self.secrets)
+
+
+async def create_topics(rt: Runtime) -> None:
+    """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
+    await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
+    await ensure_topics(rt.settings.kafka, rt.work_topic_names())
+    compacted = [rt.names.credentials, rt.names.partners]
+    await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
+    # People's records: compacted within the erasure window, so an erasure completes (hub.erasure).
+    people = compaction_config(rt.settings.erasure.window_seconds)
+    await ensure_topics(rt.settings.kafka, [rt.names.subscribers], people, partitions=1)
+    changelog = rt.subscriber_records.changelog_topic.get_topic_name()  # Faust creates it if new
+    await align_topic_configs(rt.settings.kafka, [rt.names.subscribers, changelog], people)

@@ -1,0 +1,1 @@
+"""Subscribers: the directory, self-service commands, staff import, signed tokens, mail limits."""

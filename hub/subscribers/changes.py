@@ -1,0 +1,117 @@
+"""Applying one subscriber command: the record to keep, the emails to send, the audit entry."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import TemplateError
+from hub.model import audit
+from hub.model.subscribers import InvalidSubscriberError, Subscriber, subscriber_from_dict
+from hub.planning.routing import transactional
+from hub.privacy.erasure import is_roll_marker
+from hub.privacy.sealing import DATA_KEY, new_key
+from hub.subscribers import mail_limits
+from hub.subscribers.selfservice import Cause
+
+if TYPE_CHECKING:
+    from hub.runtime.app import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberChange:
+    record: dict[str, Any] | None
+    erase: bool
+    audit: dict[str, Any] | None  # None: nothing happened (a segment roll marker)
+    emails: list[dict[str, Any]] = field(default_factory=list)
+
+
+def subscriber_change(
+    subscriber_id: str, value: dict[str, Any] | None, rt: Runtime, now: datetime
+) -> SubscriberChange:
+    """Decide what one command on the subscribers topic does; bad data is recorded, not raised."""
+    if is_roll_marker(subscriber_id):
+        return SubscriberChange(None, False, None)
+    if value is None:  # a tombstone: erasure
+        return SubscriberChange(
+            None, True, audit.record("hub", "subscriber.erased", subscriber_id, now)
+        )
+    try:
+        subscriber = subscriber_from_dict(value["subscriber"])
+        cause = Cause(value.get("cause", Cause.UPDATED))
+    except (InvalidSubscriberError, KeyError, TypeError, ValueError) as exc:
+        log.error("subscriber command for %s ignored: %s", subscriber_id, exc)
+        entry = audit.record("hub", "subscriber.rejected", subscriber_id, now, reason=str(exc))
+        return SubscriberChange(None, False, entry)
+    actor = str(value.get("actor", "hub"))
+    previous = rt.subscriber_records.get(subscriber_id)
+    if cause is Cause.SUBSCRIBED and previous is None and subscriber.email:
+        # Two requests for one new address raced past the web tier's check: keep the first.
+        holder = rt.directory.by_email(subscriber.email)
+        if holder is not None and holder.id != subscriber_id:
+            entry = audit.record(
+                actor, "subscriber.duplicate-ignored", subscriber_id, now, kept=holder.id
+            )
+            return SubscriberChange(None, False, entry)
+    stamps = mail_limits.recent(previous, now)
+    mailing = cause in (Cause.SUBSCRIBED, Cause.ALREADY_ACTIVE)
+    limited = mailing and not mail_limits.may_send(stamps, now, address_limit(rt))
+    if limited and cause is Cause.SUBSCRIBED and previous is not None:
+        # No new email: the link already sent must keep working, so keep its nonce.
+        subscriber = subscriber.with_changes(confirmation_nonce=previous.get("confirmation_nonce"))
+    entry = audit.record(
+        actor,
+        f"subscriber.{cause.value}",
+        subscriber_id,
+        now,
+        status=subscriber.status.value,
+        reason=str(value.get("reason", "")),
+        **({"mail": "withheld: too many for this address"} if limited else {}),
+    )
+    try:
+        emails = [] if limited else _notices(subscriber, cause, rt)
+    except TemplateError as exc:
+        log.error("notice for %s not rendered: %s", subscriber_id, exc)
+        emails = []
+    if emails and mailing:
+        stamps.append(now.isoformat())
+    record = subscriber.to_dict()
+    if stamps:
+        record[mail_limits.FIELD] = stamps
+    # The person's data key (hub.sealing) stays for the life of the record and goes with it.
+    kept = previous.get(DATA_KEY) if isinstance(previous, dict) else None
+    record[DATA_KEY] = kept or new_key()
+    return SubscriberChange(record, False, entry, emails)
+
+
+def address_limit(rt: Runtime) -> mail_limits.AddressLimit:
+    limits = rt.settings.limits
+    return mail_limits.AddressLimit(
+        timedelta(seconds=limits.address_mail_interval_seconds), limits.address_mails_per_day
+    )
+
+
+def _notices(subscriber: Subscriber, cause: Cause, rt: Runtime) -> list[dict[str, Any]]:
+    """Double opt-in: the confirmation link, or a word to someone already subscribed."""
+    if subscriber.email is None:
+        return []
+    if cause is Cause.SUBSCRIBED and subscriber.confirmation_nonce:
+        url = rt.links.confirmation(subscriber.id, subscriber.confirmation_nonce)
+        rendered = rt.renderer.render_system(
+            "confirm", subscriber.language, {"name": subscriber.name, "confirm_url": url}
+        )
+        nonce = subscriber.confirmation_nonce
+        return [transactional("confirm", nonce, subscriber, asdict(rendered))]
+    if cause is Cause.ALREADY_ACTIVE:
+        links = rt.links.for_subscriber(subscriber.id)
+        rendered = rt.renderer.render_system(
+            "already",
+            subscriber.language,
+            {"name": subscriber.name, "preferences_url": links.preferences},
+        )
+        return [transactional("already", subscriber.updated_at, subscriber, asdict(rendered))]
+    return []

@@ -1,0 +1,248 @@
+"""Subscriber changes as commands: subscribe, confirm, preferences, unsubscribe, erase. Pure.
+
+Each command carries the subscriber's whole new record, so the compacted topic keeps exactly the
+latest state per subscriber and a worker can rebuild everything from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from hub.model.subscribers import (
+    SUPPORTED_LANGUAGES,
+    Consent,
+    InvalidSubscriberError,
+    Mode,
+    OrganisationType,
+    PartnerRequest,
+    Subscriber,
+    SubscriberKind,
+    SubscriberStatus,
+    Subscription,
+    check_email,
+)
+
+CONSENT_TEXT = (
+    "I agree to receive the Organization's news, research and announcements on the topics I chose, "
+    "in my language, and know I can change this or unsubscribe at any time."
+)
+
+
+class Cause(StrEnum):
+    SUBSCRIBED = "subscribed"  # new or renewed request: a confirmation email goes out
+    ALREADY_ACTIVE = "already-active"  # tell the person, without telling anyone else
+    CONFIRMED = "confirmed"
+    PREFERENCES = "preferences-changed"
+    UNSUBSCRIBED = "unsubscribed"
+    IMPORTED = "imported"
+    UPDATED = "updated"  # by an officer
+    CHANNEL_PAUSED = "channel-paused"  # the person blocked the bot, or is gone
+    CHAT_MOVED = "chat-moved"
+    TELEGRAM_LINKED = "telegram-linked"
+
+
+def command(subscriber: Subscriber, cause: Cause, actor: str, reason: str = "") -> dict[str, Any]:
+    """The value written to the subscribers topic, keyed by the subscriber id."""
+    value = {"cause": cause.value, "actor": actor, "subscriber": subscriber.to_dict()}
+    if reason:
+        value["reason"] = reason
+    return value
+
+
+def pause_channel(subscriber: Subscriber, channel: str, now: datetime) -> Subscriber:
+    """Stop using one channel for someone (they blocked the bot); the others go on."""
+    subscriptions = tuple(
+        replace(s, channels=s.channels - {channel}) for s in subscriber.subscriptions
+    )
+    kept = tuple(s for s in subscriptions if s.channels)
+    changes: dict[str, Any] = {"subscriptions": kept, "updated_at": now.isoformat()}
+    if channel == "telegram":
+        changes["telegram_chat_id"] = None
+    return subscriber.with_changes(**changes)
+
+
+def move_chat(subscriber: Subscriber, new_chat_id: str, now: datetime) -> Subscriber:
+    return subscriber.with_changes(telegram_chat_id=int(new_chat_id), updated_at=now.isoformat())
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeRequest:
+    """What the public subscribe form asks for, already checked."""
+
+    email: str
+    name: str
+    language: str
+    topics: frozenset[str]  # event types; empty means all
+    organisation: str | None
+    organisation_type: OrganisationType | None
+    partner_access: bool = False  # asks an officer for partner access; grants nothing by itself
+
+
+def parse_subscribe_form(form: dict[str, Any], known_topics: frozenset[str]) -> SubscribeRequest:
+    """Check the form; InvalidSubscriberError names every field that is wrong."""
+    problems: list[tuple[str, str]] = []
+    email = str(form.get("email", "")).strip()
+    try:
+        check_email(email)
+        if not email:
+            problems.append(("email", "is required"))
+    except InvalidSubscriberError as exc:
+        problems.extend(exc.problems)
+    name = " ".join(str(form.get("name", "")).split())[:200]
+    language = str(form.get("language", "en"))
+    if language not in SUPPORTED_LANGUAGES:
+        problems.append(("language", f"choose one of {', '.join(SUPPORTED_LANGUAGES)}"))
+    topics = frozenset(str(t) for t in form.get("topics", ()) if t)
+    unknown = topics - known_topics
+    if unknown:
+        problems.append(("topics", f"unknown topics: {', '.join(sorted(unknown))}"))
+    organisation_type = None
+    if form.get("organisation_type"):
+        try:
+            organisation_type = OrganisationType(str(form["organisation_type"]))
+        except ValueError:
+            problems.append(("organisation_type", "choose one of the listed types"))
+    organisation = " ".join(str(form.get("organisation", "")).split())[:200] or None
+    partner_access = bool(form.get("partner_access"))
+    if partner_access and organisation is None:
+        problems.append(("organisation", "name the partner organisation you work for"))
+    if problems:
+        raise InvalidSubscriberError(problems)
+    return SubscribeRequest(
+        email,
+        name or email.split("@")[0],
+        language,
+        topics,
+        organisation,
+        organisation_type,
+        partner_access,
+    )
+
+
+def subscribe(
+    existing: Subscriber | None,
+    request: SubscribeRequest,
+    subscriber_id: str,
+    now: datetime,
+    nonce: str,
+) -> tuple[Subscriber, Cause]:
+    """A pending subscriber awaiting confirmation, or the active one left as it is.
+
+    Naming an organisation makes no one a partner: partner access is granted by the partner
+    registry (a registered email domain, or an officer approving the request made here)."""
+    if existing is not None and existing.is_active:
+        return existing, Cause.ALREADY_ACTIVE
+    kind = SubscriberKind.PUBLIC
+    if request.organisation_type is OrganisationType.MEDIA:
+        kind = SubscriberKind.MEDIA
+    partner_request = existing.partner_request if existing else None
+    if request.partner_access and request.organisation:
+        partner_request = PartnerRequest(request.organisation, now.isoformat())
+    pending = Subscriber(
+        id=subscriber_id,
+        kind=kind,
+        name=request.name,
+        language=request.language,
+        email=request.email,
+        organisation=request.organisation,
+        organisation_type=request.organisation_type,
+        status=SubscriberStatus.PENDING,
+        subscriptions=(Subscription(event_types=request.topics),),
+        consents=existing.consents if existing else (),
+        updated_at=now.isoformat(),
+        confirmation_nonce=nonce,
+        partner_request=partner_request,
+    )
+    return pending, Cause.SUBSCRIBED
+
+
+def confirm(existing: Subscriber | None, nonce: str, now: datetime) -> Subscriber | None:
+    """Activate a pending subscriber with the one link that may do it; None for any other case."""
+    if existing is None or existing.status is not SubscriberStatus.PENDING:
+        return None
+    if existing.confirmation_nonce is None or existing.confirmation_nonce != nonce:
+        return None  # an older or replayed link
+    consent = Consent(now.isoformat(), "double-opt-in", CONSENT_TEXT)
+    return existing.with_changes(
+        status=SubscriberStatus.ACTIVE,
+        confirmation_nonce=None,
+        consents=(*existing.consents, consent),
+        updated_at=now.isoformat(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    language: str
+    topics: frozenset[str]
+    channels: frozenset[str]
+    mode: Mode
+
+
+def parse_preferences_form(
+    form: dict[str, Any], known_topics: frozenset[str], known_channels: frozenset[str]
+) -> Preferences:
+    problems: list[tuple[str, str]] = []
+    language = str(form.get("language", ""))
+    if language not in SUPPORTED_LANGUAGES:
+        problems.append(("language", f"choose one of {', '.join(SUPPORTED_LANGUAGES)}"))
+    topics = frozenset(str(t) for t in form.get("topics", ()) if t)
+    if topics - known_topics:
+        problems.append(("topics", f"unknown topics: {', '.join(sorted(topics - known_topics))}"))
+    channels = frozenset(str(c) for c in form.get("channels", ("email",)) if c)
+    if not channels or channels - known_channels:
+        problems.append(("channels", f"choose among {', '.join(sorted(known_channels))}"))
+    try:
+        mode = Mode(str(form.get("mode", Mode.INSTANT)))
+    except ValueError:
+        problems.append(("mode", "choose instant or digest"))
+        mode = Mode.INSTANT
+    if problems:
+        raise InvalidSubscriberError(problems)
+    return Preferences(language, topics, channels, mode)
+
+
+def change_preferences(existing: Subscriber, prefs: Preferences, now: datetime) -> Subscriber:
+    """New language, topics, channels and mode; choosing no topic at all means unsubscribing."""
+    if not prefs.topics:
+        return unsubscribe(existing, now)
+    subscription = Subscription(event_types=prefs.topics, channels=prefs.channels, mode=prefs.mode)
+    return existing.with_changes(
+        language=prefs.language,
+        subscriptions=(subscription,),
+        status=SubscriberStatus.ACTIVE
+        if existing.status is not SubscriberStatus.PENDING
+        else existing.status,
+        updated_at=now.isoformat(),
+    )
+
+
+def unsubscribe(
+    existing: Subscriber,
+    now: datetime,
+    topic: str | None = None,
+    all_topics: frozenset[str] = frozenset(),
+) -> Subscriber:
+    """From one topic (event type; `all_topics` expands 'everything'), or from everything."""
+    if topic is not None:
+        remaining = []
+        for subscription in existing.subscriptions:
+            left = (subscription.event_types or all_topics) - {topic}
+            if left:
+                remaining.append(replace(subscription, event_types=frozenset(left)))
+        if remaining:
+            return existing.with_changes(subscriptions=tuple(remaining), updated_at=now.isoformat())
+    if existing.is_staff:
+        # Staff opt out of the news they follow; internal communications still reach them.
+        return existing.with_changes(subscriptions=(), updated_at=now.isoformat())
+    return existing.with_changes(status=SubscriberStatus.UNSUBSCRIBED, updated_at=now.isoformat())
+
+
+def export(subscriber: Subscriber) -> dict[str, Any]:
+    """Everything the hub keeps about a person, for them to take away."""
+    record = subscriber.to_dict()
+    record.pop("confirmation_nonce", None)
+    return record
