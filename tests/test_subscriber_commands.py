@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from hub.devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port
@@ -122,3 +123,71 @@ async def test_a_gap_reads_the_records_that_exist_and_does_not_wait_for_absent_o
     assert [r.value["n"] for r in records] == list(range(2, 11))
     assert records[0].key == b"s2"
     assert await guard._log_start((topic, 0)) == offsets[2]
+
+
+async def _simulate_interrupted_repair(hub: HubProcess, erased: str) -> None:
+    """What a worker killed mid-repair leaves: an erasure faust committed past unapplied, and
+    the start of the repair in the one-partition progress table's changelog."""
+    import json
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    topic = f"{hub.prefix}.subscribers.v1"
+    group = hub.env["HUB_APP_ID"]
+    producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9092", acks="all")
+    await producer.start()
+    try:
+        tombstone = await producer.send_and_wait(topic, None, key=erased.encode())
+        marker = json.dumps(f"hub.subscribers:{topic}#0").encode()  # table keys are JSON
+        changelog = f"{group}-{hub.prefix}-stream-progress-single-changelog"
+        value = json.dumps(tombstone.offset).encode()
+        await producer.send_and_wait(changelog, value, key=marker, partition=0)
+    finally:
+        await producer.stop()
+    committer = AIOKafkaConsumer(
+        bootstrap_servers="127.0.0.1:9092", group_id=group, enable_auto_commit=False
+    )
+    await committer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        committer.assign([tp])
+        await committer.commit({tp: OffsetAndMetadata(tombstone.offset + 1, "")})
+    finally:
+        await committer.stop()
+
+
+def test_a_repair_cut_short_by_a_kill_is_finished_by_the_next_worker(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    """faust committed past an erasure the agent was reading again when the worker died: the
+    next worker starts from the repair's start kept in the progress table and erases."""
+    people = tmp_path / "subscribers.yaml"
+    write_subscribers(people, 20)
+    later = tmp_path / "later.yaml"
+    write_subscribers(later, 21)
+    newcomer = yaml.safe_load(later.read_text(encoding="utf-8"))["subscribers"][-1:]
+    later.write_text(yaml.safe_dump({"subscribers": newcomer}), encoding="utf-8")  # p00020
+    port = free_port()
+    with MailCatcher(tmp_path / "outbox", port=port):
+        hub = HubProcess(tmp_path, port, people)
+        try:
+            hub.start()
+            hub.stop()
+            asyncio.run(_simulate_interrupted_repair(hub, "p00003"))
+            hub.start()
+            # Any next command reaches the agent after the committed offset: the gap shows.
+            hub.cli("subscribers", "load", str(later))
+            wait_until(
+                lambda: _count(hub) == 20 and not _find(hub, "p00003@"),
+                timeout=60,
+                what="p00003 erased and p00020 added",
+            )
+            assert _find(hub, "p00020@")
+            assert "never reached the agent" in hub.log_path.read_text(errors="replace")
+        finally:
+            hub.stop()
+
+
+def _find(hub: HubProcess, text: str) -> int:
+    return int(hub.get("/api/v1/subscribers", q=text).json()["total"])
