@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.delivery.faults import KillPoints, parse
-from hub.runtime.contiguity import Contiguity, baseline
+from hub.runtime.contiguity import Contiguity, baseline, repair_pending
 
 TP = ("hub.deliveries.email.v1", 1)
 
@@ -16,6 +16,26 @@ def test_baseline_is_the_lower_of_the_commit_and_an_unfinished_repair() -> None:
     assert baseline(None, 12) == 12
     assert baseline(40, None) == 40
     assert baseline(None, None) is None
+
+
+def test_without_a_commit_work_starts_at_the_log_start() -> None:
+    # The group reads from the earliest offset: a skip before faust's first commit is a gap too.
+    assert baseline(None, None, 0) == 0
+    assert baseline(None, None, 40) == 40  # older records deleted or compacted away
+    assert baseline(-1, None, 7) == 7
+    assert baseline(78, None, 0) == 78  # a commit wins over the log start
+    assert baseline(None, 12, 30) == 12
+
+
+def test_a_compacted_gap_is_read_up_to_the_offset_handed_over_not_awaited() -> None:
+    gap = range(56, 108)
+    assert repair_pending(56, gap)
+    # Compaction left only 90 and 101 of the gap: after fetching 101 the reader is at 102...
+    assert repair_pending(102, gap)
+    # ...and once the fetch reaches the record faust handed over, the repair is done, whatever
+    # offsets of the gap never existed.
+    assert not repair_pending(108, gap)
+    assert not repair_pending(109, gap)  # a fetch goes past the gap's end
 
 
 def test_skipped_offsets_are_reported_once_and_read_again_ones_are_not() -> None:

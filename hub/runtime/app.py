@@ -81,7 +81,10 @@ class Runtime:
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
     # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
     status: TableT[str, Any]
-    progress: TableT[str, Any]  # "<topic>#<partition>" -> start of a gap being read again
+    # "<agent>:<topic>#<partition>" -> start of a gap being read again. faust keeps a table's
+    # partition n beside partition n of topics with as many partitions: one table per count.
+    progress: TableT[str, Any]  # for topics of `kafka.partitions` partitions
+    progress_single: TableT[str, Any]  # for one-partition topics (subscribers, partners)
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
     directory: Directory
     partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
@@ -251,6 +254,7 @@ def create_runtime(settings: Settings) -> Runtime:
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
         status=app.Table(status_table_name(prefix), default=None),
         progress=app.Table(f"{prefix}-stream-progress", default=None),
+        progress_single=app.Table(f"{prefix}-stream-progress-single", default=None, partitions=1),
         subscriber_records=subscriber_records,
         directory=directory_holder[0],
         partner_commands=app.topic(names.partners, partitions=1),

@@ -11,15 +11,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-def baseline(committed: int | None, repair_from: int | None) -> int | None:
+def baseline(
+    committed: int | None, repair_from: int | None, log_start: int | None = None
+) -> int | None:
     """Where a partition's unhandled work starts, when an agent (re)gets the partition.
 
     `committed` is the consumer group's offset; `repair_from` the start of a gap the agent began
     to read again and did not finish (the worker died), which faust may have committed past.
-    The lower wins.
+    The lower wins. Without a commit the group starts at the log's start (the hub reads from the
+    earliest offset), so messages faust skips before its first commit are a gap too.
     """
+    if committed is None or committed < 0:
+        committed = log_start
     known = [o for o in (committed, repair_from) if o is not None and o >= 0]
     return min(known) if known else None
+
+
+def repair_pending(position: int, gap: range) -> bool:
+    """Whether a re-read of `gap` must fetch on from `position` (the reader's next offset).
+
+    Done once the position reaches the offset that revealed the gap, whatever the records found:
+    on a compacted topic (or one whose older records were deleted, or with transaction markers)
+    offsets of a gap may simply not exist, and are not waited for.
+    """
+    return position < gap.stop
 
 
 @dataclass

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faust.serializers import codecs
-from faust.types import StreamT
+from faust.types import StreamT, TableT
 
 from hub.kafka.security import client_options
 from hub.runtime.app import Runtime
-from hub.runtime.contiguity import Contiguity, baseline
+from hub.runtime.contiguity import Contiguity, baseline, repair_pending
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Record:
+    """One message of the agent's topic, handed over by faust or read again from Kafka."""
+
+    key: Any
+    value: Any
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
 class ContiguousStream:
-    """Wraps one agent's stream; `async for key, value in guard.items(stream)` in the agent."""
+    """Wraps one agent's stream; `async for key, value in guard.items(stream)` in the agent
+    (`guard.records(stream)` when it needs the headers too)."""
 
     def __init__(self, rt: Runtime, name: str) -> None:
         self.rt = rt
@@ -33,6 +44,10 @@ class ContiguousStream:
         self.seen.forget()
 
     async def items(self, stream: StreamT[Any]) -> AsyncIterator[tuple[Any, Any]]:
+        async for record in self.records(stream):
+            yield record.key, record.value
+
+    async def records(self, stream: StreamT[Any]) -> AsyncIterator[Record]:
         # Records read again are decoded as the agent's own topic decodes them (sealed ones too).
         serializer = getattr(stream.channel, "value_serializer", None)
         self.codec = serializer or self.rt.app.conf.value_serializer
@@ -40,8 +55,8 @@ class ContiguousStream:
             message = event.message
             tp = (message.topic, message.partition)
             if not self.seen.knows(tp):
-                committed, repair = await self._committed(tp), self._repair_from(tp)
-                self.seen.start(tp, baseline(committed, repair))
+                committed, start = await self._committed(tp)
+                self.seen.start(tp, baseline(committed, self._repair_from(tp), start))
             gap = self.seen.missing(tp, message.offset)
             if gap:
                 log.warning(
@@ -57,24 +72,40 @@ class ContiguousStream:
                 # Kept on this partition's table (local store at once, changelog at the next
                 # commit): should the worker die mid-repair after faust committed past the gap,
                 # the next owner of the partition starts the repair again from here.
-                self.rt.progress[self._progress_key(tp)] = gap.start
-                for key, value in await self._read(tp, gap):
+                table = self._progress(tp)
+                if table is not None:
+                    table[self._progress_key(tp)] = gap.start
+                for record in await self._read(tp, gap):
                     self.repaired += 1
-                    yield key, value
-            yield event.key, event.value
+                    yield record
+            yield Record(event.key, event.value, dict(event.headers or {}))
             self.seen.handled(tp, message.offset)
-            if gap:
-                self.rt.progress.pop(self._progress_key(tp), None)
+            if gap and (table := self._progress(tp)) is not None:
+                table.pop(self._progress_key(tp), None)
 
     def _progress_key(self, tp: tuple[str, int]) -> str:
-        return f"{tp[0]}#{tp[1]}"
+        # Per agent: two agents (the planner, the publishers) read the same event topics.
+        return f"{self.name}:{tp[0]}#{tp[1]}"
+
+    def _progress(self, tp: tuple[str, int]) -> TableT[str, Any] | None:
+        """The progress table whose partitions match the topic's (faust refuses writes to a
+        table partitioned otherwise than the message's topic); None for another count."""
+        count = self.rt.app.consumer.topic_partitions(tp[0])
+        if count == 1:
+            return self.rt.progress_single
+        if count == self.rt.settings.kafka.partitions:
+            return self.rt.progress
+        log.warning("%s: no progress table for %s (%s partitions)", self.name, tp[0], count)
+        return None
 
     def _repair_from(self, tp: tuple[str, int]) -> int | None:
-        value = self.rt.progress.get(self._progress_key(tp))
+        table = self._progress(tp)
+        value = None if table is None else table.get(self._progress_key(tp))
         return int(value) if value is not None else None
 
-    async def _committed(self, tp: tuple[str, int]) -> int | None:
-        """The group's committed offset; at a partition's first message faust has not moved it."""
+    async def _committed(self, tp: tuple[str, int]) -> tuple[int | None, int]:
+        """The group's committed offset (at a partition's first message faust has not moved it)
+        and the partition's first offset, where the group starts without a commit."""
         admin = AIOKafkaAdminClient(**client_options(self.rt.settings.kafka))
         await admin.start()
         try:
@@ -85,29 +116,50 @@ class ContiguousStream:
         finally:
             await admin.close()
         meta = offsets.get(partition)
-        return None if meta is None or meta.offset < 0 else int(meta.offset)
+        committed = None if meta is None or meta.offset < 0 else int(meta.offset)
+        if committed is not None:
+            return committed, committed
+        return None, await self._log_start(tp)
 
-    async def _read(self, tp: tuple[str, int], offsets: range) -> list[tuple[Any, Any]]:
-        """The records at `offsets` of one partition, decoded as the agents' JSON values."""
+    async def _consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(
             **client_options(self.rt.settings.kafka),
             enable_auto_commit=False,
             group_id=None,
+            # A gap reaching below the log's start (records deleted since) reads what remains.
+            auto_offset_reset="earliest",
         )
         await consumer.start()
-        records: list[tuple[Any, Any]] = []
+        return consumer
+
+    async def _log_start(self, tp: tuple[str, int]) -> int:
+        consumer = await self._consumer()
+        try:
+            partition = TopicPartition(*tp)
+            return int((await consumer.beginning_offsets([partition]))[partition])
+        finally:
+            await consumer.stop()
+
+    async def _read(self, tp: tuple[str, int], offsets: range) -> list[Record]:
+        """The records that exist at `offsets` of one partition, decoded as the agent's topic.
+
+        Offsets absent (compacted away, deleted, transaction markers) are skipped, not awaited:
+        the reader stops once its position reaches the offset faust handed over.
+        """
+        consumer = await self._consumer()
+        records: list[Record] = []
         try:
             partition = TopicPartition(*tp)
             consumer.assign([partition])
             consumer.seek(partition, offsets.start)
-            while await consumer.position(partition) < offsets.stop:
+            while repair_pending(await consumer.position(partition), offsets):
                 batch = await consumer.getmany(partition, timeout_ms=1000)
                 for record in batch.get(partition, []):
                     if record.offset in offsets:
                         value = (
                             None if record.value is None else codecs.loads(self.codec, record.value)
                         )
-                        records.append((record.key, value))
+                        records.append(Record(record.key, value, dict(record.headers or ())))
         finally:
             await consumer.stop()
         return records

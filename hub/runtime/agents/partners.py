@@ -7,14 +7,17 @@ from typing import Any
 from faust.types import StreamT
 
 from hub.partners.changes import partner_change
+from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
 
 
 def register_partner_agents(rt: Runtime) -> None:
+    changes = ContiguousStream(rt, "hub.partners")
+
     @rt.app.agent(rt.partner_commands, name="hub.partners", concurrency=1)
     async def apply_partner_changes(stream: StreamT[Any]) -> None:
         """Keep the registry, audit each change, tell people the outcome of their request."""
-        async for key, value in stream.items():
+        async for key, value in changes.items(stream):
             name = key.decode() if isinstance(key, bytes) else str(key)
             change = partner_change(
                 name, value, utc_now(), rt.directory, rt.renderer, rt.links.for_subscriber

@@ -7,6 +7,7 @@ from typing import Any
 
 from faust.types import StreamT
 
+from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime
 
 PUBLISHED_BY = "hub-published-by"  # the header the API and `hub publish` put on every event
@@ -23,10 +24,11 @@ def register_publisher_records(rt: Runtime) -> None:
     """Remember who published each event, so publishers can read the status of their own."""
     table = rt.publishers
     assert table is not None
+    events = ContiguousStream(rt, "hub.publishers")
 
     @rt.app.agent(rt.event_topics, name="hub.publishers", concurrency=1)
     async def note_publishers(stream: StreamT[Any]) -> None:
-        async for event in stream.events():
+        async for event in events.records(stream):
             event_id = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
             name = publisher_of(event.headers)
             # The first publisher of an id owns it; a repeat or an embargo release changes nothing.

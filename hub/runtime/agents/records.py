@@ -70,12 +70,12 @@ def register_record_agents(rt: Runtime) -> None:
         except Exception:  # an exception escaping a timer would stop the whole worker
             log.exception("the audit of open deliveries failed; will try again")
 
+    changes = ContiguousStream(rt, "hub.subscribers")
+
     @app.agent(rt.subscriber_commands, name="hub.subscribers", concurrency=1)
     async def apply_subscriber_changes(stream: StreamT[Any]) -> None:
         """Materialise subscriber records on every worker; send what a change calls for."""
-        # Not read through ContiguousStream yet: with it, a worker rebalancing at start applied
-        # fewer subscriber records than without (being investigated); see the README.
-        async for key, value in stream.items():
+        async for key, value in changes.items(stream):
             subscriber_id = key.decode() if isinstance(key, bytes) else str(key)
             change = subscriber_change(subscriber_id, value, rt, utc_now())
             if change.erase:
