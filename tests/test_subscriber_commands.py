@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from hub.devstack.mailcatcher import MailCatcher
 
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port
 from tests.helpers import wait_until
 from tests.hubprocess import HubProcess
@@ -82,8 +82,8 @@ async def test_a_gap_reads_the_records_that_exist_and_does_not_wait_for_absent_o
 
     from aiokafka import AIOKafkaProducer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic, RecordsToDelete
-    from hub.agents.guard import ContiguousStream
 
+    from hub.runtime.agents.guard import ContiguousStream
     from hub.settings import KafkaSettings
 
     topic = f"t{uuid.uuid4().hex[:10]}.subscribers.v1"
