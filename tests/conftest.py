@@ -14,6 +14,9 @@ import pytest
 
 from devstack.mailcatcher import MailCatcher
 
+# The Telegram sandbox's fixtures (server, bot, control), shared by its test modules.
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 # python-telegram-bot warns about RetryAfter's int form unless this is set (warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
