@@ -14,8 +14,9 @@ import pytest
 
 from devstack.mailcatcher import MailCatcher
 
-# The Telegram sandbox's fixtures (server, bot, control), shared by its test modules.
-pytest_plugins = ["tests.sandbox_fixtures"]
+# Fixtures shared by several test modules: the Telegram sandbox's (server, bot, control) and the
+# fault tests' make_stack.
+pytest_plugins = ["tests.sandbox_fixtures", "tests.faultstack"]
 
 # python-telegram-bot warns about RetryAfter's int form unless this is set (warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
