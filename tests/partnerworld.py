@@ -4,14 +4,13 @@ subscribing through the public form, publishing, waiting for a fan-out, reading 
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import read_outbox
+from tests.conftest import mail_to, text_of
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess
@@ -77,16 +76,6 @@ NEWSLETTERS = {
 }
 MEMBER, TYPED, ASKER = "member@sahel-ngo.org", "typed@example.com", "asker@gmail.com"
 PUBLIC_READERS = (TYPED, ASKER, "old@claims.example.com")
-
-
-def mail_to(outbox: Path, address: str) -> list[EmailMessage]:
-    return [m for m in read_outbox(outbox) if m["To"].addresses[0].addr_spec == address]
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
 
 
 def subscribe_and_confirm(hub: HubProcess, catcher: MailCatcher, **form: Any) -> str:
