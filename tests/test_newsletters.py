@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox, text_of
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, hub_with_mail, shared_hub
 from tests.kafka_probe import consumer_lag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
@@ -86,15 +84,7 @@ NEWSLETTERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("news")
-    config = workdir / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS, allow_unicode=True), encoding="utf-8")
-    with hub_with_mail(workdir, PEOPLE, HUB_NEWSLETTERS_FILE=str(config)) as running:
-        yield running
+stack = shared_hub(PEOPLE, newsletters=NEWSLETTERS)
 
 
 def editions(outbox: Path, newsletter: str) -> list[EmailMessage]:
@@ -263,9 +253,7 @@ def test_worker_killed_while_an_edition_goes_out_still_sends_one_each(
         }
         for i in range(1500)
     ]
-    config = tmp_path / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS, allow_unicode=True), encoding="utf-8")
-    with hub_with_mail(tmp_path, staff, HUB_NEWSLETTERS_FILE=str(config)) as (hub, catcher):
+    with hub_with_mail(tmp_path, staff, newsletters=NEWSLETTERS) as (hub, catcher):
         news = load_example(DEMO_ANNOUNCEMENT)
         assert hub.publish(news).status_code == 202
         wait_until(

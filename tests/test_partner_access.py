@@ -4,17 +4,15 @@ form; partner-only items reach no public subscriber by email, newsletter, archiv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import httpx
 import pytest
-import yaml
 
 from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import load_example, wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, shared_hub
 from tests.partnerworld import (
     ASKER,
     AUTH,
@@ -38,21 +36,7 @@ from tests.partnerworld import (
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("partners")
-    config = workdir / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS), encoding="utf-8")
-    with hub_with_mail(
-        workdir,
-        PEOPLE,
-        partners=PARTNERS,
-        HUB_NEWSLETTERS_FILE=str(config),
-        HUB_TELEGRAM__ENABLED="false",
-    ) as running:
-        yield running
+stack = shared_hub(PEOPLE, PARTNERS, newsletters=NEWSLETTERS, HUB_TELEGRAM__ENABLED="false")
 
 
 def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(

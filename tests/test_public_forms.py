@@ -18,7 +18,7 @@ from hub.subscribers.selfservice import Cause, command
 from tests.conftest import mail_to
 from tests.forms import form_token, submit
 from tests.helpers import wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, shared_hub
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -35,17 +35,11 @@ PEOPLE = [
 SUBSCRIBE_PER_CLIENT = 60
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(
-        tmp_path_factory.mktemp("forms"),
-        PEOPLE,
-        HUB_LIMITS__SUBSCRIBE_PER_CLIENT=str(SUBSCRIBE_PER_CLIENT),
-        HUB_LIMITS__FORM_POSTS_PER_CLIENT="1000",
-    ) as running:
-        yield running
+stack = shared_hub(
+    PEOPLE,
+    HUB_LIMITS__SUBSCRIBE_PER_CLIENT=str(SUBSCRIBE_PER_CLIENT),
+    HUB_LIMITS__FORM_POSTS_PER_CLIENT="1000",
+)
 
 
 def subscriber_rows(hub: HubProcess, address: str) -> list[dict[str, object]]:

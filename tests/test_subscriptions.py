@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,7 +16,7 @@ from devstack.mailcatcher import MailCatcher
 from tests.conftest import link_in, mail_to
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
+from tests.hubprocess import TOKEN, HubProcess, shared_hub
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -46,12 +45,7 @@ PEOPLE = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(tmp_path_factory.mktemp("subs"), PEOPLE["subscribers"]) as running:
-        yield running
+stack = shared_hub(PEOPLE["subscribers"])
 
 
 def status_of(hub: HubProcess, address: str) -> str | None:
