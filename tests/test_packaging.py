@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
 from email.parser import HeaderParser
+from pathlib import Path
 
 import pytest
 
 from hub.settings import REPO_ROOT
 
 # What a build reads; devstack/ is copied too, so that leaving it out is the build's doing.
-SOURCES = ["pyproject.toml", "README.md", "hub", "channels", "devstack", "schemas", "templates"]
+SOURCES = [
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "hub",
+    "channels",
+    "devstack",
+    "schemas",
+    "templates",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +51,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     (built,) = out.glob("*.whl")
     with zipfile.ZipFile(built) as archive:
         yield archive
+
+
+# Run from the unpacked wheel, as an installed hub would: where it looks, and what it finds.
+INSTALLED_LOOKUP = """
+import sys
+from hub.intake.schemas import SchemaCatalog
+from hub.settings import Settings
+settings = Settings()
+catalog = SchemaCatalog(settings.schemas_dir)
+print(settings.schemas_dir, settings.templates_dir, sep="\\n")
+assert (settings.templates_dir / "_default").is_dir(), settings.templates_dir
+"""
 
 
 def _dist_info(wheel: zipfile.ZipFile, name: str) -> str:
@@ -76,3 +100,26 @@ def test_aiosmtpd_is_a_development_dependency_only(wheel: zipfile.ZipFile) -> No
     assert any(r.startswith("aiosmtplib") for r in requires)  # the parse found the list
     runtime = [r for r in requires if "extra ==" not in r]
     assert [r for r in runtime if r.lower().startswith("aiosmtpd")] == []
+
+
+def test_an_installed_wheel_finds_its_schemas_and_templates(
+    wheel: zipfile.ZipFile, tmp_path: Path
+) -> None:
+    names = wheel.namelist()
+    assert "hub/_data/schemas/announcement.published.v1.schema.json" in names
+    assert any(n.startswith("hub/_data/templates/_default/") for n in names)
+    site = tmp_path / "site"
+    wheel.extractall(site)
+    # The unpacked wheel comes first on the path, before this checkout's editable install.
+    done = subprocess.run(
+        [sys.executable, "-c", INSTALLED_LOOKUP],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site), "HUB_ENV": "development"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    schemas, templates = done.stdout.split()
+    assert Path(schemas) == site / "hub" / "_data" / "schemas"
+    assert Path(templates) == site / "hub" / "_data" / "templates"
