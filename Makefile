@@ -32,18 +32,17 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-## test: the whole suite against the real broker (started if it is not running).
-test: $(STAMP) $(CHROMIUM) kafka-start
-	$(VENV)/bin/ruff check hub channels devstack tests bench
-	$(VENV)/bin/ruff format --check hub channels devstack tests bench
-	$(VENV)/bin/mypy hub channels devstack
+## test: the static checks, then the whole suite against the real broker (started if it is not running).
+test: lint $(CHROMIUM) kafka-start
 	$(PY) -m pytest
 
-## lint: the static checks alone (make test runs them too).
+## lint: the static checks alone, the first step of make test; lint-imports holds the layering
+## of pyproject.toml's [tool.importlinter] (only hub.runtime imports faust, and so on).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hub channels devstack tests bench
 	$(VENV)/bin/ruff format --check hub channels devstack tests bench
 	$(VENV)/bin/mypy hub channels devstack
+	$(VENV)/bin/lint-imports
 
 ## bench: per-message cost of rendering once and personalising, against rendering each time.
 bench: $(STAMP)

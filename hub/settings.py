@@ -9,6 +9,11 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# schemas/ and templates/: at the top of a checkout, or in hub/_data of an installed wheel
+# (setup.py copies them there).
+DATA_ROOT = (
+    REPO_ROOT if (REPO_ROOT / "schemas").is_dir() else Path(__file__).resolve().parent / "_data"
+)
 
 
 class KafkaSettings(BaseModel):
@@ -178,8 +183,8 @@ class Settings(BaseSettings):
 
     app_id: str = "comms-hub"
     data_dir: Path = REPO_ROOT / "var"
-    schemas_dir: Path = REPO_ROOT / "schemas"
-    templates_dir: Path = REPO_ROOT / "templates"
+    schemas_dir: Path = DATA_ROOT / "schemas"
+    templates_dir: Path = DATA_ROOT / "templates"
     # Credentials provisioned from the environment, as hashes (the first admin, a deployment's
     # service accounts): HUB_CREDENTIALS='{"ops": {"roles": ["admin"], "sha256": "<hex>"}}'.
     credentials: dict[str, EnvironmentCredential] = Field(default_factory=dict)

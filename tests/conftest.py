@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from email import policy
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from devstack.mailcatcher import MailCatcher
+
+# Fixtures shared by several test modules: the Telegram sandbox's (server, bot, control), the
+# fault tests' make_stack, and a worker with a sandbox and a mail catcher (telegram_stack).
+pytest_plugins = ["tests.sandbox_fixtures", "tests.faultstack", "tests.sandboxprocess"]
 
 # python-telegram-bot warns about RetryAfter's int form unless this is set (warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -38,6 +43,30 @@ def read_outbox(outbox: Path) -> list[EmailMessage]:
             _PARSED[path] = parser.parsebytes(path.read_bytes())  # type: ignore[assignment]
         messages.append(_PARSED[path])
     return messages
+
+
+def mail_to(outbox: Path, address: str, subject_has: str = "") -> list[EmailMessage]:
+    """The messages stored for `address` (whose subject has `subject_has`), oldest first."""
+    return [
+        m
+        for m in read_outbox(outbox)
+        if m["To"].addresses[0].addr_spec == address and subject_has in str(m["Subject"])
+    ]
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of a message."""
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """The signed link to `path` (…/path?t=token) in the plain-text part of a message."""
+    text = text_of(message)
+    found = re.search(rf"https?://\S+{re.escape(path)}\?t=[\w.-]+", text)
+    assert found, f"no {path} link in {text!r}"
+    return found.group(0)
 
 
 @pytest.fixture

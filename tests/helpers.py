@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -71,6 +72,16 @@ def subscriber(
     fields.setdefault("email", f"{id}@{domain}")
     fields.setdefault("name", id.title())
     return Subscriber(id=id, kind=kind, language=language, **fields)
+
+
+def templates_with(folder: Path, template: str, text: str) -> Path:
+    """A copy of templates/ in `folder` with `template` (a path inside it) holding `text`."""
+    templates = folder / "templates"
+    shutil.copytree(REPO_ROOT / "templates", templates)
+    path = templates / template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return templates
 
 
 def wait_until(

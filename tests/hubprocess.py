@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import yaml
 
 from devstack.mailcatcher import MailCatcher
 from hub.access.credentials import token_hash
@@ -195,12 +197,17 @@ def hub_with_mail(
     workdir: Path,
     people: list[dict[str, Any]],
     partners: list[dict[str, Any]] | None = None,
+    *,
+    newsletters: dict[str, Any] | None = None,
     **env: str,
 ) -> Iterator[tuple[HubProcess, MailCatcher]]:
     """A worker, its own mail catcher, these partner organisations (by default one for the
-    fixtures' partner.example.net) and these subscribers loaded; all stopped afterwards."""
-    import yaml
-
+    fixtures' partner.example.net), these newsletters (by default the demo's) and these
+    subscribers loaded; all stopped afterwards."""
+    if newsletters is not None:
+        config = workdir / "newsletters.yaml"
+        config.write_text(yaml.safe_dump(newsletters, allow_unicode=True), encoding="utf-8")
+        env = {"HUB_NEWSLETTERS_FILE": str(config), **env}
     subscribers = workdir / "people.yaml"
     subscribers.write_text(yaml.safe_dump({"subscribers": people}, allow_unicode=True), "utf-8")
     registry = workdir / "partners.yaml"
@@ -214,3 +221,27 @@ def hub_with_mail(
             yield hub, catcher
         finally:
             hub.stop()
+
+
+Stack = tuple[HubProcess, MailCatcher]
+
+
+def shared_hub(
+    people: list[dict[str, Any]],
+    partners: list[dict[str, Any]] | None = None,
+    *,
+    newsletters: dict[str, Any] | None = None,
+    **env: str,
+) -> Callable[..., Iterator[Stack]]:
+    """A module-scoped fixture: one worker of hub_with_mail(...) shared by a module's tests.
+
+    In a test module: `stack = shared_hub(PEOPLE, HUB_TELEGRAM__ENABLED="false")`.
+    """
+
+    @pytest.fixture(scope="module")
+    def stack(kafka_broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+        workdir = tmp_path_factory.mktemp("hub")
+        with hub_with_mail(workdir, people, partners, newsletters=newsletters, **env) as running:
+            yield running
+
+    return stack

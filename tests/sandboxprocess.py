@@ -1,16 +1,25 @@
-"""The Telegram Bot API sandbox in a subprocess, with its control API for tests."""
+"""The Telegram Bot API sandbox in a subprocess, with its control API for tests.
+
+Also a pytest plugin (tests/conftest.py names it) for `telegram_stack`: a worker with the sandbox
+and a mail catcher of its own.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+import pytest
+import yaml
 
+from devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port
 from tests.helpers import wait_until
+from tests.hubprocess import HubProcess
 
 BOT_TOKEN = "424242:test-bot-token"
 
@@ -69,3 +78,36 @@ class SandboxProcess:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+Stack = tuple[HubProcess, SandboxProcess, MailCatcher]
+
+
+class MakeStack(Protocol):
+    def __call__(
+        self, people: list[dict[str, Any]], *, refuse: str | None = None, **env: str
+    ) -> Stack: ...
+
+
+@pytest.fixture
+def telegram_stack(kafka_broker: str, tmp_path: Path) -> Iterator[MakeStack]:
+    """Starts a worker for these subscribers with its own sandbox and mail catcher (which refuses
+    the addresses matching `refuse` with 550); all stopped afterwards, the worker first."""
+    started: list[Callable[[], None]] = []
+
+    def make(people: list[dict[str, Any]], *, refuse: str | None = None, **env: str) -> Stack:
+        sandbox = SandboxProcess(tmp_path)
+        started.append(sandbox.stop)
+        catcher = MailCatcher(tmp_path / "outbox", port=free_port(), refuse=refuse)
+        catcher.start()
+        started.append(catcher.stop)
+        path = tmp_path / "people.yaml"
+        path.write_text(yaml.safe_dump({"subscribers": people}), encoding="utf-8")
+        hub = HubProcess(tmp_path, catcher.controller.port, path, **sandbox.hub_env, **env)
+        started.append(hub.stop)
+        hub.start()
+        return hub, sandbox, catcher
+
+    yield make
+    for stop in reversed(started):
+        stop()

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import read_outbox
+from tests.conftest import mail_to, read_outbox, text_of
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, shared_hub
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -42,21 +42,12 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(tmp_path_factory.mktemp("browser"), []) as running:
-        yield running
+stack = shared_hub([])
 
 
 def text_of_mail_to(outbox: Path, address: str, subject_has: str) -> str:
-    for message in read_outbox(outbox):
-        if message["To"].addresses[0].addr_spec == address and subject_has in message["Subject"]:
-            body = message.get_body(("plain",))
-            assert body is not None
-            return str(body.get_content())
-    return ""
+    found = mail_to(outbox, address, subject_has)
+    return text_of(found[0]) if found else ""
 
 
 def test_subscribe_confirm_change_preferences_and_unsubscribe_in_a_browser(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from hub.planning.routing import ChannelKey, plan
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
 from tests.conftest import free_port, read_outbox
-from tests.helpers import event, subscriber
+from tests.helpers import event, subscriber, templates_with
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -89,11 +88,9 @@ async def test_smtp_550_is_failed_with_the_reason(tmp_path: Path) -> None:
 async def test_a_template_that_breaks_is_a_dead_letter_not_a_crash(
     tmp_path: Path, mail_catcher: MailCatcher
 ) -> None:
-    templates = tmp_path / "templates"
-    shutil.copytree(REPO_ROOT / "templates", templates)
-    broken = templates / "announcement.published" / "email" / "es" / "body.txt.j2"
-    broken.parent.mkdir(parents=True)
-    broken.write_text("{{ no_such_variable }}")
+    templates = templates_with(
+        tmp_path, "announcement.published/email/es/body.txt.j2", "{{ no_such_variable }}"
+    )
     hub = dispatcher(mail_catcher.controller.port, {}, templates)
     result = await hub.dispatch(delivery_message("lucia", "es"))
     assert result.outcome.status is OutcomeStatus.FAILED

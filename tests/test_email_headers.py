@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.email.channel import EmailChannel, header_text, list_unsubscribe
+from channels.email.channel import EmailChannel
+from channels.email.mime import header_text, list_unsubscribe
 from devstack.mailcatcher import MailCatcher
 from hub.planning.routing import plan
 from hub.rendering.environment import Renderer

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import yaml
 from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, shared_hub
 from tests.kafka_probe import committed_past, topic_message_count
 
 pytestmark = pytest.mark.kafka
@@ -64,12 +63,7 @@ SUBSCRIBERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(tmp_path_factory.mktemp("e2e"), SUBSCRIBERS["subscribers"]) as running:
-        yield running
+stack = shared_hub(SUBSCRIBERS["subscribers"])
 
 
 def emails_for(outbox: Path, event_id: str) -> list[EmailMessage]:

@@ -9,26 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from devstack.mailcatcher import MailCatcher
 from hub.kafka.admin import ensure_topics
 from hub.privacy.erasure import compaction_config
 from hub.privacy.erasure_topics import align_topic_configs
 from hub.settings import KafkaSettings
-from tests.conftest import free_port
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess
 from tests.kafka_probe import raw_records, topics_starting_with, where_readable
-from tests.sandboxprocess import SandboxProcess
+from tests.sandboxprocess import MakeStack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
@@ -39,29 +34,6 @@ FAST = {
     # Erasure completes within about two windows plus the broker's cleaner back-off.
     "HUB_ERASURE__WINDOW_SECONDS": "2",
 }
-
-
-@pytest.fixture
-def stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[Any] = []
-
-    def make(people: list[dict[str, Any]]) -> tuple[HubProcess, SandboxProcess, MailCatcher]:
-        sandbox = SandboxProcess(tmp_path)
-        started.append(sandbox)
-        # Addresses starting with "bounce" are refused with 550: a dead letter for them.
-        catcher = MailCatcher(tmp_path / "outbox", port=free_port(), refuse="^bounce")
-        catcher.start()
-        started.append(catcher)
-        path = tmp_path / "people.yaml"
-        path.write_text(yaml.safe_dump({"subscribers": people}), encoding="utf-8")
-        hub = HubProcess(tmp_path, catcher.controller.port, path, **sandbox.hub_env, **FAST)
-        started.append(hub)
-        hub.start()
-        return hub, sandbox, catcher
-
-    yield make
-    for item in reversed(started):
-        item.stop()
 
 
 def person(subscriber_id: str, name: str, email: str, chat: int | None) -> dict[str, Any]:
@@ -83,13 +55,16 @@ def run_topics(hub: HubProcess) -> list[str]:
     return topics_starting_with(f"{hub.prefix}.", f"{hub.env['HUB_APP_ID']}-")
 
 
-def test_after_erasure_no_topic_holds_the_persons_email_name_or_chat(stack: Any) -> None:
+def test_after_erasure_no_topic_holds_the_persons_email_name_or_chat(
+    telegram_stack: MakeStack,
+) -> None:
     run = uuid.uuid4().hex[:8]
     chat = 6_000_000_000 + int(run, 16) % 1_000_000_000
     email, name = f"bounce-{run}@erasure.example.net", f"Zenobia Quillfeather {run}"
     gone = person(f"erase-{run}", name, email, chat)
     kept = person(f"keep-{run}", f"Kept Person {run}", f"keeper-{run}@erasure.example.net", None)
-    hub, sandbox, catcher = stack([gone, kept])
+    # Addresses starting with "bounce" are refused with 550: a dead letter for them.
+    hub, sandbox, catcher = telegram_stack([gone, kept], refuse="^bounce", **FAST)
     # One 429 on the first Telegram send: a copy of the person's delivery on the retry topic.
     sandbox.control(
         "POST", "faults", kind="too_many_requests", method="sendMessage", count=1, retry_after=1

@@ -27,6 +27,17 @@ TLS = Path(__file__).parent / "data" / "kafka-tls"
 SECRET = "s3cret-password-never-printed"
 
 
+# TLS with a client certificate instead of SASL.
+CLIENT_CERTIFICATE: dict[str, Any] = {
+    "security_protocol": "SSL",
+    "sasl_username": None,
+    "sasl_password": None,
+    "ssl_certfile": TLS / "client.pem",
+    "ssl_keyfile": TLS / "client.key",
+    "ssl_key_password": "test-key-password",
+}
+
+
 def managed(**changes: Any) -> KafkaSettings:
     """A managed cluster: three brokers, SASL/SCRAM over TLS with the cluster's own CA."""
     fields: dict[str, Any] = {
@@ -97,14 +108,7 @@ async def test_aiokafka_clients_accept_the_options_as_built() -> None:
         managed(),
         managed(sasl_mechanism="SCRAM-SHA-256"),
         managed(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN", ssl_cafile=None),
-        managed(
-            security_protocol="SSL",
-            sasl_username=None,
-            sasl_password=None,
-            ssl_certfile=TLS / "client.pem",
-            ssl_keyfile=TLS / "client.key",
-            ssl_key_password="test-key-password",
-        ),
+        managed(**CLIENT_CERTIFICATE),
     ):
         options = client_options(settings)
         # aiokafka checks protocol, mechanism and credentials when a client is made.
@@ -120,14 +124,7 @@ async def test_aiokafka_clients_accept_the_options_as_built() -> None:
 
 
 def test_tls_with_a_client_certificate_is_ssl_credentials_for_faust() -> None:
-    settings = managed(
-        security_protocol="SSL",
-        sasl_username=None,
-        sasl_password=None,
-        ssl_certfile=TLS / "client.pem",
-        ssl_keyfile=TLS / "client.key",
-        ssl_key_password="test-key-password",
-    )
+    settings = managed(**CLIENT_CERTIFICATE)
     options = client_options(settings)
     assert options["security_protocol"] == "SSL" and "sasl_mechanism" not in options
     faust_side = credentials_to_aiokafka_auth(broker_credentials(settings))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import yaml
 
 from devstack.mailcatcher import MailCatcher
 from hub.logsafety import AccessLogFilter, RedactingFilter
-from tests.conftest import free_port, read_outbox
+from tests.conftest import free_port, link_in, mail_to
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess
@@ -52,22 +51,6 @@ def stack(kafka_broker: str, tmp_path: Path) -> Iterator[tuple[HubProcess, Sandb
             sandbox.stop()
 
 
-def mail_to(outbox: Path, address: str, subject_has: str = "") -> list[EmailMessage]:
-    return [
-        m
-        for m in read_outbox(outbox)
-        if m["To"].addresses[0].addr_spec == address and subject_has in str(m["Subject"])
-    ]
-
-
-def link(message: EmailMessage, path: str) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    found = re.search(rf"https?://\S+{re.escape(path)}\?t=[\w.-]+", str(body.get_content()))
-    assert found, f"no {path} link"
-    return found.group(0)
-
-
 @pytest.mark.kafka
 @pytest.mark.timeout(400)
 def test_a_whole_run_logs_no_secret_and_no_address(
@@ -79,7 +62,7 @@ def test_a_whole_run_logs_no_secret_and_no_address(
     assert submit(url, url, {"email": address, "name": "Camille", "language": "fr"}).is_success
     assert submit(url, url, {"email": KNOWN["email"]}).is_success  # a known address, too
     confirmation = wait_until(lambda: mail_to(outbox, address), what="the confirmation")[0]
-    confirm_url = link(confirmation, "/subscribe/confirm")
+    confirm_url = link_in(confirmation, "/subscribe/confirm")
     confirmed = submit(
         confirm_url, f"{hub.base_url}/subscribe/confirm", {"t": confirm_url.split("t=")[1]}
     )
@@ -122,7 +105,7 @@ def test_a_whole_run_logs_no_secret_and_no_address(
             confirm_url,
             preferences_url,
             unsubscribe.group(1),
-            link(delivered[0], "/preferences"),
+            link_in(delivered[0], "/preferences"),
         )
     ]
     secrets = {

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import read_outbox
+from tests.conftest import read_outbox, text_of
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, hub_with_mail, shared_hub
 from tests.kafka_probe import consumer_lag
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
@@ -86,15 +84,7 @@ NEWSLETTERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("news")
-    config = workdir / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS, allow_unicode=True), encoding="utf-8")
-    with hub_with_mail(workdir, PEOPLE, HUB_NEWSLETTERS_FILE=str(config)) as running:
-        yield running
+stack = shared_hub(PEOPLE, newsletters=NEWSLETTERS)
 
 
 def editions(outbox: Path, newsletter: str) -> list[EmailMessage]:
@@ -103,12 +93,6 @@ def editions(outbox: Path, newsletter: str) -> list[EmailMessage]:
         for m in read_outbox(outbox)
         if str(m["X-Hub-Event-Id"]).startswith(f"newsletter:{newsletter}-")
     ]
-
-
-def text(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
 
 
 def to(message: EmailMessage) -> str:
@@ -172,7 +156,7 @@ def test_a_week_of_events_makes_one_edition_each_with_the_allowed_items(
         lambda: editions(catcher.outbox, "partners-monthly"), what="the partner edition"
     )
 
-    by_person = {to(m): text(m) for m in staff_mail}
+    by_person = {to(m): text_of(m) for m in staff_mail}
     assert set(by_person) == {"amina@staff.example.org", "camille@staff.example.org"}
     french = by_person["camille@staff.example.org"]
     assert "Hebdo du personnel" in french and "Bonne semaine" in french
@@ -185,7 +169,7 @@ def test_a_week_of_events_makes_one_edition_each_with_the_allowed_items(
 
     (partner_edition,) = partner_mail
     assert to(partner_edition) == "mateo@partner.example.net"
-    body = text(partner_edition)
+    body = text_of(partner_edition)
     assert public["content"]["es"]["title"] in body and partners["content"]["es"]["title"] in body
     assert staff["content"]["es"]["title"] not in body  # staff content never reaches partners
     assert partner_edition["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -216,13 +200,13 @@ def test_the_schedule_fires_and_digest_readers_get_only_what_they_chose(
         lambda: [
             m
             for m in editions(catcher.outbox, "public-minutely")
-            if research["content"]["fr"]["title"] in text(m)
+            if research["content"]["fr"]["title"] in text_of(m)
         ],
         timeout=150,
         what="the minutely edition (the schedule firing)",
     )
     assert {to(m) for m in digest} == {"lecteur@example.org"}
-    assert "Essentiel" in text(digest[0])  # the French title of the newsletter
+    assert "Essentiel" in text_of(digest[0])  # the French title of the newsletter
 
 
 def test_archive_pages_keep_staff_editions_for_staff(stack: tuple[HubProcess, MailCatcher]) -> None:
@@ -231,7 +215,7 @@ def test_archive_pages_keep_staff_editions_for_staff(stack: tuple[HubProcess, Ma
     anonymous = httpx.get(f"{hub.base_url}/newsletters/staff-weekly", timeout=30)
     assert anonymous.status_code == 401
     staff_email = next(m for m in read_outbox(catcher.outbox) if to(m) == "amina@staff.example.org")
-    token = re.search(r"/preferences\?t=([\w.-]+)", text(staff_email))
+    token = re.search(r"/preferences\?t=([\w.-]+)", text_of(staff_email))
     assert token
     index = httpx.get(f"{hub.base_url}/newsletters/staff-weekly", params={"t": token.group(1)})
     assert index.status_code == 200
@@ -245,7 +229,7 @@ def test_archive_pages_keep_staff_editions_for_staff(stack: tuple[HubProcess, Ma
     partner_email = next(
         m for m in read_outbox(catcher.outbox) if to(m) == "mateo@partner.example.net"
     )
-    partner = re.search(r"/preferences\?t=([\w.-]+)", text(partner_email))
+    partner = re.search(r"/preferences\?t=([\w.-]+)", text_of(partner_email))
     assert partner
     refused = httpx.get(f"{hub.base_url}/newsletters/staff-weekly", params={"t": partner.group(1)})
     assert refused.status_code == 401  # a partner's link does not open staff editions
@@ -269,9 +253,7 @@ def test_worker_killed_while_an_edition_goes_out_still_sends_one_each(
         }
         for i in range(1500)
     ]
-    config = tmp_path / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS, allow_unicode=True), encoding="utf-8")
-    with hub_with_mail(tmp_path, staff, HUB_NEWSLETTERS_FILE=str(config)) as (hub, catcher):
+    with hub_with_mail(tmp_path, staff, newsletters=NEWSLETTERS) as (hub, catcher):
         news = load_example(DEMO_ANNOUNCEMENT)
         assert hub.publish(news).status_code == 202
         wait_until(

@@ -3,170 +3,40 @@ form; partner-only items reach no public subscriber by email, newsletter, archiv
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import free_port, read_outbox
-from tests.forms import submit
-from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
-from tests.sandboxprocess import SandboxProcess
+from tests.conftest import read_outbox
+from tests.helpers import load_example, wait_until
+from tests.hubprocess import HubProcess, shared_hub
+from tests.partnerworld import (
+    ASKER,
+    AUTH,
+    MEMBER,
+    NEWSLETTERS,
+    PARTNERS,
+    PEOPLE,
+    PUBLIC_READERS,
+    STAFF_UPDATE,
+    TYPED,
+    fanned_out,
+    got,
+    hub_editions,
+    mail_to,
+    page,
+    publish,
+    subscribe_and_confirm,
+    text_of,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-STAFF_UPDATE = EXAMPLES / "strategy.updated.v1" / "valid" / "strategic-plan-midterm-staff.json"
-PEOPLE = [
-    {
-        "id": "staff-1",
-        "kind": "staff",
-        "name": "Amina",
-        "language": "en",
-        "email": "amina@staff.example.org",
-        "department": "DICP",
-    },
-    {
-        "id": "staff-2",
-        "kind": "staff",
-        "name": "Bruno",
-        "language": "en",
-        "email": "bruno@staff.example.org",
-        "department": "HR",
-    },
-    {  # claimed partner status on the old form: reads as public with a pending request
-        "id": "legacy-1",
-        "kind": "partner",
-        "name": "Old Claim",
-        "language": "en",
-        "email": "old@claims.example.com",
-        "organisation": "Sahel NGO",
-    },
-]
-PARTNERS = [
-    {
-        "id": "sahel-ngo",
-        "name": "Sahel NGO",
-        "kind": "ngo",
-        "country": "SN",
-        "domains": ["sahel-ngo.org"],
-    }
-]
-NEWSLETTERS = {
-    "newsletters": [
-        {
-            "name": "partners-monthly",
-            "title": {"en": "Partners update"},
-            "audience": "partners",
-            "schedule": "0 9 1 * *",
-        },
-        {
-            "name": "staff-weekly",
-            "title": {"en": "Staff weekly"},
-            "audience": "staff",
-            "schedule": "0 9 * * mon",
-        },
-        {
-            "name": "public-digest",
-            "title": {"en": "Digest"},
-            "audience": "public",
-            "schedule": "0 9 1 * *",
-        },
-    ]
-}
-MEMBER, TYPED, ASKER = "member@sahel-ngo.org", "typed@example.com", "asker@gmail.com"
-PUBLIC_READERS = (TYPED, ASKER, "old@claims.example.com")
 
-
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    workdir = tmp_path_factory.mktemp("partners")
-    config = workdir / "newsletters.yaml"
-    config.write_text(yaml.safe_dump(NEWSLETTERS), encoding="utf-8")
-    with hub_with_mail(
-        workdir,
-        PEOPLE,
-        partners=PARTNERS,
-        HUB_NEWSLETTERS_FILE=str(config),
-        HUB_TELEGRAM__ENABLED="false",
-    ) as running:
-        yield running
-
-
-def mail_to(outbox: Path, address: str) -> list[EmailMessage]:
-    return [m for m in read_outbox(outbox) if m["To"].addresses[0].addr_spec == address]
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
-def subscribe_and_confirm(hub: HubProcess, catcher: MailCatcher, **form: Any) -> str:
-    """The public form, then the confirmation link's button; returns the preferences token."""
-    url = f"{hub.base_url}/subscribe"
-    response = submit(url, url, form)
-    assert response.status_code == 202, response.text
-    (confirmation,) = wait_until(
-        lambda: mail_to(catcher.outbox, form["email"]), what=f"{form['email']}'s confirmation"
-    )
-    found = re.search(r"/subscribe/confirm\?t=([\w.-]+)", text_of(confirmation))
-    assert found
-    confirm = f"{hub.base_url}/subscribe/confirm"
-    done = submit(f"{confirm}?t={found.group(1)}", confirm, {"t": found.group(1)})
-    assert done.status_code == 200
-    token = re.search(r"/preferences\?t=([\w.-]+)", done.text)
-    assert token
-    wait_until(
-        lambda: (
-            hub.get("/api/v1/subscribers", q=form["email"]).json()["items"][0]["status"] == "active"
-        ),
-        what=f"{form['email']} confirmed",
-    )
-    return token.group(1)
-
-
-def publish(hub: HubProcess, title: str, classification: str) -> str:
-    document = load_example(DEMO_ANNOUNCEMENT, classification=classification)
-    for content in document["content"].values():
-        content["title"] = title
-    assert hub.publish(document).status_code == 202
-    return str(document["id"])
-
-
-def fanned_out(hub: HubProcess, event_id: str) -> dict[str, int]:
-    """Wait until every planned delivery of the event is sent; the totals."""
-
-    def done() -> dict[str, int] | None:
-        response = hub.get(f"/api/v1/events/{event_id}/status")
-        if response.status_code != 200:
-            return None
-        totals: dict[str, int] = response.json()["totals"]
-        return totals if totals["planned"] and totals["sent"] == totals["planned"] else None
-
-    return wait_until(done, timeout=90, what=f"event {event_id} sent to everyone planned")
-
-
-def got(outbox: Path, address: str, event_id: str) -> bool:
-    return any(m["X-Hub-Event-Id"] == event_id for m in mail_to(outbox, address))
-
-
-def page(hub: HubProcess, path: str, token: str = "", officer: bool = False) -> httpx.Response:
-    params = {"t": token} if token else {}
-    return httpx.get(
-        f"{hub.base_url}{path}", params=params, headers=AUTH if officer else {}, timeout=30
-    )
+stack = shared_hub(PEOPLE, PARTNERS, newsletters=NEWSLETTERS, HUB_TELEGRAM__ENABLED="false")
 
 
 def test_partner_items_reach_only_partners_by_every_channel_page_and_feed(
@@ -333,12 +203,6 @@ def test_staff_archive_shows_targeted_items_only_to_the_staff_they_target(
     assert targeted in page(hub, path, officer=True).text
 
 
-def hub_editions(hub: HubProcess, name: str) -> list[str]:
-    index = httpx.get(f"{hub.base_url}/newsletters/{name}", headers=AUTH, timeout=30)
-    found = re.findall(rf"/newsletters/{name}/({name}-\w+)\?lang", index.text)
-    return list(dict.fromkeys(found))  # one link per language: each edition once, newest first
-
-
 def test_the_registry_refuses_bad_changes_and_names_every_problem(
     stack: tuple[HubProcess, MailCatcher],
 ) -> None:
@@ -379,60 +243,3 @@ def test_the_registry_refuses_bad_changes_and_names_every_problem(
     )
     listed = hub.cli("partners", "list")
     assert "gov-sn" in listed.stdout and "gov.example.sn" in listed.stdout
-
-
-def test_telegram_carries_partner_items_to_partners_only(kafka_broker: str, tmp_path: Path) -> None:
-    """Linked chats and broadcast channels on the Bot API sandbox follow the same rule."""
-    people = [
-        {
-            "id": "by-domain",
-            "kind": "public",
-            "name": "Moussa",
-            "language": "en",
-            "email": "moussa@sahel-ngo.org",
-            "telegram_chat_id": 71001,
-            "subscriptions": [{"channels": ["email", "telegram"]}],
-        },
-        {
-            "id": "typed-org",
-            "kind": "partner",  # claimed, not granted
-            "name": "Tess",
-            "language": "en",
-            "email": "tess@example.com",
-            "organisation": "Sahel NGO",
-            "telegram_chat_id": 71002,
-            "subscriptions": [{"channels": ["email", "telegram"]}],
-        },
-    ]
-    (tmp_path / "people.yaml").write_text(yaml.safe_dump({"subscribers": people}), "utf-8")
-    (tmp_path / "partners.yaml").write_text(yaml.safe_dump({"partners": PARTNERS}), "utf-8")
-    public_channel = "-7009"
-    sandbox = SandboxProcess(tmp_path)
-    try:
-        with MailCatcher(tmp_path / "outbox", port=free_port()) as catcher:
-            hub = HubProcess(
-                tmp_path,
-                catcher.controller.port,
-                tmp_path / "people.yaml",
-                tmp_path / "partners.yaml",
-                HUB_TELEGRAM__PUBLIC_CHANNELS=json.dumps([public_channel]),
-                **sandbox.hub_env,
-            ).start()
-            try:
-                secret = publish(hub, "Partners only: Telegram briefing", "partners")
-                assert fanned_out(hub, secret)["sent"] == 2  # email and Telegram, one person
-                opened = publish(hub, "Open to all: Telegram notice", "public")
-                assert fanned_out(hub, opened)["sent"] == 5  # 2 people x 2 channels + channel
-
-                def texts(chat: int | str) -> str:
-                    return " ".join(m["message"].get("text", "") for m in sandbox.messages(chat))
-
-                assert "Telegram briefing" in texts(71001) and "Telegram notice" in texts(71001)
-                assert "Telegram notice" in texts(71002) and "briefing" not in texts(71002)
-                assert "Telegram notice" in texts(public_channel)
-                assert "briefing" not in texts(public_channel)
-                assert not got(catcher.outbox, "tess@example.com", secret)
-            finally:
-                hub.stop()
-    finally:
-        sandbox.stop()

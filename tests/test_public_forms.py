@@ -7,8 +7,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,10 +15,10 @@ from aiokafka import AIOKafkaProducer
 from devstack.mailcatcher import MailCatcher
 from hub.model.subscribers import Subscriber, SubscriberKind, SubscriberStatus
 from hub.subscribers.selfservice import Cause, command
-from tests.conftest import read_outbox
+from tests.conftest import mail_to
 from tests.forms import form_token, submit
 from tests.helpers import wait_until
-from tests.hubprocess import HubProcess, hub_with_mail
+from tests.hubprocess import HubProcess, shared_hub
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -37,21 +35,11 @@ PEOPLE = [
 SUBSCRIBE_PER_CLIENT = 60
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(
-        tmp_path_factory.mktemp("forms"),
-        PEOPLE,
-        HUB_LIMITS__SUBSCRIBE_PER_CLIENT=str(SUBSCRIBE_PER_CLIENT),
-        HUB_LIMITS__FORM_POSTS_PER_CLIENT="1000",
-    ) as running:
-        yield running
-
-
-def mail_to(outbox: Path, address: str) -> list[EmailMessage]:
-    return [m for m in read_outbox(outbox) if m["To"].addresses[0].addr_spec == address]
+stack = shared_hub(
+    PEOPLE,
+    HUB_LIMITS__SUBSCRIBE_PER_CLIENT=str(SUBSCRIBE_PER_CLIENT),
+    HUB_LIMITS__FORM_POSTS_PER_CLIENT="1000",
+)
 
 
 def subscriber_rows(hub: HubProcess, address: str) -> list[dict[str, object]]:

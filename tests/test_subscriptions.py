@@ -7,19 +7,16 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import pytest
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import read_outbox
+from tests.conftest import link_in, mail_to
 from tests.forms import submit
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import TOKEN, HubProcess, hub_with_mail
+from tests.hubprocess import TOKEN, HubProcess, shared_hub
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -48,24 +45,7 @@ PEOPLE = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(
-    kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubProcess, MailCatcher]]:
-    with hub_with_mail(tmp_path_factory.mktemp("subs"), PEOPLE["subscribers"]) as running:
-        yield running
-
-
-def mail_to(outbox: Path, address: str) -> list[EmailMessage]:
-    return [m for m in read_outbox(outbox) if m["To"].addresses[0].addr_spec == address]
-
-
-def link_in(message: EmailMessage, path: str) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    found = re.search(rf"https?://\S+{re.escape(path)}\?t=[\w.-]+", body.get_content())
-    assert found, f"no {path} link in {body.get_content()!r}"
-    return found.group(0)
+stack = shared_hub(PEOPLE["subscribers"])
 
 
 def status_of(hub: HubProcess, address: str) -> str | None:

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from devstack.mailcatcher import MailCatcher
-from tests.conftest import free_port, read_outbox
+from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
-from tests.hubprocess import HubProcess
-from tests.sandboxprocess import SandboxProcess
+from tests.sandboxprocess import MakeStack, SandboxProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -39,36 +34,14 @@ def both_channels(i: int, chat: int, language: str = "fr") -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def stack(kafka_broker: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[Any] = []
-
-    def make(
-        people: list[dict[str, Any]], **env: str
-    ) -> tuple[HubProcess, SandboxProcess, MailCatcher]:
-        sandbox = SandboxProcess(tmp_path)
-        started.append(sandbox)
-        catcher = MailCatcher(tmp_path / "outbox", port=free_port())
-        catcher.start()
-        started.append(catcher)
-        path = tmp_path / "people.yaml"
-        path.write_text(yaml.safe_dump({"subscribers": people}), encoding="utf-8")
-        hub = HubProcess(tmp_path, catcher.controller.port, path, **sandbox.hub_env, **env)
-        started.append(hub)
-        hub.start()
-        return hub, sandbox, catcher
-
-    yield make
-    for item in reversed(started):
-        item.stop()
-
-
 def bot_texts(sandbox: SandboxProcess, chat: int) -> list[str]:
     return [m["message"].get("text", "") for m in sandbox.messages(chat)]
 
 
-def test_chat_linked_from_the_preference_centre_gets_news_in_its_language(stack: Any) -> None:
-    hub, sandbox, catcher = stack(
+def test_chat_linked_from_the_preference_centre_gets_news_in_its_language(
+    telegram_stack: MakeStack,
+) -> None:
+    hub, sandbox, catcher = telegram_stack(
         [
             {
                 "id": "ext-camille",
@@ -157,7 +130,9 @@ def test_chat_linked_from_the_preference_centre_gets_news_in_its_language(stack:
     assert not any(research["content"]["fr"]["title"] in t for t in bot_texts(sandbox, chat))
 
 
-def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(stack: Any) -> None:
+def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(
+    telegram_stack: MakeStack,
+) -> None:
     people = [
         {
             "id": f"t{i:04d}",
@@ -170,7 +145,9 @@ def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(stack:
         for i in range(500)
     ]
     groups = [str(-7001 - i) for i in range(5)]
-    hub, sandbox, _catcher = stack(people, HUB_TELEGRAM__PUBLIC_CHANNELS=json.dumps(groups))
+    hub, sandbox, _catcher = telegram_stack(
+        people, HUB_TELEGRAM__PUBLIC_CHANNELS=json.dumps(groups)
+    )
     news = load_example(DEMO_ANNOUNCEMENT)
     assert hub.publish(news).status_code == 202
     wait_until(
@@ -185,9 +162,9 @@ def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(stack:
     assert all(per_chat.get(group) == 1 for group in groups)
 
 
-def test_a_429_storm_slows_telegram_while_email_completes(stack: Any) -> None:
+def test_a_429_storm_slows_telegram_while_email_completes(telegram_stack: MakeStack) -> None:
     people = [both_channels(i, 200000 + i) for i in range(40)]
-    hub, sandbox, catcher = stack(people, **RETRY_FAST)
+    hub, sandbox, catcher = telegram_stack(people, **RETRY_FAST)
     sandbox.control(
         "POST", "faults", kind="too_many_requests", method="sendMessage", count=60, retry_after=2
     )
@@ -207,8 +184,8 @@ def test_a_429_storm_slows_telegram_while_email_completes(stack: Any) -> None:
     assert status["channels"]["telegram"]["fr"]["retries"] > 0
 
 
-def test_blocked_user_pauses_telegram_for_that_subscriber(stack: Any) -> None:
-    hub, sandbox, catcher = stack([both_channels(1, 300001), both_channels(2, 300002)])
+def test_blocked_user_pauses_telegram_for_that_subscriber(telegram_stack: MakeStack) -> None:
+    hub, sandbox, catcher = telegram_stack([both_channels(1, 300001), both_channels(2, 300002)])
     sandbox.control("POST", "faults", kind="bot_blocked", chat_id=300001)
     news = load_example(DEMO_ANNOUNCEMENT)
     assert hub.publish(news).status_code == 202

@@ -1,1 +1,1 @@
-"""The email channel: multipart messages sent through a pool of SMTP connections."""
+"""The email channel (channel), its SMTP connection pool (pool) and the message it builds (mime)."""

@@ -1,0 +1,127 @@
+"""The email itself: multipart/alternative with the recipient's links, safe headers, wire bytes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.policy import default as default_policy
+from email.utils import format_datetime
+from typing import Any
+
+from markupsafe import escape
+
+from hub.planning.routing import Delivery
+from hub.rendering.environment import Rendered
+from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+
+
+def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
+    """Put the recipient's own links where the shared rendering left markers: cheap per email."""
+    links = delivery.links
+    preferences = links.preferences if links else ""
+    unsubscribe = links.unsubscribe if links else ""
+    text = rendered.text.replace(PREFERENCES_MARK, preferences).replace(
+        UNSUBSCRIBE_MARK, unsubscribe
+    )
+    html = rendered.html.replace(PREFERENCES_MARK, escape(preferences)).replace(
+        UNSUBSCRIBE_MARK, escape(unsubscribe)
+    )
+    return text, html
+
+
+# CR, LF and the other controls (and Unicode line separators) would end a header or start a
+# new one: any field that reaches a header has them replaced by a space, never folded in.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+# RFC 2369 headers are URI lists: mail providers read them only as plain ASCII `<uri>, <uri>`.
+_VERBATIM = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_URI = re.compile(r"^[\x21-\x3b\x3d\x3f-\x7e]+$")  # printable ASCII but < and >
+RFC5322_MAX_LINE = 998
+
+
+def header_text(value: str) -> str:
+    """A value safe to put in a header: line breaks and controls become one space."""
+    return " ".join(_BREAKS.sub(" ", value).split())
+
+
+class _HubPolicy(EmailPolicy):
+    """The default policy, except that List-Unsubscribe headers go out exactly as given.
+
+    The default policy folds a long URI into RFC 2047 encoded-words (`=?utf-8?q?=3Chttp...`),
+    which is not a URI list any more: Gmail and Yahoo then offer no one-click unsubscribe.
+    """
+
+    def _verbatim(self, name: str, value: Any) -> str | None:
+        if name.lower() not in _VERBATIM:
+            return None
+        text = str(value)
+        line = f"{name}: {text}"
+        if not text.isascii() or len(line) > RFC5322_MAX_LINE or _BREAKS.search(text):
+            raise ValueError(f"{name} must be one line of plain ASCII under 998 characters")
+        return line + self.linesep
+
+    def fold(self, name: str, value: Any) -> str:
+        return self._verbatim(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        verbatim = self._verbatim(name, value)
+        if verbatim is not None:
+            return verbatim.encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _HubPolicy(**default_policy.__dict__)
+# What goes on the wire (aiosmtplib's send_message would flatten with its own policy instead).
+WIRE = POLICY.clone(linesep="\r\n")
+WIRE_UTF8 = WIRE.clone(utf8=True)
+
+
+def list_unsubscribe(https_url: str, mailto_url: str) -> str:
+    """The RFC 2369 value, checked to be a plain ASCII URI list (RFC 8058 needs the https one)."""
+    value = f"<{https_url}>, <{mailto_url}>"
+    plain = all(_URI.match(uri) for uri in (https_url, mailto_url))
+    if not plain or not https_url.startswith(("https://", "http://")):
+        raise ValueError(f"not a plain ASCII URI list: {value!r}")
+    return value
+
+
+def build_message(
+    rendered: Rendered, delivery: Delivery, *, sender: Address, message_id_domain: str
+) -> EmailMessage:
+    """One delivery's email: the shared rendering with the recipient's own links and headers."""
+    text, html = personalise(rendered, delivery)
+    message = EmailMessage(policy=POLICY)
+    # Line breaks in a title or a name are replaced (the policy would refuse them and fail
+    # the delivery); Address quotes display names safely.
+    message["Subject"] = header_text(rendered.subject)
+    message["From"] = sender
+    message["To"] = Address(
+        display_name=header_text(delivery.recipient.name),
+        addr_spec=header_text(delivery.recipient.address),
+    )
+    message["Date"] = format_datetime(datetime.now(UTC))
+    # The same Message-ID for every attempt of a delivery: a message repeated after a crash
+    # (sent, but the worker died before recording it) is recognisably the same message, and
+    # mail clients that de-duplicate by Message-ID show it once.
+    message["Message-ID"] = f"<{delivery.id}@{message_id_domain}>"
+    message["X-Hub-Delivery-Id"] = delivery.id
+    message["X-Hub-Event-Id"] = delivery.event_id
+    if delivery.links is not None:
+        # RFC 2369 and RFC 8058: a one-click POST to the https URL unsubscribes at once.
+        message["List-Unsubscribe"] = list_unsubscribe(
+            delivery.links.unsubscribe, delivery.links.unsubscribe_mailto
+        )
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Precedence"] = "bulk"
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    # After set_content, which drops Content-*.
+    message["Content-Language"] = header_text(delivery.language)
+    return message
+
+
+def wire_bytes(message: EmailMessage, *, utf8: bool) -> bytes:
+    """The message as it goes to the SMTP server (CRLF; UTF-8 headers only with SMTPUTF8)."""
+    return message.as_bytes(policy=WIRE_UTF8 if utf8 else WIRE)
