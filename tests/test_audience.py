@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.model.deliveries import PersonalLinks
 from hub.model.events import Classification, Event
 from hub.model.subscribers import (
     Mode,
@@ -35,7 +36,6 @@ from hub.planning import audience, routing
 from hub.planning.audience import ANYONE, OFFICER, Reader
 from hub.planning.planner import plan_event
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
 from tests.helpers import EXAMPLES, event, load_example, subscriber
 

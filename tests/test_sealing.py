@@ -11,9 +11,9 @@ import pytest
 
 from hub.delivery.dispatch import UNKNOWN_RECIPIENT_RETRIES, Dispatcher
 from hub.model import audit
+from hub.model.deliveries import ChannelKey, Delivery, Recipient, delivery_id
 from hub.model.outcomes import OutcomeStatus
 from hub.model.subscribers import SubscriberKind
-from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
 from hub.privacy.erasure import ROLL_KEY, compaction_config
 from hub.privacy.export import dead_letters_of, deliveries_of
 from hub.privacy.sealing import (

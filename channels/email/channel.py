@@ -24,7 +24,7 @@ from hub.errors import (
     RecipientRejectedError,
     TransientDeliveryError,
 )
-from hub.planning.routing import ChannelKey, Delivery
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.rendering.environment import Rendered
 from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
 from hub.settings import SmtpSettings

@@ -11,6 +11,7 @@ from typing import Any
 
 from hub.errors import TemplateError
 from hub.model import audit
+from hub.model.deliveries import PersonalLinks
 from hub.partners.registry import (
     Decision,
     InvalidPartnerError,
@@ -19,7 +20,6 @@ from hub.partners.registry import (
 )
 from hub.planning.routing import transactional
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.subscribers.directory import Directory
 
 log = logging.getLogger(__name__)

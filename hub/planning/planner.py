@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks
 from hub.model.events import Event
 from hub.model.subscribers import Subscriber
 from hub.partners.registry import EMPTY, PartnerRegistry
 from hub.planning import audience, routing
-from hub.planning.routing import ChannelKey, Delivery
-from hub.rendering.links import PersonalLinks
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from hub.model.deliveries import ChannelKey
 from hub.model.subscribers import InvalidSubscriberError, OrganisationType, Subscriber
-from hub.planning.routing import ChannelKey
 from hub.privacy.export import export_for
 from hub.runtime.app import Runtime, utc_now
 from hub.subscribers.directory import email_key

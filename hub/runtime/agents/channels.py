@@ -12,9 +12,10 @@ from faust.types import StreamT
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
 from hub.delivery.retry import seconds_until
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
-from hub.planning.routing import ChannelKey, Delivery, broadcasts
+from hub.planning.routing import broadcasts
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.agents.outcomes import record_outcome
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now

@@ -105,7 +105,7 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         )
         await rt.outcomes.send(
             key=delivery.event_id.encode(),
-            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).dump(),
         )
         faults.reached("plan.delivery")
     rt.planned[result.event.id] = result.event.fingerprint

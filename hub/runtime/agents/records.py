@@ -12,6 +12,7 @@ from hub.delivery import faults
 from hub.delivery.status import fold, stuck
 from hub.delivery.status_store import scan_local
 from hub.delivery.stuck_redrive import redrive_stuck
+from hub.errors import BadRecord
 from hub.model.outcomes import Outcome
 from hub.partners.commands import access_key
 from hub.runtime.agents.guard import ContiguousStream
@@ -30,9 +31,9 @@ def register_record_agents(rt: Runtime) -> None:
         """Fold outcomes into per-delivery states an officer reads as per-event status."""
         async for _key, value in outcomes.items(stream):
             try:
-                outcome = Outcome.from_dict(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.error("unreadable outcome ignored: %r", exc)
+                outcome = Outcome.parse(value)
+            except BadRecord as exc:  # no dead letters for outcomes: logged, and the next one
+                log.error("outcome skipped: %s", exc)
                 continue
             for key, record in fold(outcome, rt.status):
                 rt.status[key] = record
