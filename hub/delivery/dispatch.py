@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
-
 from channels.base import Channel
 from hub.delivery.retry import GiveUp, decide
 from hub.errors import (
@@ -27,6 +25,7 @@ from hub.errors import (
 from hub.model.deliveries import ChannelKey, DeadLetter, Delivery, DeliveryRecord
 from hub.model.events import Event
 from hub.model.outcomes import Outcome, OutcomeStatus
+from hub.model.records import as_json
 from hub.privacy.sealing import ERASED, redact
 from hub.rendering.environment import Rendered, Renderer
 from hub.settings import RetrySettings
@@ -210,22 +209,11 @@ class Dispatcher:
         now = self.clock()
         event_id = message.get("event_id", "") if isinstance(message, dict) else ""
         reason = f"unreadable delivery: {exc}"
-        letter = DeadLetter(reason=reason, failed_at=now.isoformat(), delivery=_as_json(message))
+        letter = DeadLetter(reason=reason, failed_at=now.isoformat(), delivery=as_json(message))
         outcome = Outcome(
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
         return Dispatched(outcome, dead_letter=letter.dump())
-
-
-def _as_json(value: object) -> JsonValue:
-    """What was read, as JSON a dead letter can hold (it was decoded from JSON, so it is)."""
-    try:
-        return _JSON.validate_python(value)
-    except ValidationError:
-        return repr(value)
-
-
-_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
 
 
 def _where(error: BaseException) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
 
 from hub.model.records import Record
 
@@ -177,3 +178,24 @@ class EventDeadLetter(Record):
     reason: str
     failed_at: str
     event: JsonValue = None
+
+
+class _RecipientId(_Part):
+    id: str
+
+
+class RetryHeader(Record):
+    """What the retry agent reads of a retry: whom (its key) and when. Read from any retry, also
+    one whose recipient was erased (then nothing but the id is left)."""
+
+    record_name: ClassVar[str] = "retry"
+
+    recipient: _RecipientId
+    not_before: str | None = None
+
+    @field_validator("not_before")
+    @classmethod
+    def _is_a_time(cls, not_before: str | None) -> str | None:
+        if not_before is not None and datetime.fromisoformat(not_before).tzinfo is None:
+            raise ValueError("a time with its offset from UTC")
+        return not_before

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from hub.errors import BadRecord, Problem
-
-T = TypeVar("T")
 
 
 class Record(BaseModel):
@@ -40,20 +38,23 @@ class Record(BaseModel):
         return self.model_dump(mode="json", exclude_none=self.omit_none)
 
 
+def as_json(value: object) -> JsonValue:
+    """Whatever was read, as JSON a dead letter can keep (its repr if it is not JSON at all)."""
+    try:
+        return _JSON.validate_python(value)
+    except ValidationError:
+        return repr(value)
+
+
+_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+
+
 def bad_record(name: str, error: ValidationError) -> BadRecord:
     """A pydantic error as a BadRecord: one problem per invalid field, by JSON path."""
     problems = [
         Problem(path=_path(detail["loc"]), message=detail["msg"]) for detail in error.errors()
     ]
     return BadRecord(name, problems)
-
-
-def parse_as(adapter: TypeAdapter[T], name: str, value: object) -> T:
-    """Parse a value against a union of records (a discriminated family on one topic)."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        raise bad_record(name, exc) from exc
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
