@@ -15,11 +15,12 @@ from hub.delivery.retry import scheduled, seconds_until
 from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
+from hub.model.subscriber_commands import Cause
 from hub.planning.routing import broadcasts
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.agents.outcomes import record_outcome
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
-from hub.subscribers.selfservice import Cause, command, move_chat, pause_channel
+from hub.subscribers.selfservice import command, move_chat, pause_channel
 
 log = logging.getLogger(__name__)
 
