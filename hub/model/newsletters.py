@@ -8,6 +8,7 @@ edition-sent  an edition went out with these items
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -15,6 +16,8 @@ from pydantic import Field, JsonValue, field_validator
 
 from hub.errors import BadRecord, Problem
 from hub.model.records import Record
+
+log = logging.getLogger(__name__)
 
 
 class NewsletterItem(Record):
@@ -88,3 +91,12 @@ def parse_newsletter_record(value: object) -> NewsletterRecord:
         known = ", ".join(_KINDS)
         raise BadRecord("newsletter", [Problem("$.kind", f"one of {known}, not {kind!r}")])
     return model.parse(value)
+
+
+def read_or_skip(value: object, where: str) -> NewsletterRecord | None:
+    """The record, or None once logged with the reason (the topic has no dead letters)."""
+    try:
+        return parse_newsletter_record(value)
+    except BadRecord as exc:
+        log.error("%s: record skipped: %s", where, exc)
+        return None

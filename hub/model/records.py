@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from hub.errors import BadRecord, Problem
+
+log = logging.getLogger(__name__)
 
 
 class Record(BaseModel):
@@ -32,6 +35,15 @@ class Record(BaseModel):
             return cls.model_validate(value)
         except ValidationError as exc:
             raise bad_record(cls.record_name, exc) from exc
+
+    @classmethod
+    def read_or_skip(cls, value: object, where: str) -> Self | None:
+        """For a topic without dead letters: the record, or None once logged with the reason."""
+        try:
+            return cls.parse(value)
+        except BadRecord as exc:
+            log.error("%s: record skipped: %s", where, exc)
+            return None
 
     def dump(self) -> dict[str, Any]:
         """The JSON value written to Kafka (the shape the hub always wrote, plus `v`)."""

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 from faust.types import StreamT
 
-from hub.errors import BadRecord
 from hub.model import audit
 from hub.model.events import Event
-from hub.model.newsletters import CompileRequest, EditionSent, parse_newsletter_record
+from hub.model.newsletters import CompileRequest, EditionSent, read_or_skip
 from hub.newsletters.archive import archive_record
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
@@ -40,10 +39,8 @@ def register_newsletter_agents(rt: Runtime) -> None:
             if newsletter is None:
                 log.error("record for newsletter %r ignored: no such newsletter", name)
                 continue
-            try:
-                record = parse_newsletter_record(value)
-            except BadRecord as exc:  # no dead letters for this topic: logged, and the next one
-                log.error("newsletter %s: record skipped: %s", name, exc)
+            record = read_or_skip(value, f"newsletter {name}")
+            if record is None:  # no dead letters for this topic: logged, and the next one
                 continue
             state = apply_record(rt.newsletter_state.get(name), record)
             rt.newsletter_state[name] = state

@@ -12,7 +12,6 @@ from hub.delivery import faults
 from hub.delivery.status import fold, stuck
 from hub.delivery.status_store import scan_local
 from hub.delivery.stuck_redrive import redrive_stuck
-from hub.errors import BadRecord
 from hub.model.outcomes import Outcome
 from hub.partners.commands import access_key
 from hub.runtime.agents.guard import ContiguousStream
@@ -30,10 +29,8 @@ def register_record_agents(rt: Runtime) -> None:
     async def track_status(stream: StreamT[Any]) -> None:
         """Fold outcomes into per-delivery states an officer reads as per-event status."""
         async for _key, value in outcomes.items(stream):
-            try:
-                outcome = Outcome.parse(value)
-            except BadRecord as exc:  # no dead letters for outcomes: logged, and the next one
-                log.error("outcome skipped: %s", exc)
+            outcome = Outcome.read_or_skip(value, "status")
+            if outcome is None:  # no dead letters for outcomes: logged, and the next one
                 continue
             for key, record in fold(outcome, rt.status):
                 rt.status[key] = record
