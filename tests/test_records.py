@@ -12,10 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.access.credential_store import _apply as store_apply
+from hub.access.credentials import Credential, CredentialIndex
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.retry import Scheduled, scheduled
+from hub.delivery.status import stuck, summarise
 from hub.errors import BadRecord
 from hub.model.audit import AuditEntry, concerns, entry
+from hub.model.credentials import CredentialRecord
 from hub.model.deliveries import (
     ChannelKey,
     DeadLetter,
@@ -28,6 +32,7 @@ from hub.model.deliveries import (
     delivery_id,
 )
 from hub.model.newsletters import (
+    ArchivedEdition,
     CompileRequest,
     Curation,
     EditionSent,
@@ -38,10 +43,14 @@ from hub.model.newsletters import (
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.partner_commands import DecisionCommand, OrganisationCommand
 from hub.model.records import Record
+from hub.model.status import DeliveryState, EventReasons
 from hub.model.subscriber_commands import Cause, SubscriberCommand
 from hub.model.tables import Embargo
+from hub.newsletters.archive import atom_feed, edition_page
+from hub.newsletters.config import load_newsletters
 from hub.newsletters.state import apply, empty_state
 from hub.partners.changes import partner_change
+from hub.planning.audience import ANYONE
 from hub.planning.planner import due_embargoes
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, RetrySettings
@@ -103,6 +112,22 @@ EXAMPLES: list[Record] = [
     OrganisationCommand(cause="added", actor="o", organisation={"id": "unhcr"}),
     DecisionCommand(cause="access-approved", actor="o", decision={"subscriber_id": "ana"}),
     RetryHeader(recipient={"id": "ana"}, not_before=NOW.isoformat()),  # type: ignore[arg-type]
+    CredentialRecord(name="ana", roles=["publisher"], sha256="ab", created_at="t", created_by="o"),
+    DeliveryState(
+        event_id="e1",
+        delivery_id="d1",
+        channel="email",
+        language="fr",
+        recipient_id="ana",
+        status="retrying",
+        attempt=1,
+        retries=2,
+        reason="421",
+        at="t",
+        retry_at="u",
+    ),
+    EventReasons(event_id="e1", skipped=["embargoed until T"]),
+    ArchivedEdition(id="w-1", newsletter="w", period_start="p", sent_at="s", items=[{"id": "e"}]),
 ]
 
 
@@ -138,6 +163,22 @@ OLD_AUDIT = {
     "subject": "d1", "detail": {"recipient_id": "ana", "channel": "email"},
 }  # fmt: skip
 
+OLD_STATE = {
+    "event_id": "e1", "delivery_id": "d1", "channel": "email", "language": "fr",
+    "recipient_id": "ana", "status": "failed", "attempt": 3, "retries": 3, "reason": "550",
+    "at": "2026-11-29T09:00:00+00:00", "retry_at": "", "planned_at": "2026-11-29T08:00:00+00:00",
+}  # fmt: skip
+OLD_CREDENTIAL = {
+    "name": "ana", "roles": ["officer", "publisher"], "sha256": "ab", "created_at": "t",
+    "created_by": "admin", "revoked_at": None, "revoked_by": None,
+}  # fmt: skip
+# Archived before editions kept their items: finished pages, one per language.
+OLD_EDITION = {
+    "id": "w-1", "newsletter": "w", "period_start": "2026-11-23T00:00:00+00:00",
+    "sent_at": "2026-11-30T09:00:00+00:00", "recipients": 4, "event_ids": ["e1"],
+    "html": {"en": "<p>page</p>"},
+}  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("model", "old"),
@@ -149,6 +190,10 @@ OLD_AUDIT = {
         (DeadLetter, {"reason": "550", "failed_at": "t", "delivery": OLD_DELIVERY}),
         (SubscriberCommand, {"cause": "confirmed", "actor": "web", "subscriber": {"id": "a"}}),
         (Embargo, {"until": "2026-11-29T10:00:00+00:00", "topic": "t", "document": {"id": "e"}}),
+        (DeliveryState, OLD_STATE),
+        (EventReasons, {"event_id": "e1", "skipped": ["no audience"]}),
+        (CredentialRecord, OLD_CREDENTIAL),
+        (ArchivedEdition, OLD_EDITION),
     ],
 )
 def test_records_written_before_versions_still_read_as_version_1(
@@ -195,6 +240,11 @@ def test_a_bad_delivery_names_every_invalid_field() -> None:
         (parse_newsletter_record, {"kind": "curate", "pinned": "e1"}, {"$.pinned"}),
         (Embargo.parse, {"until": "soon", "document": {}}, {"$.until", "$.topic"}),
         (SubscriberCommand.parse, {"cause": "whim", "subscriber": {}}, {"$.cause"}),
+        (DeliveryState.parse, {**OLD_STATE, "status": "lost", "retries": None},
+         {"$.status", "$.retries"}),
+        (Credential.from_record, {**OLD_CREDENTIAL, "roles": ["king"]}, {"$.roles"}),
+        (Credential.from_record, {**OLD_CREDENTIAL, "sha256": None}, {"$.sha256"}),
+        (ArchivedEdition.parse, {**OLD_EDITION, "items": {"e1": {}}}, {"$.items"}),
         (RetryHeader.parse, {"recipient": {}, "not_before": "later"},
          {"$.recipient.id", "$.not_before"}),
     ],
@@ -294,6 +344,37 @@ def test_a_bad_partner_record_is_rejected_on_the_audit_trail() -> None:
     assert "$.organisation.id" in change.audit["detail"]["reason"]
     junk = partner_change("access:ana", ["junk"], NOW, None, None, None)  # type: ignore[arg-type]
     assert junk is not None and junk.audit["action"] == "partner.rejected"
+
+
+def test_a_bad_status_state_is_left_out_of_the_counts_and_of_the_stuck_list() -> None:
+    planned = {**OLD_STATE, "delivery_id": "d2", "status": "planned"}
+    bad = {**OLD_STATE, "delivery_id": "d3", "language": None}
+    status = summarise("e1", {"event_id": "e1", "skipped": 3}, [OLD_STATE, planned, bad])
+    assert status["totals"]["planned"] == 2 and status["not_delivered"] == []
+    stale = {**planned, "delivery_id": "d4", "at": "long ago"}
+    assert [s["delivery_id"] for s in stuck([planned, bad, stale], NOW, timedelta(0))] == ["d2"]
+
+
+def test_a_bad_credential_record_is_logged_and_makes_no_credential(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    index = CredentialIndex()
+    store_apply(index, "ana", {**OLD_CREDENTIAL, "roles": []})
+    store_apply(index, "bo", {**OLD_CREDENTIAL, "name": "bo"})
+    assert [c.name for c in index.all()] == ["bo"]
+    assert "credential record 'ana' skipped: bad credential record: $.roles" in caplog.text
+
+
+def test_a_bad_archived_edition_is_not_shown(caplog: pytest.LogCaptureFixture) -> None:
+    newsletter = load_newsletters(REPO_ROOT / "devstack" / "demo" / "newsletters.yaml")[
+        "public-digest"
+    ]
+    bad = {**OLD_EDITION, "sent_at": None}
+    renderer = Renderer(REPO_ROOT / "templates")
+    assert edition_page(renderer, newsletter, bad, "en", ANYONE) is None
+    assert edition_page(renderer, newsletter, OLD_EDITION, "en", ANYONE) == "<p>page</p>"
+    feed = atom_feed(newsletter, [bad, OLD_EDITION], "https://hub", ANYONE)
+    assert feed.count("<entry>") == 1 and "$.sent_at" in caplog.text
 
 
 def test_audit_entries_that_do_not_read_concern_nobody() -> None:

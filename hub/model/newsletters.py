@@ -74,6 +74,25 @@ class EditionSent(Record):
     event_ids: list[str] = Field(default_factory=list)
 
 
+class ArchivedEdition(Record):
+    """What is kept of a sent edition (table `editions`, key: edition id), for the archive."""
+
+    record_name: ClassVar[str] = "edition"
+    omit_none: ClassVar[bool] = True
+
+    id: str
+    newsletter: str
+    period_start: str
+    sent_at: str
+    recipients: int = 0
+    event_ids: list[str] = Field(default_factory=list)
+    # The event documents, rendered per reader; None for an edition archived before items were
+    # kept, which has its finished pages in `html` instead (one per language).
+    items: list[dict[str, JsonValue]] | None = None
+    intro: dict[str, str] | None = None
+    html: dict[str, str] | None = None
+
+
 NewsletterRecord = NewsletterItem | Curation | CompileRequest | EditionSent
 _KINDS: dict[str, type[NewsletterRecord]] = {
     "item": NewsletterItem,
