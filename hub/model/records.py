@@ -19,7 +19,8 @@ class Record(BaseModel):
     Unknown fields are ignored, so a record written by a newer hub still reads here.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Validators are built at first use, not at import: a worker starts (and restarts) sooner.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     # Names the record in errors ("bad delivery record: ..."): a dead letter's reason says which.
     record_name: ClassVar[str] = "record"
