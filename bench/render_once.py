@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from channels.email.channel import EmailChannel
+from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient
 from hub.model.events import Event
-from hub.planning.routing import ChannelKey, Delivery, Recipient
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT, SmtpSettings
 
 RECIPIENTS = 2000

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar, final
 
-from hub.planning.routing import ChannelKey, Delivery
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.rendering.environment import Rendered
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ HubError
 ├── ConfigurationError
 ├── InvalidEventError            (refused at the edge, with every problem named)
 ├── TemplateError                (a template cannot render this event: poison, do not retry)
+├── BadRecord                    (a record read from a topic or table is not what it should be)
 └── DeliveryError
     ├── TransientDeliveryError   (retry later)
     │   ├── RateLimitedError     (retry after the provider's delay)
@@ -48,6 +49,20 @@ class InvalidEventError(HubError):
 
 class TemplateError(HubError):
     """A template is missing or cannot render the data it was given."""
+
+
+class BadRecord(HubError):
+    """A record read from a topic or table does not fit its model; `problems` names each field.
+
+    Poison: it will not parse any better next time, so it becomes a dead letter (or, where a
+    topic has none, a logged skip) with this message as the reason.
+    """
+
+    def __init__(self, record: str, problems: list[Problem]) -> None:
+        self.record = record
+        self.problems = problems
+        listed = "; ".join(f"{p.path}: {p.message}" for p in problems)
+        super().__init__(f"bad {record} record: {listed}")
 
 
 class DeliveryError(HubError):

@@ -10,8 +10,9 @@ from typing import Any
 from channels.email.channel import EmailChannel
 from devstack.mailcatcher import MailCatcher
 from hub.delivery.dispatch import Dispatcher
+from hub.model.deliveries import ChannelKey
 from hub.model.outcomes import OutcomeStatus
-from hub.planning.routing import ChannelKey, plan
+from hub.planning.routing import plan
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
 from tests.conftest import free_port, read_outbox

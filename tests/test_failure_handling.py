@@ -19,8 +19,8 @@ from channels.telegram.format import split_message
 from devstack.mailcatcher import MailCatcher
 from devstack.telegram_sandbox import Fault, TelegramSandbox, serve
 from hub.delivery.dispatch import Dispatcher
+from hub.model.deliveries import ChannelKey, Delivery, Recipient, delivery_id
 from hub.model.outcomes import OutcomeStatus
-from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
 from hub.rendering.environment import Rendered, Renderer
 from hub.settings import REPO_ROOT, RetrySettings, SmtpSettings
 from tests.conftest import free_port, read_outbox

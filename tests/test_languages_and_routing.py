@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from hub.model.deliveries import ChannelKey, Delivery, delivery_id
 from hub.model.subscribers import SubscriberKind
 from hub.planning.languages import choose_language, fallback_chain
-from hub.planning.routing import ChannelKey, Delivery, delivery_id, plan
+from hub.planning.routing import plan
 from tests.helpers import event, subscriber
 
 

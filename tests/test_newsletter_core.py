@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import ConfigurationError
+from hub.model.deliveries import PersonalLinks
 from hub.model.subscribers import Mode, SubscriberKind, Subscription
 from hub.newsletters.archive import archive_record, atom_feed, edition_page
 from hub.newsletters.config import Audience, Newsletter, load_newsletters
@@ -17,7 +18,6 @@ from hub.newsletters.editions import accepts, items_for, plan_edition
 from hub.newsletters.state import apply, empty_state, next_items
 from hub.planning.audience import ANYONE, OFFICER
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
 from tests.helpers import EXAMPLES, PARTNERS, event, subscriber
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hub.model.deliveries import PersonalLinks
 from hub.model.subscribers import PartnerRequest, Subscriber, SubscriberKind, SubscriberStatus
 from hub.partners.changes import partner_change
 from hub.partners.commands import (
@@ -21,7 +22,6 @@ from hub.partners.commands import (
 )
 from hub.partners.registry import Decision, InvalidPartnerError, PartnerRegistry, RequestState
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
 from hub.subscribers.directory import Directory
 from tests.helpers import subscriber

@@ -13,8 +13,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from devstack.mailcatcher import MailCatcher
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber, SubscriberKind, SubscriberStatus
-from hub.subscribers.selfservice import Cause, command
+from hub.subscribers.selfservice import command
 from tests.conftest import mail_to
 from tests.forms import form_token, submit
 from tests.helpers import wait_until

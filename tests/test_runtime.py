@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from hub.planning.routing import ChannelKey
+from hub.model.deliveries import ChannelKey
 from hub.runtime.app import create_runtime
 from hub.settings import Settings, TelegramSettings
 from hub.subscribers.tokens import Purpose, Signer

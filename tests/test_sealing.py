@@ -11,9 +11,9 @@ import pytest
 
 from hub.delivery.dispatch import UNKNOWN_RECIPIENT_RETRIES, Dispatcher
 from hub.model import audit
+from hub.model.deliveries import ChannelKey, Delivery, Recipient, delivery_id
 from hub.model.outcomes import OutcomeStatus
 from hub.model.subscribers import SubscriberKind
-from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
 from hub.privacy.erasure import ROLL_KEY, compaction_config
 from hub.privacy.export import dead_letters_of, deliveries_of
 from hub.privacy.sealing import (
@@ -210,11 +210,13 @@ def test_export_folds_outcomes_into_deliveries_and_opens_dead_letters() -> None:
     outcomes = [
         {"recipient_id": "ext-zq", "delivery_id": "d1", "event_id": "e", "channel": "email",
          "language": "en", "status": "planned", "at": "2026-11-29T09:00:00"},
-        {"recipient_id": "someone-else", "delivery_id": "d2", "status": "sent", "at": "x"},
-        {"recipient_id": "ext-zq", "delivery_id": "d1", "status": "failed",
+        {"recipient_id": "someone-else", "delivery_id": "d2", "event_id": "e", "status": "sent",
+         "at": "x"},
+        {"recipient_id": "ext-zq", "delivery_id": "d1", "event_id": "e", "status": "failed",
          "at": "2026-11-29T09:00:02", "reason": "550"},
-        {"recipient_id": "ext-zq", "delivery_id": "d1", "status": "failed",
+        {"recipient_id": "ext-zq", "delivery_id": "d1", "event_id": "e", "status": "failed",
          "at": "2026-11-29T09:00:02", "reason": "550"},
+        {"recipient_id": "ext-zq", "delivery_id": "d1", "status": "unheard-of"},  # skipped
     ]  # fmt: skip
     (delivery,) = deliveries_of(outcomes, "ext-zq")
     assert delivery["status"] == "failed"

@@ -12,10 +12,10 @@ import yaml
 
 from devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port
+from tests.faultstack import write_subscribers
 from tests.helpers import wait_until
 from tests.hubprocess import HubProcess
 from tests.kafka_probe import consumer_lag
-from tests.test_faults import write_subscribers
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 

@@ -11,7 +11,7 @@ import pytest
 from channels.telegram.channel import TelegramChannel
 from devstack.telegram_sandbox import Fault, TelegramSandbox, serve
 from hub.errors import ChatMovedError, RateLimitedError, RecipientBlockedError
-from hub.planning.routing import ChannelKey, Delivery, Recipient
+from hub.model.deliveries import ChannelKey, Delivery, Recipient
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
 from tests.helpers import event

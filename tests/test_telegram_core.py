@@ -17,12 +17,12 @@ from channels.telegram.format import (
     visible_length,
 )
 from hub.model.events import Classification
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import SubscriberKind, Subscription
 from hub.planning.routing import broadcasts
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
 from hub.subscribers.directory import Directory
-from hub.subscribers.selfservice import Cause
 from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer, check_compact, issue_compact
 from tests.helpers import EXAMPLES, event, subscriber
 

@@ -12,7 +12,7 @@ from channels.base import Channel, Receipt
 from channels.email.mime import build_message, header_text, wire_bytes
 from channels.email.pool import SmtpPool, map_smtp_errors
 from hub.errors import ConfigurationError, RecipientRejectedError
-from hub.planning.routing import ChannelKey, Delivery
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.rendering.environment import Rendered
 from hub.settings import SmtpSettings
 

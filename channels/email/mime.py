@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from hub.planning.routing import Delivery
+from hub.model.deliveries import Delivery
 from hub.rendering.environment import Rendered
 from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
 

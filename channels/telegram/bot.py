@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from channels.telegram.texts import TEXT, TOPIC_LABELS
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import SUPPORTED_LANGUAGES, Subscriber, Subscription
 from hub.planning.languages import choose_language
 from hub.subscribers.directory import Directory
-from hub.subscribers.selfservice import Cause, pause_channel
+from hub.subscribers.selfservice import pause_channel
 from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer, check_compact
 
 TELEGRAM = "telegram"

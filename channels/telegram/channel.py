@@ -35,7 +35,7 @@ from hub.errors import (
     RecipientBlockedError,
     TransientDeliveryError,
 )
-from hub.planning.routing import ChannelKey, Delivery
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.rendering.environment import Rendered
 
 

@@ -21,6 +21,7 @@ from hub.access.credentials import (
     token_hash,
 )
 from hub.access.roles import Role
+from hub.errors import BadRecord
 from hub.kafka.admin import COMPACTED, ensure_topics
 from hub.kafka.client import latest_by_key, send_records
 from hub.kafka.security import client_options
@@ -62,9 +63,17 @@ async def load(settings: Settings) -> CredentialIndex:
     """Every credential as the topic has it now (with the environment's)."""
     index = CredentialIndex(environment_credentials(settings))
     for name, record in (await latest_by_key(settings.kafka, await _topic(settings))).items():
-        index.apply(name, record)
+        _apply(index, name, record)
     index.ready = True
     return index
+
+
+def _apply(index: CredentialIndex, name: str, value: object) -> None:
+    """One record; one that does not read is logged and skipped (no credential is made of it)."""
+    try:
+        index.apply(name, value)
+    except BadRecord as exc:
+        log.error("credential record %r skipped: %s", name, exc)
 
 
 async def _write(
@@ -146,10 +155,11 @@ async def _follow(settings: KafkaSettings, topic: str, index: CredentialIndex) -
             batches = await consumer.getmany(tp, timeout_ms=500)
             for message in batches.get(tp, []):
                 name = (message.key or b"").decode()
-                value = None if message.value is None else json.loads(message.value)
                 try:
-                    index.apply(name, value)
-                except (KeyError, TypeError, ValueError) as exc:
-                    log.error("unreadable credential record %r ignored: %r", name, exc)
+                    value = None if message.value is None else json.loads(message.value)
+                except ValueError as exc:
+                    log.error("credential record %r skipped: not JSON: %s", name, exc)
+                    continue
+                _apply(index, name, value)
     finally:
         await consumer.stop()

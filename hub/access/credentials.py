@@ -11,12 +11,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from hub.access.roles import Role
+from hub.errors import BadRecord, Problem
+from hub.model.credentials import CredentialRecord
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 (not a secret: a leaked token is easy for scanners to spot)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
@@ -74,32 +76,38 @@ class Credential:
         return self.revoked_at is None
 
     def as_record(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "roles": sorted(r.value for r in self.roles),
-            "sha256": self.sha256,
-            "created_at": self.created_at,
-            "created_by": self.created_by,
-            "revoked_at": self.revoked_at,
-            "revoked_by": self.revoked_by,
-        }
+        return CredentialRecord(
+            name=self.name,
+            roles=sorted(r.value for r in self.roles),
+            sha256=self.sha256,
+            created_at=self.created_at,
+            created_by=self.created_by,
+            revoked_at=self.revoked_at,
+            revoked_by=self.revoked_by,
+        ).dump()
 
     def public(self) -> dict[str, Any]:
         """What `hub tokens list` shows: everything but the hash."""
         record = self.as_record()
-        del record["sha256"]
+        del record["sha256"], record["v"]
         return record
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Credential:
+    def from_record(cls, value: object) -> Credential:
+        """A credential from its topic record; BadRecord naming every invalid field if not."""
+        record = CredentialRecord.parse(value)
+        try:
+            roles = parse_roles(record.roles)
+        except CredentialError as exc:
+            raise BadRecord(record.record_name, [Problem("$.roles", str(exc))]) from exc
         return cls(
-            name=str(record["name"]),
-            roles=parse_roles(record["roles"]),
-            sha256=str(record["sha256"]),
-            created_at=str(record["created_at"]),
-            created_by=str(record["created_by"]),
-            revoked_at=record.get("revoked_at"),
-            revoked_by=record.get("revoked_by"),
+            name=record.name,
+            roles=roles,
+            sha256=record.sha256,
+            created_at=record.created_at,
+            created_by=record.created_by,
+            revoked_at=record.revoked_at,
+            revoked_by=record.revoked_by,
         )
 
 
@@ -143,8 +151,11 @@ class CredentialIndex:
         self._by_name: dict[str, Credential] = {c.name: c for c in bootstrap}
         self.ready = False  # set once the topic was read to its end at start
 
-    def apply(self, name: str, record: Mapping[str, Any] | None) -> None:
-        """One record of the credentials topic; None (a tombstone) forgets the name."""
+    def apply(self, name: str, record: object) -> None:
+        """One record of the credentials topic; None (a tombstone) forgets the name.
+
+        Raises BadRecord for a record that does not read; the name keeps what it had.
+        """
         if record is None:
             self._by_name.pop(name, None)
         else:

@@ -134,7 +134,7 @@ def cmd_redrive(args: argparse.Namespace, settings: Settings) -> int:
     from hub.delivery.redrive import redrive_audit
     from hub.kafka.client import redrive
     from hub.kafka.topics import TopicNames
-    from hub.planning.routing import ChannelKey
+    from hub.model.deliveries import ChannelKey
 
     names = TopicNames(settings.kafka.topic_prefix)
     channels = [ChannelKey.EMAIL, ChannelKey.TELEGRAM]

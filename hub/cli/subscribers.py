@@ -15,6 +15,7 @@ from hub.kafka.admin import COMPACTED, ensure_topics
 from hub.kafka.client import latest_by_key, send_records
 from hub.kafka.topics import TopicNames
 from hub.model.events import Event
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import (
     InvalidSubscriberError,
     Subscriber,
@@ -23,7 +24,7 @@ from hub.model.subscribers import (
 )
 from hub.planning.dryrun import dry_run
 from hub.settings import Settings
-from hub.subscribers.selfservice import Cause, command
+from hub.subscribers.selfservice import command
 from hub.subscribers.staff_import import (
     StaffImportError,
     diff_staff,

@@ -12,6 +12,7 @@ from typing import Any
 from channels.base import Channel
 from hub.delivery.retry import GiveUp, decide
 from hub.errors import (
+    BadRecord,
     ChatMovedError,
     ConfigurationError,
     DeliveryError,
@@ -21,9 +22,10 @@ from hub.errors import (
     TemplateError,
     TransientDeliveryError,
 )
+from hub.model.deliveries import ChannelKey, DeadLetter, Delivery, DeliveryRecord
 from hub.model.events import Event
 from hub.model.outcomes import Outcome, OutcomeStatus
-from hub.planning.routing import ChannelKey, Delivery
+from hub.model.records import as_json
 from hub.privacy.sealing import ERASED, redact
 from hub.rendering.environment import Rendered, Renderer
 from hub.settings import RetrySettings
@@ -92,88 +94,86 @@ class Dispatcher:
         self.retry = retry
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
-    async def dispatch(self, message: dict[str, Any]) -> Dispatched:
+    async def dispatch(self, message: object) -> Dispatched:
         if isinstance(message, dict) and message.get(ERASED):
             return self._erased(message)
         try:
-            delivery = Delivery.from_message(message)
-        except Exception as exc:  # any shape of garbage: a dead letter saying what it was
+            record = DeliveryRecord.parse(message)
+        except BadRecord as exc:  # any shape of garbage: a dead letter saying what it was
             return self._unreadable(message, exc)
+        delivery = record.delivery()
         if self.ledger.get(delivery.id) == OutcomeStatus.SENT:
             return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
         parts = SentParts(self.ledger, delivery.id)
         try:
-            if message.get("rendered"):  # transactional: rendered when it was requested
-                rendered = Rendered(**message["rendered"])
+            if record.rendered:  # transactional: rendered when it was requested
+                rendered = Rendered(**record.rendered.model_dump())
             else:
-                event = Event.from_document(message["event"])
+                event = Event.from_document(dict(record.event or {}))
                 rendered = self.renderer.render(event, delivery.channel, delivery.language)
             await self.channels[delivery.channel].send(rendered, delivery, parts)
         except TemplateError as exc:
-            return self._dead(delivery, message, f"template: {exc}")
+            return self._dead(delivery, record, f"template: {exc}")
         except RecipientBlockedError as exc:
-            dead = self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
+            dead = self._dead(delivery, record, f"{type(exc).__name__}: {exc}{_where(exc)}")
             return replace(dead, blocked=True)
         except PermanentDeliveryError as exc:
-            return self._dead(delivery, message, f"{type(exc).__name__}: {exc}{_where(exc)}")
+            return self._dead(delivery, record, f"{type(exc).__name__}: {exc}{_where(exc)}")
         except ChatMovedError as exc:
-            return self._moved(delivery, message, str(exc.new_chat_id))
+            return self._moved(delivery, record, str(exc.new_chat_id))
         except DeliveryError as exc:
-            return self._transient(delivery, message, exc)
+            return self._transient(delivery, record, exc)
         except ConfigurationError as exc:
             # A refused bot token, an SMTP server without STARTTLS: retried with backoff, so
             # deliveries go out once an operator fixes the settings, dead-lettered if not.
             error = TransientDeliveryError(f"configuration: {exc}{_where(exc)}")
-            return self._transient(delivery, message, error)
+            return self._transient(delivery, record, error)
         except (HubError, KeyError, TypeError, ValueError) as exc:
-            return self._dead(delivery, message, f"bad delivery data: {exc!r}")
+            return self._dead(delivery, record, f"bad delivery data: {exc!r}")
         except Exception as exc:
             # Last resort: an error no map knew. Kept with its type as a dead letter, never
             # left to escape into the agent, which would acknowledge the message and lose it.
             log.exception("delivery %s: unexpected error", delivery.id)
             reason = f"unexpected {type(exc).__name__}: {exc}{_where(exc)}"
-            return self._dead(delivery, message, reason)
+            return self._dead(delivery, record, reason)
         # Written to the local store at once, so even a killed worker remembers it sent this.
         self.ledger[delivery.id] = OutcomeStatus.SENT.value
         parts.forget()
         return Dispatched(Outcome.of(delivery, OutcomeStatus.SENT, self.clock()))
 
     def _transient(
-        self, delivery: Delivery, message: dict[str, Any], error: DeliveryError
+        self, delivery: Delivery, record: DeliveryRecord, error: DeliveryError
     ) -> Dispatched:
         now = self.clock()
         decision = decide(error, delivery.attempt, now, self.retry, self.rng)
         if isinstance(decision, GiveUp):
-            return self._dead(delivery, message, decision.reason + _where(error))
+            return self._dead(delivery, record, decision.reason + _where(error))
         reason = _reason(f"{type(error).__name__}: {error}{_where(error)}", delivery)
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
-        retry = {**message, "attempt": decision.attempt, "not_before": decision.when.isoformat()}
+        when = decision.when.isoformat()
+        retry = record.model_copy(update={"attempt": decision.attempt, "not_before": when}).dump()
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, decision.when)
         return Dispatched(outcome, retry=retry)
 
-    def _moved(self, delivery: Delivery, message: dict[str, Any], address: str) -> Dispatched:
+    def _moved(self, delivery: Delivery, record: DeliveryRecord, address: str) -> Dispatched:
         """Send again at once to the new address (it counts as an attempt)."""
         now = self.clock()
-        recipient = {**message["recipient"], "address": address}
-        retry = {
-            **message,
-            "recipient": recipient,
-            "attempt": delivery.attempt + 1,
-            "not_before": now.isoformat(),
-        }
+        recipient = record.recipient.model_copy(update={"address": address})
+        update = {"recipient": recipient, "attempt": delivery.attempt + 1}
+        retry = record.model_copy(update={**update, "not_before": now.isoformat()}).dump()
         self.ledger[delivery.id] = OutcomeStatus.RETRYING.value
         reason = "moved to another chat"  # the chat id stays in the (sealed) message only
         outcome = Outcome.of(delivery, OutcomeStatus.RETRYING, now, reason, now)
         return Dispatched(outcome, retry=retry, moved_to=address)
 
-    def _dead(self, delivery: Delivery, message: dict[str, Any], reason: str) -> Dispatched:
+    def _dead(self, delivery: Delivery, record: DeliveryRecord, reason: str) -> Dispatched:
         reason = _reason(reason, delivery)
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.recipient.id, reason)
         self.ledger[delivery.id] = OutcomeStatus.FAILED.value
         now = self.clock()
-        letter = {"reason": reason, "failed_at": now.isoformat(), "delivery": message}
+        letter = DeadLetter(reason=reason, failed_at=now.isoformat(), delivery=record.dump())
         return Dispatched(
-            Outcome.of(delivery, OutcomeStatus.FAILED, now, reason), dead_letter=letter
+            Outcome.of(delivery, OutcomeStatus.FAILED, now, reason), dead_letter=letter.dump()
         )
 
     def _erased(self, message: dict[str, Any]) -> Dispatched:
@@ -202,18 +202,18 @@ class Dispatcher:
         retry = {k: v for k, v in message.items() if k != ERASED}
         retry.update(attempt=attempt + 1, not_before=when.isoformat())
         reason = "recipient not known on this worker (yet)"
-        waiting = replace(outcome, status=OutcomeStatus.RETRYING, reason=reason)
-        return Dispatched(replace(waiting, retry_at=when.isoformat()), retry=retry)
+        update = {"status": OutcomeStatus.RETRYING, "reason": reason, "retry_at": when.isoformat()}
+        return Dispatched(outcome.model_copy(update=update), retry=retry)
 
-    def _unreadable(self, message: object, exc: Exception) -> Dispatched:
+    def _unreadable(self, message: object, exc: BadRecord) -> Dispatched:
         now = self.clock()
         event_id = message.get("event_id", "") if isinstance(message, dict) else ""
-        reason = f"unreadable delivery: {exc!r}"
-        letter = {"reason": reason, "failed_at": now.isoformat(), "delivery": message}
+        reason = f"unreadable delivery: {exc}"
+        letter = DeadLetter(reason=reason, failed_at=now.isoformat(), delivery=as_json(message))
         outcome = Outcome(
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
-        return Dispatched(outcome, dead_letter=letter)
+        return Dispatched(outcome, dead_letter=letter.dump())
 
 
 def _where(error: BaseException) -> str:

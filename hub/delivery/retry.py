@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hub.errors import DeliveryError, RateLimitedError, TransientDeliveryError
+from hub.errors import BadRecord, DeliveryError, RateLimitedError, TransientDeliveryError
+from hub.model.deliveries import RetryHeader
 from hub.settings import RetrySettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +55,22 @@ def seconds_until(not_before: str | None, now: datetime) -> float:
     if not not_before:
         return 0.0
     return max(0.0, (datetime.fromisoformat(not_before) - now).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """A retry as the retry agent reads it: the recipient's key and when it is due."""
+
+    key: bytes
+    not_before: str | None
+
+
+def scheduled(message: object) -> Scheduled:
+    """Whom a retry is for and when it is due. One that does not read is due now: the
+    dispatcher, which reads all of it, then keeps it as a dead letter with the reason."""
+    try:
+        header = RetryHeader.parse(message)
+    except BadRecord as exc:
+        log.error("retry passed on unread to be dead-lettered: %s", exc)
+        return Scheduled(b"", None)
+    return Scheduled(header.recipient.id.encode(), header.not_before)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.model.outcomes import Outcome, OutcomeStatus
+from hub.model.status import DeliveryState, EventReasons
 
 MAX_LISTED_FAILURES = 500
 COUNTERS = ("planned", "pending", "retrying", "sent", "failed", "retries")
@@ -32,38 +33,43 @@ def event_key(event_id: str) -> str:
 
 
 def apply(state: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
-    """A delivery's new state after `outcome`; None when the outcome changes nothing."""
+    """A delivery's new state after `outcome`; None when the outcome changes nothing.
+
+    A current state that does not read is logged and replaced by what the outcome says.
+    """
     status = OutcomeStatus.SENT if outcome.status is OutcomeStatus.DUPLICATE else outcome.status
     if status.value not in BUCKET:
         return None
-    if state is not None and (state["status"] == "sent" or status is OutcomeStatus.PLANNED):
+    current = None if state is None else DeliveryState.read_or_skip(state, "status")
+    if current is not None and (current.status == "sent" or status is OutcomeStatus.PLANNED):
         return None
-    retries = int(state.get("retries", 0)) if state else 0
+    retries = current.retries if current else 0
     if status is OutcomeStatus.RETRYING:
         retries = max(retries, outcome.attempt + 1)
-    new = {
-        "event_id": outcome.event_id,
-        "delivery_id": outcome.delivery_id,
-        "channel": outcome.channel,
-        "language": outcome.language,
-        "recipient_id": outcome.recipient_id,
-        "status": status.value,
-        "attempt": outcome.attempt,
-        "retries": retries,
-        "reason": outcome.reason if status is not OutcomeStatus.SENT else "",
-        "at": outcome.at,
-        "retry_at": outcome.retry_at,
-        "planned_at": (state or {}).get("planned_at") or outcome.at,
-    }
+    new = DeliveryState(
+        event_id=outcome.event_id,
+        delivery_id=outcome.delivery_id,
+        channel=outcome.channel,
+        language=outcome.language,
+        recipient_id=outcome.recipient_id,
+        status=status.value,
+        attempt=outcome.attempt,
+        retries=retries,
+        reason=outcome.reason if status is not OutcomeStatus.SENT else "",
+        at=outcome.at,
+        retry_at=outcome.retry_at,
+        planned_at=(current.planned_at if current else "") or outcome.at,
+    ).dump()
     return None if state == new else new
 
 
 def apply_event(record: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
     """The event-level record (why nothing went out) after a `skipped` outcome; None: unchanged."""
-    skipped = list((record or {}).get("skipped", []))
+    current = None if record is None else EventReasons.read_or_skip(record, "status")
+    skipped = current.skipped if current else []
     if outcome.reason in skipped:
         return None
-    return {"event_id": outcome.event_id, "skipped": [*skipped, outcome.reason]}
+    return EventReasons(event_id=outcome.event_id, skipped=[*skipped, outcome.reason]).dump()
 
 
 def fold(outcome: Outcome, read: Mapping[str, Any] | Any) -> list[tuple[str, dict[str, Any]]]:
@@ -93,26 +99,28 @@ def summarise(
     """Counts per channel and language, failures and reasons, from the deliveries' states."""
     channels: dict[str, dict[str, dict[str, int]]] = {}
     failures: list[dict[str, Any]] = []
-    for state in sorted(deliveries, key=lambda s: str(s["delivery_id"])):
-        counts = channels.setdefault(state["channel"], {}).setdefault(
-            state["language"], dict.fromkeys(COUNTERS, 0)
+    states = [DeliveryState.read_or_skip(value, f"status of {event_id}") for value in deliveries]
+    for state in sorted((s for s in states if s), key=lambda s: s.delivery_id):
+        counts = channels.setdefault(state.channel, {}).setdefault(
+            state.language, dict.fromkeys(COUNTERS, 0)
         )
         counts["planned"] += 1
-        counts[BUCKET[state["status"]]] += 1
-        counts["retries"] += int(state.get("retries", 0))
-        if state["status"] == "failed" and len(failures) < MAX_LISTED_FAILURES:
+        counts[BUCKET[state.status]] += 1
+        counts["retries"] += state.retries
+        if state.status == "failed" and len(failures) < MAX_LISTED_FAILURES:
             failures.append(
                 {
-                    "delivery_id": state["delivery_id"],
-                    "recipient_id": state["recipient_id"],
-                    "channel": state["channel"],
-                    "language": state["language"],
-                    "reason": state["reason"],
-                    "attempts": int(state["attempt"]) + 1,
-                    "at": state["at"],
+                    "delivery_id": state.delivery_id,
+                    "recipient_id": state.recipient_id,
+                    "channel": state.channel,
+                    "language": state.language,
+                    "reason": state.reason,
+                    "attempts": state.attempt + 1,
+                    "at": state.at,
                 }
             )
-    skipped = list((event_record or {}).get("skipped", []))
+    reasons = None if event_record is None else EventReasons.read_or_skip(event_record, "status")
+    skipped = reasons.skipped if reasons else []
     return {
         "event_id": event_id,
         "totals": summary(channels),
@@ -147,10 +155,19 @@ def split(
 
 
 def is_stuck(state: Mapping[str, Any], now: datetime, after: timedelta) -> bool:
-    """Planned or retrying, and no outcome for `after` (a retry: `after` past its due time)."""
+    """Planned or retrying, and no outcome for `after` (a retry: `after` past its due time).
+
+    A state that does not read is logged and left out: a stuck check must not stop on it.
+    """
     if state.get("status") not in OPEN:
         return False
-    since = datetime.fromisoformat(str(state.get("retry_at") or state["at"]))
+    read = DeliveryState.read_or_skip(state, "stuck deliveries")
+    if read is None:
+        return False
+    try:
+        since = datetime.fromisoformat(read.retry_at or read.at)
+    except ValueError:
+        return False
     return now - since >= after
 
 

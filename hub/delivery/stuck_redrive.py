@@ -9,7 +9,7 @@ from typing import Any
 from hub.delivery.stuck import latest_messages, redrive_audit, to_resend
 from hub.kafka.client import read_topic, send_records
 from hub.kafka.topics import TopicNames
-from hub.planning.routing import ChannelKey
+from hub.model.deliveries import ChannelKey
 from hub.settings import Settings
 
 

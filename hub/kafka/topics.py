@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.planning.routing import ChannelKey
+from hub.model.deliveries import ChannelKey
 
 
 @dataclass(frozen=True, slots=True)

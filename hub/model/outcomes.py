@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import ClassVar
 
-from hub.planning.routing import Delivery
+from hub.model.deliveries import Delivery
+from hub.model.records import Record
 
 
 class OutcomeStatus(StrEnum):
@@ -19,8 +19,11 @@ class OutcomeStatus(StrEnum):
     SKIPPED = "skipped"  # a whole event: no audience, embargoed, already planned
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Record):
+    """On hub.outcomes.v1 (key: event id); folded into the status table."""
+
+    record_name: ClassVar[str] = "outcome"
+
     event_id: str
     status: OutcomeStatus
     at: str
@@ -59,12 +62,3 @@ class Outcome:
         return cls(
             event_id=event_id, status=OutcomeStatus.SKIPPED, at=now.isoformat(), reason=reason
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, value: dict[str, Any]) -> Outcome:
-        fields = {k: value[k] for k in cls.__dataclass_fields__ if k in value}
-        fields["status"] = OutcomeStatus(fields["status"])
-        return cls(**fields)

@@ -11,6 +11,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from hub.model.events import Event
+from hub.model.newsletters import ArchivedEdition
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import EditionPlan, render_edition, visible_items
 from hub.partners.registry import EMPTY, PartnerRegistry
@@ -27,24 +28,23 @@ def archive_record(
     sent_at: datetime,
     intro: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "id": edition_id,
-        "newsletter": newsletter.name,
-        "period_start": newsletter.period_start(at).isoformat(),
-        "sent_at": sent_at.isoformat(),
-        "recipients": len(plan.deliveries),
-        "event_ids": plan.event_ids,
-        "items": plan.items,
-        "intro": dict(intro or {}),
-    }
+    return ArchivedEdition(
+        id=edition_id,
+        newsletter=newsletter.name,
+        period_start=newsletter.period_start(at).isoformat(),
+        sent_at=sent_at.isoformat(),
+        recipients=len(plan.deliveries),
+        event_ids=plan.event_ids,
+        items=plan.items,
+        intro=dict(intro or {}),
+    ).dump()
 
 
-def edition_items(record: dict[str, Any]) -> list[Event] | None:
+def edition_items(record: ArchivedEdition) -> list[Event] | None:
     """The edition's items; None for an edition archived before items were kept."""
-    documents = record.get("items")
-    if documents is None:
+    if record.items is None:
         return None
-    return [Event.from_document(document) for document in documents]
+    return [Event.from_document(dict(document)) for document in record.items]
 
 
 def edition_page(
@@ -55,18 +55,22 @@ def edition_page(
     reader: Reader,
     partners: PartnerRegistry = EMPTY,
 ) -> str | None:
-    """The edition as this reader may see it; None when nothing in it can be shown to them."""
-    items = edition_items(record)
+    """The edition as this reader may see it; None when nothing in it can be shown to them
+    (or it does not read: logged)."""
+    edition = ArchivedEdition.read_or_skip(record, "archive")
+    if edition is None:
+        return None
+    items = edition_items(edition)
     if items is None:
         # Kept as finished pages: only a public newsletter's (public items only) or an officer.
         if not (reader.officer or newsletter.audience.value == "public"):
             return None
-        pages: dict[str, str] = record.get("html") or {}
+        pages = edition.html or {}
         return pages.get(language) or pages.get("en") or next(iter(pages.values()), None)
     language = choose_language(language, set(newsletter.languages))
     shown = visible_items(items, reader, partners)
-    period_start = datetime.fromisoformat(str(record["period_start"]))
-    intro = record.get("intro") or {}
+    period_start = datetime.fromisoformat(edition.period_start)
+    intro = edition.intro or {}
     return render_edition(
         renderer, newsletter, period_start, shown, intro, language, archive=True
     ).html
@@ -85,17 +89,19 @@ def atom_feed(
     base = base_url.rstrip("/")
     link = f"{base}/newsletters/{newsletter.name}"
     query = f"?t={token}" if token else ""
-    updated = editions[0]["sent_at"] if editions else "1970-01-01T00:00:00+00:00"
+    read = [ArchivedEdition.read_or_skip(e, "archive feed") for e in editions]
+    kept = [e for e in read if e is not None]
+    updated = kept[0].sent_at if kept else "1970-01-01T00:00:00+00:00"
     entries = []
-    for e in editions:
+    for e in kept:
         items = visible_items(edition_items(e) or [], reader, partners)
         titles = [item.content[choose_language("en", item.languages)].title for item in items]
         summary = "".join(f"<li>{escape(t)}</li>" for t in titles)
         entries.append(
-            f"<entry><id>{escape(link)}/{escape(e['id'])}</id>"
-            f"<title>{escape(newsletter.title_in('en'))} · {escape(e['period_start'][:10])}</title>"
-            f'<link href="{escape(link)}/{escape(e["id"])}{escape(query)}"/>'
-            f"<updated>{escape(e['sent_at'])}</updated>"
+            f"<entry><id>{escape(link)}/{escape(e.id)}</id>"
+            f"<title>{escape(newsletter.title_in('en'))} · {escape(e.period_start[:10])}</title>"
+            f'<link href="{escape(link)}/{escape(e.id)}{escape(query)}"/>'
+            f"<updated>{escape(e.sent_at)}</updated>"
             f'<summary type="html">{escape(f"<ul>{summary}</ul>")}</summary></entry>'
         )
     return (

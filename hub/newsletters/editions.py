@@ -7,15 +7,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient, delivery_id
 from hub.model.events import Classification, Event
 from hub.model.subscribers import Mode, Subscriber, SubscriberKind
 from hub.newsletters.config import ALLOWED, Audience, Newsletter
 from hub.partners.registry import EMPTY, PartnerRegistry
 from hub.planning import audience
 from hub.planning.languages import choose_language
-from hub.planning.routing import ChannelKey, Delivery, Recipient, delivery_id
 from hub.rendering.environment import Rendered, Renderer
-from hub.rendering.links import PersonalLinks
 
 # The most sensitive classification each newsletter's readers hold: who may open its pages.
 CEILING = {

@@ -1,10 +1,6 @@
 """A newsletter's state between editions, folded from its topic: items, curation, editions. Pure.
 
-Records on hub.newsletter.v1 (key: newsletter name):
-  {"kind": "item", "event": {...}}                    an event that may go in the next edition
-  {"kind": "curate", "pinned": [...], "excluded": [...], "order": [...], "intro": {"fr": "..."}}
-  {"kind": "compile", "at": "<time>", "by": "..."}    compile the edition of the period of `at`
-  {"kind": "edition-sent", "edition": "...", "event_ids": [...]}
+The records it folds are in hub.model.newsletters.
 """
 
 from __future__ import annotations
@@ -13,6 +9,13 @@ import copy
 from typing import Any
 
 from hub.model.events import Event
+from hub.model.newsletters import (
+    Curation,
+    EditionSent,
+    NewsletterItem,
+    NewsletterRecord,
+    parse_newsletter_record,
+)
 from hub.newsletters.config import Newsletter
 
 
@@ -24,24 +27,28 @@ def empty_state() -> dict[str, Any]:
     }
 
 
-def apply(state: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
-    """The state after one record; applying a record twice changes nothing more."""
+def apply(state: dict[str, Any] | None, record: NewsletterRecord | object) -> dict[str, Any]:
+    """The state after one record; applying a record twice changes nothing more.
+
+    Raises BadRecord for a value that is not a newsletter record.
+    """
+    if not isinstance(record, NewsletterRecord):
+        record = parse_newsletter_record(record)
     result = copy.deepcopy(state) if state else empty_state()
-    kind = record.get("kind")
-    if kind == "item":
-        document = record["event"]
-        result["pending"].setdefault(document["id"], document)
-    elif kind == "curate":
+    if isinstance(record, NewsletterItem):
+        result["pending"].setdefault(record.event["id"], dict(record.event))
+    elif isinstance(record, Curation):
         curation = result["curation"]
         for key in ("pinned", "excluded", "order"):
-            if key in record:
-                curation[key] = [str(v) for v in record[key]]
-        curation["intro"].update({str(k): str(v) for k, v in record.get("intro", {}).items()})
-    elif kind == "edition-sent":
-        for event_id in record.get("event_ids", []):
+            chosen = getattr(record, key)
+            if chosen is not None:
+                curation[key] = list(chosen)
+        curation["intro"].update(record.intro or {})
+    elif isinstance(record, EditionSent):
+        for event_id in record.event_ids:
             result["pending"].pop(event_id, None)
-        if record["edition"] not in result["editions"]:
-            result["editions"].append(record["edition"])
+        if record.edition not in result["editions"]:
+            result["editions"].append(record.edition)
         result["curation"] = empty_state()["curation"]
     return result
 

@@ -7,10 +7,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from hub.errors import TemplateError
+from pydantic import JsonValue
+
+from hub.errors import BadRecord, Problem, TemplateError
 from hub.model import audit
+from hub.model.deliveries import PersonalLinks
+from hub.model.partner_commands import DecisionCommand, OrganisationCommand
+from hub.model.records import Record
 from hub.partners.registry import (
     Decision,
     InvalidPartnerError,
@@ -19,10 +24,10 @@ from hub.partners.registry import (
 )
 from hub.planning.routing import transactional
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.subscribers.directory import Directory
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class PartnerChange:
 
 def partner_change(
     key: str,
-    value: dict[str, Any] | None,
+    value: object,
     now: datetime,
     directory: Directory,
     renderer: Renderer,
@@ -48,10 +53,11 @@ def partner_change(
     actor = str(value.get("actor", "hub")) if isinstance(value, dict) else "hub"
     try:
         if key.startswith("org:"):
-            organisation = organisation_from_dict(value["organisation"])
+            command = OrganisationCommand.parse(value)
+            organisation = _checked(command, organisation_from_dict, command.organisation)
             entry = audit.record(
-                actor,
-                f"partner.{value.get('cause', 'changed')}",
+                command.actor,
+                f"partner.{command.cause}",
                 organisation.id,
                 now,
                 name=organisation.name,
@@ -60,9 +66,10 @@ def partner_change(
             )
             return PartnerChange(key, organisation.to_dict(), False, entry)
         if key.startswith("access:"):
-            decision = decision_from_dict(value["decision"])
+            answer = DecisionCommand.parse(value)
+            decision = _checked(answer, decision_from_dict, answer.decision)
             entry = audit.record(
-                actor,
+                answer.actor,
                 f"partner.access-{decision.decision.value}",
                 decision.subscriber_id,
                 now,
@@ -71,12 +78,22 @@ def partner_change(
             )
             emails = _outcome_email(decision.to_dict(), directory, renderer, links)
             return PartnerChange(key, decision.to_dict(), False, entry, emails)
-    except (InvalidPartnerError, KeyError, TypeError, ValueError) as exc:
+    except BadRecord as exc:  # kept on the audit trail with the reason; nothing changes
         log.error("partner record %s ignored: %s", key, exc)
         entry = audit.record(actor, "partner.rejected", key, now, reason=str(exc))
         return PartnerChange(key, None, False, entry)
     log.error("partner record with unknown key %r ignored", key)
     return None
+
+
+def _checked(command: Record, build: Callable[[dict[str, Any]], T], raw: dict[str, JsonValue]) -> T:
+    """The organisation or decision a command carries; BadRecord naming each invalid field."""
+    field_name = "organisation" if isinstance(command, OrganisationCommand) else "decision"
+    try:
+        return build(dict(raw))
+    except InvalidPartnerError as exc:
+        problems = [Problem(f"$.{field_name}.{name}", message) for name, message in exc.problems]
+        raise BadRecord(command.record_name, problems) from exc
 
 
 def _outcome_email(

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from hub.model.partner_commands import DecisionCommand, OrganisationCommand
 from hub.model.subscribers import Subscriber
 from hub.partners.registry import (
     AccessDecision,
@@ -113,13 +114,14 @@ def organisation_command(
     organisation: Organisation, cause: str, actor: str
 ) -> tuple[bytes, dict[str, Any]]:
     """The key and value written to the partners topic."""
-    value = {"cause": cause, "actor": actor, "organisation": organisation.to_dict()}
-    return f"org:{organisation.id}".encode(), value
+    value = OrganisationCommand(cause=cause, actor=actor, organisation=organisation.to_dict())
+    return f"org:{organisation.id}".encode(), value.dump()
 
 
 def decision_command(decision: AccessDecision, actor: str) -> tuple[bytes, dict[str, Any]]:
-    value = {"cause": f"access-{decision.decision.value}", "actor": actor}
-    return f"access:{decision.subscriber_id}".encode(), {**value, "decision": decision.to_dict()}
+    cause = f"access-{decision.decision.value}"
+    value = DecisionCommand(cause=cause, actor=actor, decision=decision.to_dict())
+    return f"access:{decision.subscriber_id}".encode(), value.dump()
 
 
 def access_key(subscriber_id: str) -> bytes:

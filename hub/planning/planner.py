@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hub.errors import BadRecord
+from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks
 from hub.model.events import Event
 from hub.model.subscribers import Subscriber
+from hub.model.tables import Embargo
 from hub.partners.registry import EMPTY, PartnerRegistry
 from hub.planning import audience, routing
-from hub.planning.routing import ChannelKey, Delivery
-from hub.rendering.links import PersonalLinks
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +81,21 @@ def off_reason(channel: ChannelKey) -> str:
 
 
 def due_embargoes(
-    held: Iterable[tuple[str, dict[str, Any]]], planned: MutableMapping[str, str], now: datetime
-) -> list[tuple[str, dict[str, Any]]]:
-    """Held events whose time has come and that were not fanned out yet."""
-    return [
-        (event_id, entry)
-        for event_id, entry in held
-        if entry and event_id not in planned and datetime.fromisoformat(entry["until"]) <= now
-    ]
+    held: Iterable[tuple[str, object]], planned: MutableMapping[str, str], now: datetime
+) -> list[tuple[str, Embargo]]:
+    """Held events whose time has come and that were not fanned out yet.
+
+    An entry that does not read is logged and left out: it must not hold up the others.
+    """
+    due: list[tuple[str, Embargo]] = []
+    for event_id, value in held:
+        if not value or event_id in planned:
+            continue
+        try:
+            embargo = Embargo.parse(value)
+        except BadRecord as exc:
+            log.error("embargoed event %s cannot be released: %s", event_id, exc)
+            continue
+        if embargo.over(now):
+            due.append((event_id, embargo))
+    return due

@@ -2,80 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any
 
+from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient, delivery_id
 from hub.model.events import Classification, Event
 from hub.model.subscribers import Subscriber, SubscriberKind
 from hub.planning import audience
 from hub.planning.languages import choose_language
-from hub.rendering.links import PersonalLinks
-
-
-class ChannelKey(StrEnum):
-    EMAIL = "email"
-    TELEGRAM = "telegram"
-    NEWSLETTER = "newsletter"
-
-
-def delivery_id(event_id: str, channel: str, recipient_id: str) -> str:
-    """Stable across retries, redelivery and re-planning: the ledger's key."""
-    material = f"{event_id}\x1f{channel}\x1f{recipient_id}".encode()
-    return hashlib.sha256(material).hexdigest()[:32]
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """What a channel needs to know about whom it sends to."""
-
-    id: str
-    name: str
-    address: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "address": self.address}
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One (event, recipient, channel) to send, in one language."""
-
-    id: str
-    event_id: str
-    channel: ChannelKey
-    language: str
-    recipient: Recipient
-    attempt: int = 0
-    # Bulk messages carry the recipient's own links; transactional ones (confirmations) do not.
-    links: PersonalLinks | None = None
-
-    def as_message(self, event_document: dict[str, Any]) -> dict[str, Any]:
-        """The Kafka value: self-contained, so a retry needs nothing else."""
-        return {
-            "id": self.id,
-            "event_id": self.event_id,
-            "channel": self.channel.value,
-            "language": self.language,
-            "recipient": self.recipient.as_dict(),
-            "attempt": self.attempt,
-            "links": asdict(self.links) if self.links else None,
-            "event": event_document,
-        }
-
-    @classmethod
-    def from_message(cls, value: dict[str, Any]) -> Delivery:
-        return cls(
-            id=value["id"],
-            event_id=value["event_id"],
-            channel=ChannelKey(value["channel"]),
-            language=value["language"],
-            recipient=Recipient(**value["recipient"]),
-            attempt=int(value.get("attempt", 0)),
-            links=PersonalLinks(**value["links"]) if value.get("links") else None,
-        )
 
 
 def transactional(
@@ -90,7 +24,7 @@ def transactional(
         language=subscriber.language,
         recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
     )
-    return {**delivery.as_message({}), "event": None, "rendered": rendered}
+    return delivery.record(None, rendered).dump()
 
 
 def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:

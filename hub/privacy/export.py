@@ -12,9 +12,11 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from hub.errors import BadRecord
 from hub.kafka.client import read_topic
 from hub.kafka.topics import TopicNames
 from hub.model import audit
+from hub.model.outcomes import Outcome
 from hub.model.subscribers import Subscriber
 from hub.privacy.sealing import Keys, keys_from_records, open_value
 from hub.settings import KafkaSettings
@@ -29,23 +31,26 @@ EXPORT_VERSION = 1
 def deliveries_of(outcomes: Iterable[Any], subscriber_id: str) -> list[dict[str, Any]]:
     """Each delivery to the person with its history (planned, retrying, sent, failed), in order."""
     found: dict[str, dict[str, Any]] = {}
-    for outcome in outcomes:
-        if not isinstance(outcome, dict) or outcome.get("recipient_id") != subscriber_id:
+    for value in outcomes:
+        try:
+            outcome = Outcome.parse(value)
+        except BadRecord:  # the status agent logged it when it met it; nothing of theirs
             continue
-        delivery_id = str(outcome.get("delivery_id", ""))
+        if outcome.recipient_id != subscriber_id:
+            continue
         entry = found.setdefault(
-            delivery_id,
+            outcome.delivery_id,
             {
-                "delivery_id": delivery_id,
-                "event_id": outcome.get("event_id", ""),
-                "channel": outcome.get("channel", ""),
-                "language": outcome.get("language", ""),
+                "delivery_id": outcome.delivery_id,
+                "event_id": outcome.event_id,
+                "channel": outcome.channel,
+                "language": outcome.language,
                 "history": [],
             },
         )
-        step = {"status": outcome.get("status", ""), "at": outcome.get("at", "")}
-        if outcome.get("reason"):
-            step["reason"] = outcome["reason"]
+        step = {"status": outcome.status.value, "at": outcome.at}
+        if outcome.reason:
+            step["reason"] = outcome.reason
         if step not in entry["history"]:  # an outcome read twice after a restart
             entry["history"].append(step)
     for entry in found.values():
@@ -100,11 +105,7 @@ async def everything_about(
             for records in letters
             for item in dead_letters_of((value for _key, value in records), subscriber.id, keys)
         ],
-        "audit": [
-            entry
-            for _key, entry in trail
-            if isinstance(entry, dict) and audit.concerns(entry, subscriber.id)
-        ],
+        "audit": [entry for _key, entry in trail if audit.concerns(entry, subscriber.id)],
     }
 
 

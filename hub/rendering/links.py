@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
+from hub.model.deliveries import PersonalLinks
 from hub.subscribers.tokens import Purpose, Signer
 
 # Templates render these markers once per (event, language); each email gets its own links.
 PREFERENCES_MARK = "__HUB_PREFERENCES_URL__"
 UNSUBSCRIBE_MARK = "__HUB_UNSUBSCRIBE_URL__"
-
-
-@dataclass(frozen=True, slots=True)
-class PersonalLinks:
-    preferences: str
-    unsubscribe: str
-    unsubscribe_mailto: str
 
 
 class LinkMaker:

@@ -26,9 +26,9 @@ from hub.intake.publishing import all_event_topics
 from hub.intake.schemas import SchemaCatalog
 from hub.kafka.security import topic_configs
 from hub.kafka.topics import TopicNames
+from hub.model.deliveries import ChannelKey
 from hub.newsletters.config import Newsletter, load_newsletters
 from hub.partners.registry import PartnerBook
-from hub.planning.routing import ChannelKey
 from hub.privacy.erasure import compaction_config
 from hub.privacy.sealing import keys_from_records
 from hub.rendering.environment import Renderer

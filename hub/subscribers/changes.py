@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.errors import TemplateError
+from hub.errors import BadRecord, TemplateError
 from hub.model import audit
-from hub.model.subscribers import InvalidSubscriberError, Subscriber, subscriber_from_dict
+from hub.model.subscriber_commands import Cause, SubscriberCommand
+from hub.model.subscribers import Subscriber
 from hub.planning.routing import transactional
 from hub.privacy.erasure import is_roll_marker
 from hub.privacy.sealing import DATA_KEY, new_key
 from hub.subscribers import mail_limits
-from hub.subscribers.selfservice import Cause
 
 if TYPE_CHECKING:
     from hub.runtime.app import Runtime
@@ -31,7 +31,7 @@ class SubscriberChange:
 
 
 def subscriber_change(
-    subscriber_id: str, value: dict[str, Any] | None, rt: Runtime, now: datetime
+    subscriber_id: str, value: object, rt: Runtime, now: datetime
 ) -> SubscriberChange:
     """Decide what one command on the subscribers topic does; bad data is recorded, not raised."""
     if is_roll_marker(subscriber_id):
@@ -41,13 +41,13 @@ def subscriber_change(
             None, True, audit.record("hub", "subscriber.erased", subscriber_id, now)
         )
     try:
-        subscriber = subscriber_from_dict(value["subscriber"])
-        cause = Cause(value.get("cause", Cause.UPDATED))
-    except (InvalidSubscriberError, KeyError, TypeError, ValueError) as exc:
+        received = SubscriberCommand.parse(value)
+        subscriber = received.read_subscriber()
+    except BadRecord as exc:  # kept on the audit trail with the reason; the record stays as it was
         log.error("subscriber command for %s ignored: %s", subscriber_id, exc)
         entry = audit.record("hub", "subscriber.rejected", subscriber_id, now, reason=str(exc))
         return SubscriberChange(None, False, entry)
-    actor = str(value.get("actor", "hub"))
+    cause, actor = received.cause, received.actor
     previous = rt.subscriber_records.get(subscriber_id)
     if cause is Cause.SUBSCRIBED and previous is None and subscriber.email:
         # Two requests for one new address raced past the web tier's check: keep the first.
@@ -69,7 +69,7 @@ def subscriber_change(
         subscriber_id,
         now,
         status=subscriber.status.value,
-        reason=str(value.get("reason", "")),
+        reason=received.reason,
         **({"mail": "withheld: too many for this address"} if limited else {}),
     )
     try:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from hub.model.subscriber_commands import Cause, SubscriberCommand
 from hub.model.subscribers import (
     SUPPORTED_LANGUAGES,
     Consent,
@@ -31,25 +31,9 @@ CONSENT_TEXT = (
 )
 
 
-class Cause(StrEnum):
-    SUBSCRIBED = "subscribed"  # new or renewed request: a confirmation email goes out
-    ALREADY_ACTIVE = "already-active"  # tell the person, without telling anyone else
-    CONFIRMED = "confirmed"
-    PREFERENCES = "preferences-changed"
-    UNSUBSCRIBED = "unsubscribed"
-    IMPORTED = "imported"
-    UPDATED = "updated"  # by an officer
-    CHANNEL_PAUSED = "channel-paused"  # the person blocked the bot, or is gone
-    CHAT_MOVED = "chat-moved"
-    TELEGRAM_LINKED = "telegram-linked"
-
-
 def command(subscriber: Subscriber, cause: Cause, actor: str, reason: str = "") -> dict[str, Any]:
     """The value written to the subscribers topic, keyed by the subscriber id."""
-    value = {"cause": cause.value, "actor": actor, "subscriber": subscriber.to_dict()}
-    if reason:
-        value["reason"] = reason
-    return value
+    return SubscriberCommand.of(subscriber, cause, actor, reason).dump()
 
 
 def pause_channel(subscriber: Subscriber, channel: str, now: datetime) -> Subscriber:

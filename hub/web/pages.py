@@ -12,14 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from hub.model.deliveries import ChannelKey
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import InvalidSubscriberError, OrganisationType, Subscriber
-from hub.planning.routing import ChannelKey
 from hub.privacy.export import export_for
 from hub.runtime.app import Runtime, utc_now
 from hub.subscribers.directory import email_key
 from hub.subscribers.selfservice import (
     CONSENT_TEXT,
-    Cause,
     change_preferences,
     command,
     confirm,

@@ -6,7 +6,7 @@ lose it on restart (faust-streaming issue #606). Scale with partitions and worke
 
 from __future__ import annotations
 
-from hub.planning.routing import ChannelKey
+from hub.model.deliveries import ChannelKey
 from hub.runtime.agents.channels import register_channel_agents
 from hub.runtime.agents.erasure import register_erasure_timer
 from hub.runtime.agents.newsletters import register_newsletter_agents

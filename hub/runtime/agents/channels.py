@@ -11,14 +11,16 @@ from faust.types import StreamT
 
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
-from hub.delivery.retry import seconds_until
+from hub.delivery.retry import scheduled, seconds_until
+from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
-from hub.planning.routing import ChannelKey, Delivery, broadcasts
+from hub.model.subscriber_commands import Cause
+from hub.planning.routing import broadcasts
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.agents.outcomes import record_outcome
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
-from hub.subscribers.selfservice import Cause, command, move_chat, pause_channel
+from hub.subscribers.selfservice import command, move_chat, pause_channel
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,14 @@ def register_channel_agents(
     async def retry(stream: StreamT[Any]) -> None:
         """Hand retries back to the channel once their backoff has passed."""
         async for _key, message in retries.items(stream):
-            wait = seconds_until(message.get("not_before"), utc_now())
+            due = scheduled(message)
+            wait = seconds_until(due.not_before, utc_now())
             # Wait in short steps: a rebalance waits for every agent to finish its message, so
             # a retry due in minutes must not hold up the whole group.
             while wait > 0 and flowing(app) and not app.rebalancing:
                 await asyncio.sleep(min(wait, 0.5))
-                wait = seconds_until(message.get("not_before"), utc_now())
-            recipient = str(message.get("recipient", {}).get("id", "")).encode()
+                wait = seconds_until(due.not_before, utc_now())
+            recipient = due.key
             if wait > 0:
                 # Not due, and the group is rebalancing (faust stops the flow first): put it back
                 # at the end of the retry topic and let the rebalance go on (a copy read twice

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +10,7 @@ from faust.types import StreamT
 
 from hub.model import audit
 from hub.model.events import Event
+from hub.model.newsletters import CompileRequest, EditionSent, read_or_skip
 from hub.newsletters.archive import archive_record
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
@@ -33,15 +33,18 @@ def register_newsletter_agents(rt: Runtime) -> None:
 
     @app.agent(rt.newsletter_records, name="hub.newsletter", concurrency=1)
     async def compile_newsletters(stream: StreamT[Any]) -> None:
-        async for key, record in records.items(stream):
+        async for key, value in records.items(stream):
             name = key.decode() if isinstance(key, bytes) else str(key)
             newsletter = rt.newsletters.get(name)
-            if newsletter is None or not isinstance(record, dict):
-                log.error("newsletter record for %r ignored: unknown newsletter or bad data", name)
+            if newsletter is None:
+                log.error("record for newsletter %r ignored: no such newsletter", name)
+                continue
+            record = read_or_skip(value, f"newsletter {name}")
+            if record is None:  # no dead letters for this topic: logged, and the next one
                 continue
             state = apply_record(rt.newsletter_state.get(name), record)
             rt.newsletter_state[name] = state
-            if record.get("kind") == "compile":
+            if isinstance(record, CompileRequest):
                 await send_edition(rt, newsletter, state, record)
 
     for newsletter in rt.newsletters.values():
@@ -54,17 +57,17 @@ def schedule_newsletter(rt: Runtime, newsletter: Newsletter) -> None:
     @rt.app.crontab(newsletter.schedule, timezone=ZoneInfo(newsletter.timezone), on_leader=True)
     async def trigger() -> None:
         try:
-            request = {"kind": "compile", "at": utc_now().isoformat(), "by": "schedule"}
-            await rt.newsletter_records.send(key=newsletter.name.encode(), value=request)
+            request = CompileRequest(at=utc_now().isoformat(), by="schedule")
+            await rt.newsletter_records.send(key=newsletter.name.encode(), value=request.dump())
         except Exception:  # an exception escaping a crontab would stop the whole worker
             log.exception("newsletter %s: could not request the edition", newsletter.name)
 
 
 async def send_edition(
-    rt: Runtime, newsletter: Newsletter, state: dict[str, Any], request: dict[str, Any]
+    rt: Runtime, newsletter: Newsletter, state: dict[str, Any], request: CompileRequest
 ) -> None:
     """Compile and send the edition of the request's period, unless it already went out."""
-    at = datetime.fromisoformat(str(request["at"]))
+    at = request.time()
     edition_id = newsletter.edition_id(at)
     if edition_id in state["editions"] or rt.editions.get(edition_id) is not None:
         log.info("newsletter edition %s already sent", edition_id)
@@ -90,10 +93,10 @@ async def send_edition(
     rt.editions[edition_id] = archive_record(
         newsletter, edition_id, at, plan, utc_now(), state["curation"]["intro"]
     )
-    sent = {"kind": "edition-sent", "edition": edition_id, "event_ids": plan.event_ids}
-    await rt.newsletter_records.send(key=newsletter.name.encode(), value=sent)
+    sent = EditionSent(edition=edition_id, event_ids=plan.event_ids)
+    await rt.newsletter_records.send(key=newsletter.name.encode(), value=sent.dump())
     entry = audit.record(
-        str(request.get("by", "schedule")),
+        request.by,
         "newsletter.sent",
         edition_id,
         utc_now(),

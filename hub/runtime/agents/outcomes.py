@@ -10,7 +10,7 @@ from hub.runtime.app import Runtime, utc_now
 async def record_outcome(rt: Runtime, outcome: Outcome) -> None:
     """Write an outcome for the status, and (unless a duplicate) to the audit trail."""
     key = outcome.event_id.encode()
-    await rt.outcomes.send(key=key, value=outcome.as_dict())
+    await rt.outcomes.send(key=key, value=outcome.dump())
     if outcome.status is not OutcomeStatus.DUPLICATE:
         entry = audit.record(
             "hub",

@@ -9,8 +9,12 @@ from typing import Any
 from faust.types import StreamT
 
 from hub.delivery import faults
+from hub.model.deliveries import EventDeadLetter
 from hub.model.events import topic_name
+from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
+from hub.model.records import as_json
+from hub.model.tables import Embargo
 from hub.planning.planner import due_embargoes, plan_event
 from hub.runtime.agents.channels import broadcast_to
 from hub.runtime.agents.guard import ContiguousStream
@@ -46,12 +50,12 @@ def register_planning_agents(rt: Runtime) -> None:
         """
         try:
             due = due_embargoes(list(rt.embargoed.items()), rt.planned, utc_now())
-            for event_id, entry in due:
+            for event_id, embargo in due:
                 log.info("event %s: embargo over, releasing", event_id)
                 await rt.app.producer.send_and_wait(
-                    entry["topic"],
+                    embargo.topic,
                     event_id.encode(),
-                    json.dumps(entry["document"], ensure_ascii=False).encode(),
+                    json.dumps(embargo.document, ensure_ascii=False).encode(),
                     None,
                     None,
                     [("hub-released-from-embargo", b"1")],
@@ -79,19 +83,15 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         return
     if result.held_until is not None:
         # Kept in a table on this event's partition; the release timer fans it out.
-        rt.embargoed[result.event.id] = {
-            "until": result.held_until.isoformat(),
-            "topic": topic_name(
-                rt.settings.kafka.topic_prefix,
-                result.event.type,
-                result.event.schema_version,
-            ),
-            "document": document,
-        }
+        topic = topic_name(
+            rt.settings.kafka.topic_prefix, result.event.type, result.event.schema_version
+        )
+        held = Embargo(until=result.held_until.isoformat(), topic=topic, document=document)
+        rt.embargoed[result.event.id] = held.dump()
     if not result.repeated and result.held_until is None:
         for name in newsletters_for(rt, result.event):
-            item = {"kind": "item", "event": result.event.document}
-            await rt.newsletter_records.send(key=name.encode(), value=item)
+            item = NewsletterItem(event=result.event.document)
+            await rt.newsletter_records.send(key=name.encode(), value=item.dump())
     for delivery, reason in result.switched_off:
         await record_outcome(rt, Outcome.of(delivery, OutcomeStatus.SKIPPED, utc_now(), reason))
     if result.skipped_reason:
@@ -105,7 +105,7 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         )
         await rt.outcomes.send(
             key=delivery.event_id.encode(),
-            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).as_dict(),
+            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).dump(),
         )
         faults.reached("plan.delivery")
     rt.planned[result.event.id] = result.event.fingerprint
@@ -118,6 +118,8 @@ async def unplannable(rt: Runtime, document: Any, cause: str) -> None:
     event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
     reason = f"unplannable event: {cause}"
     log.error("%s: %s", event_id, reason)
-    letter = {"reason": reason, "failed_at": utc_now().isoformat(), "event": document}
-    await rt.event_dead_letters.send(key=event_id.encode(), value=letter)
+    letter = EventDeadLetter(
+        reason=reason, failed_at=utc_now().isoformat(), event=as_json(document)
+    )
+    await rt.event_dead_letters.send(key=event_id.encode(), value=letter.dump())
     await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))

@@ -29,10 +29,8 @@ def register_record_agents(rt: Runtime) -> None:
     async def track_status(stream: StreamT[Any]) -> None:
         """Fold outcomes into per-delivery states an officer reads as per-event status."""
         async for _key, value in outcomes.items(stream):
-            try:
-                outcome = Outcome.from_dict(value)
-            except (KeyError, TypeError, ValueError) as exc:
-                log.error("unreadable outcome ignored: %r", exc)
+            outcome = Outcome.read_or_skip(value, "status")
+            if outcome is None:  # no dead letters for outcomes: logged, and the next one
                 continue
             for key, record in fold(outcome, rt.status):
                 rt.status[key] = record

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from channels.telegram.bot import Reply, handle_update
 from channels.telegram.channel import TelegramChannel
-from hub.planning.routing import ChannelKey
+from hub.model.deliveries import ChannelKey
 from hub.runtime.app import Runtime, utc_now
 from hub.subscribers.selfservice import command
 

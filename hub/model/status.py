@@ -1,0 +1,47 @@
+"""Values of the delivery-status table: one state per delivery, and an event's reasons."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from hub.model.records import Record
+
+# What a delivery can be waiting for or have come to (a duplicate counts as sent).
+STATES = ("planned", "retrying", "sent", "failed")
+
+
+class DeliveryState(Record):
+    """Where one delivery stands (key `<event id>/<delivery id>`), folded from its outcomes."""
+
+    record_name: ClassVar[str] = "delivery state"
+
+    event_id: str
+    delivery_id: str
+    channel: str
+    language: str
+    recipient_id: str
+    status: str  # one of STATES
+    attempt: int = 0
+    retries: int = 0
+    reason: str = ""
+    at: str
+    retry_at: str = ""
+    planned_at: str = ""
+
+    @field_validator("status")
+    @classmethod
+    def _known(cls, status: str) -> str:
+        if status not in STATES:
+            raise ValueError(f"one of {', '.join(STATES)}")
+        return status
+
+
+class EventReasons(Record):
+    """Why an event was not delivered at all (key: event id): embargoed, no audience..."""
+
+    record_name: ClassVar[str] = "event status"
+
+    event_id: str
+    skipped: list[str] = Field(default_factory=list)
