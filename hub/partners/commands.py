@@ -119,7 +119,7 @@ def organisation_command(
 
 def decision_command(decision: AccessDecision, actor: str) -> tuple[bytes, dict[str, Any]]:
     value = {"cause": f"access-{decision.decision.value}", "actor": actor}
-    return f"access:{decision.subscriber_id}".encode(), {**value, "decision": decision.to_dict()}
+    return access_key(decision.subscriber_id), {**value, "decision": decision.to_dict()}
 
 
 def access_key(subscriber_id: str) -> bytes:
