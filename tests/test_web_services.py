@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from hub.web.app import WebServices, create_api
 from tests.helpers import PARTNER_DOMAIN, PARTNERS, load_example, subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+CLI_MODULES = ("newsletters", "partners", "subscribers", "tokens")
 
 
 @dataclass
@@ -319,3 +322,17 @@ async def test_an_approval_writes_the_officers_decision(hub: Hub) -> None:
         "/api/v1/partner-requests/nobody/decline", json={}, headers=hub.as_role(Role.OFFICER)
     )
     assert unknown.status_code == 404 and len(hub.partners.written) == 1
+
+
+def test_the_web_layer_and_the_cli_load_without_faust_or_the_runtime() -> None:
+    """`hub worker` alone brings the runtime in (lazily); a fresh interpreter shows it."""
+    modules = ["hub.web.app", "hub.cli.main", *(f"hub.cli.{m}" for m in CLI_MODULES)]
+    probe = (
+        f"import sys; import {', '.join(modules)}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('faust', 'mode')"
+        " or m.startswith('hub.runtime')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
