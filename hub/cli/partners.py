@@ -7,9 +7,10 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -19,16 +20,28 @@ from hub.kafka.topics import TopicNames
 from hub.partners.commands import (
     add_domain,
     add_organisation,
-    decide,
-    decision_command,
     organisation_command,
     remove_domain,
     revoke,
 )
-from hub.partners.registry import Decision, InvalidPartnerError, Organisation, PartnerRegistry
+from hub.partners.desk import (
+    OrganisationChange,
+    answer_request,
+    change_registry,
+    requested_organisation,
+    requests_in,
+)
+from hub.partners.registry import (
+    AccessDecision,
+    Decision,
+    InvalidPartnerError,
+    Organisation,
+    PartnerRegistry,
+)
 from hub.settings import Settings
 
 EXIT_INVALID = 2
+T = TypeVar("T")
 
 
 def _actor() -> str:
@@ -52,10 +65,16 @@ async def registry_now(settings: Settings) -> PartnerRegistry:
     return PartnerRegistry.from_records(inner)
 
 
-async def _write(settings: Settings, records: list[tuple[bytes, dict[str, Any]]]) -> None:
-    topic = TopicNames(settings.kafka.topic_prefix).partners
-    await ensure_topics(settings.kafka, [topic], COMPACTED, partitions=1)
-    await send_records(settings.kafka, topic, list(records))
+class TopicCommands:
+    """The partners topic as the CLI writes it: its own producer, acks=all (PartnerCommands)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def write(self, records: Sequence[tuple[bytes, dict[str, Any]]]) -> None:
+        topic = TopicNames(self.settings.kafka.topic_prefix).partners
+        await ensure_topics(self.settings.kafka, [topic], COMPACTED, partitions=1)
+        await send_records(self.settings.kafka, topic, list(records))
 
 
 def _refused(exc: InvalidPartnerError, where: str = "") -> int:
@@ -64,10 +83,24 @@ def _refused(exc: InvalidPartnerError, where: str = "") -> int:
     return EXIT_INVALID
 
 
-def _save(settings: Settings, organisation: Organisation, cause: str) -> int:
-    asyncio.run(_write(settings, [organisation_command(organisation, cause, _actor())]))
-    print(f"{cause} {organisation.id}: {', '.join(sorted(organisation.domains)) or 'no domain'}")
+def _done(work: Coroutine[Any, Any, T], said: Callable[[T], str]) -> int:
+    """Run an officer's change; print what was done, or its problems (then nothing is written)."""
+    try:
+        done = asyncio.run(work)
+    except InvalidPartnerError as exc:
+        return _refused(exc)
+    print(said(done))
     return 0
+
+
+def _change(settings: Settings, cause: str, change: OrganisationChange) -> int:
+    async def run() -> Organisation:
+        registry = await registry_now(settings)
+        return await change_registry(
+            registry, change, cause, _actor(), _now(), TopicCommands(settings)
+        )
+
+    return _done(run(), lambda o: f"{cause} {o.id}: {', '.join(sorted(o.domains)) or 'no domain'}")
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,11 +111,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         "country": args.country,
         "domains": args.domain or [],
     }
-    try:
-        organisation = add_organisation(asyncio.run(registry_now(settings)), raw, _now())
-    except InvalidPartnerError as exc:
-        return _refused(exc)
-    return _save(settings, organisation, "registered")
+    return _change(settings, "registered", lambda r, now: add_organisation(r, raw, now))
 
 
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,7 +142,8 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     if failed:
         print(f"{args.file}: nothing registered", file=sys.stderr)
         return EXIT_INVALID
-    asyncio.run(_write(settings, [organisation_command(o, "registered", _actor()) for o in new]))
+    records = [organisation_command(o, "registered", _actor()) for o in new]
+    asyncio.run(TopicCommands(settings).write(records))
     print(f"registered {len(new)} organisation(s) from {args.file}")
     return 0
 
@@ -131,60 +161,48 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_domain_add(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        changed = add_domain(asyncio.run(registry_now(settings)), args.id, args.domain, _now())
-    except InvalidPartnerError as exc:
-        return _refused(exc)
-    return _save(settings, changed, "domain-added")
+    return _change(
+        settings, "domain-added", lambda r, now: add_domain(r, args.id, args.domain, now)
+    )
 
 
 def cmd_domain_remove(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        changed = remove_domain(asyncio.run(registry_now(settings)), args.id, args.domain, _now())
-    except InvalidPartnerError as exc:
-        return _refused(exc)
-    return _save(settings, changed, "domain-removed")
+    return _change(
+        settings, "domain-removed", lambda r, now: remove_domain(r, args.id, args.domain, now)
+    )
 
 
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        changed = revoke(asyncio.run(registry_now(settings)), args.id, _now())
-    except InvalidPartnerError as exc:
-        return _refused(exc)
-    return _save(settings, changed, "revoked")
+    return _change(settings, "revoked", lambda r, now: revoke(r, args.id, now))
 
 
 def _decide(args: argparse.Namespace, settings: Settings, decision: Decision) -> int:
     from hub.cli.subscribers import _current as current_subscribers
 
-    people = {s.id: s for s in asyncio.run(current_subscribers(settings))}
-    try:
-        made = decide(
-            asyncio.run(registry_now(settings)),
+    async def run() -> AccessDecision:
+        people = {s.id: s for s in await current_subscribers(settings)}
+        return await answer_request(
+            await registry_now(settings),
             people.get(args.subscriber_id),
             decision,
             getattr(args, "organisation", None),
             args.comment,
             _actor(),
             _now(),
+            TopicCommands(settings),
         )
-    except InvalidPartnerError as exc:
-        return _refused(exc)
-    asyncio.run(_write(settings, [decision_command(made, _actor())]))
-    print(f"{made.decision.value} {made.subscriber_id}")
-    return 0
+
+    return _done(run(), lambda made: f"{made.decision.value} {made.subscriber_id}")
 
 
 def cmd_requests(args: argparse.Namespace, settings: Settings) -> int:
     from hub.cli.subscribers import _current as current_subscribers
 
     registry = asyncio.run(registry_now(settings))
-    for s in asyncio.run(current_subscribers(settings)):
+    for s in requests_in(registry, asyncio.run(current_subscribers(settings)), args.state):
         state = registry.request_state(s)
-        if state is None or not s.confirmed or (args.state != "all" and state.value != args.state):
-            continue
-        organisation = s.partner_request.organisation if s.partner_request else s.organisation
-        print(f"{s.id}\t{state.value}\t{s.email}\t{organisation or '-'}")
+        assert state is not None  # requests_in keeps only people with a request
+        print(f"{s.id}\t{state.value}\t{s.email}\t{requested_organisation(s) or '-'}")
     return 0
 
 

@@ -121,7 +121,7 @@ def organisation_command(
 def decision_command(decision: AccessDecision, actor: str) -> tuple[bytes, dict[str, Any]]:
     cause = f"access-{decision.decision.value}"
     value = DecisionCommand(cause=cause, actor=actor, decision=decision.to_dict())
-    return f"access:{decision.subscriber_id}".encode(), value.dump()
+    return access_key(decision.subscriber_id), value.dump()
 
 
 def access_key(subscriber_id: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.errors import BadRecord
 from hub.kafka.client import read_topic
@@ -18,12 +18,9 @@ from hub.kafka.topics import TopicNames
 from hub.model import audit
 from hub.model.outcomes import Outcome
 from hub.model.subscribers import Subscriber
-from hub.privacy.sealing import Keys, keys_from_records, open_value
+from hub.privacy.sealing import Keys, open_value
 from hub.settings import KafkaSettings
 from hub.subscribers.selfservice import export
-
-if TYPE_CHECKING:
-    from hub.runtime.app import Runtime
 
 EXPORT_VERSION = 1
 
@@ -107,14 +104,3 @@ async def everything_about(
         ],
         "audit": [entry for _key, entry in trail if audit.concerns(entry, subscriber.id)],
     }
-
-
-async def export_for(rt: Runtime, subscriber: Subscriber) -> dict[str, Any]:
-    """everything_about, with the worker's settings, topics and keys."""
-    return await everything_about(
-        subscriber,
-        rt.settings.kafka,
-        rt.names,
-        [str(key) for key in rt.channels],
-        keys_from_records(rt.subscriber_records.get),
-    )

@@ -10,14 +10,16 @@ import faust
 from faust.contrib.asgi import serve_asgi
 
 from hub import logsafety
+from hub.access.credential_store import following
 from hub.delivery import faults
 from hub.kafka.admin import COMPACTED, KEEP_FOREVER, ensure_topics
 from hub.privacy.erasure import compaction_config
 from hub.privacy.erasure_topics import align_topic_configs
 from hub.runtime.agents import register_agents
 from hub.runtime.app import Runtime, create_runtime
+from hub.runtime.services import web_services
 from hub.settings import Settings
-from hub.web.api import create_api
+from hub.web.app import create_api
 
 
 def build_worker_runtime(settings: Settings) -> Runtime:
@@ -28,7 +30,12 @@ def build_worker_runtime(settings: Settings) -> Runtime:
 
         rt.app.sensors.add(OffsetTrace(".deliveries."))
     register_agents(rt)
-    serve_asgi(rt.app, create_api(rt), host=settings.web.host, port=settings.web.port)
+    api = create_api(
+        web_services(rt),
+        # Credentials are followed for as long as the web server runs (its ASGI lifespan).
+        lifespan=lambda _api: following(settings.kafka, rt.names.credentials, rt.credentials),
+    )
+    serve_asgi(rt.app, api, host=settings.web.host, port=settings.web.port)
     return rt
 
 

@@ -1,33 +1,35 @@
-"""The HTTP API served from inside the worker: publish events, health."""
+"""The API's routes for events (publish, status, dry run) and for officers' work on subscribers."""
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from hub.access.credential_store import following
-from hub.delivery.status import split, stuck, summarise
-from hub.delivery.status_store import scan_local
+from hub.delivery.status import stuck, summarise
 from hub.errors import InvalidEventError, Problem
 from hub.intake.publishing import Accepted, accept
-from hub.kafka.client import read_topic
+from hub.intake.schemas import SchemaCatalog
 from hub.model import audit
 from hub.model.events import Event
 from hub.planning import audience
 from hub.planning.dryrun import audience_counts, dry_run, search
-from hub.privacy.export import export_for
-from hub.runtime.app import Runtime, utc_now
+from hub.services import (
+    AuditTrail,
+    DirectoryReader,
+    EventPublisher,
+    PartnerReader,
+    PersonalData,
+    StatusReader,
+    SubscriberCommands,
+    utc_now,
+)
+from hub.settings import Settings
 from hub.subscribers.selfservice import export
-from hub.web.api_docs import mount_docs
 from hub.web.auth import BearerAuth, Principal, Role
-from hub.web.credentials import create_credential_routes
-from hub.web.newsletters import create_newsletter_routes
-from hub.web.pages import create_pages
-from hub.web.partners import create_partner_routes
 
 
 class PublishedEvent(BaseModel):
@@ -48,7 +50,19 @@ class RefusedEvent(BaseModel):
     problems: list[ProblemDetail]
 
 
-def _refusal(status: int, problems: list[Problem]) -> JSONResponse:
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    code: {"model": RefusedEvent} for code in (400, 413, 415, 422)
+}
+# The body is read by the route itself (size-capped): OpenAPI is told it is a JSON object.
+JSON_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def refusal(status: int, problems: list[Problem]) -> JSONResponse:
     body = {"error": "event refused", "problems": [p.as_dict() for p in problems]}
     return JSONResponse(body, status_code=status)
 
@@ -72,24 +86,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_api(rt: Runtime) -> FastAPI:
-    settings = rt.settings
-    api = FastAPI(
-        title="Communications hub",
-        version="1",
-        description="Publish institutional announcements, research releases and strategy updates.",
-        docs_url=None,  # served by mount_docs from local files, not a CDN
-        redoc_url=None,
-        lifespan=lambda _api: following(settings.kafka, rt.names.credentials, rt.credentials),
-    )
-    mount_docs(api)
-    auth = BearerAuth(rt.credentials)
+def create_event_routes(
+    catalog: SchemaCatalog,
+    publisher: EventPublisher,
+    trail: AuditTrail,
+    status: StatusReader,
+    directory: DirectoryReader,
+    partners: PartnerReader,
+    settings: Settings,
+    auth: BearerAuth,
+) -> APIRouter:
+    router = APIRouter()
     as_publisher = Depends(auth.requires(Role.PUBLISHER))
     as_reader_of_status = Depends(auth.requires(Role.PUBLISHER, Role.OFFICER))
     as_officer = Depends(auth.requires(Role.OFFICER))
-    refusals: dict[int | str, dict[str, Any]] = {
-        code: {"model": RefusedEvent} for code in (400, 413, 415, 422)
-    }
 
     async def accept_request(request: Request) -> Accepted:
         """The JSON event in the body, validated; InvalidEventError names every problem."""
@@ -101,64 +111,48 @@ def create_api(rt: Runtime) -> FastAPI:
             )
         return accept(
             await _read_body(request, settings.limits.max_event_bytes),
-            rt.catalog,
+            catalog,
             topic_prefix=settings.kafka.topic_prefix,
             max_bytes=settings.limits.max_event_bytes,
             max_depth=settings.limits.max_json_depth,
         )
 
-    @api.exception_handler(InvalidEventError)
-    async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
-        return _refusal(exc.status, exc.problems)
-
-    @api.get("/api/v1/health")
+    @router.get("/api/v1/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.post(
+    @router.post(
         "/api/v1/events",
         status_code=202,
-        responses={**refusals, 401: {}, 403: {}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }
-        },
+        responses={**REFUSALS, 401: {}, 403: {}},
+        openapi_extra=JSON_BODY,
     )
     async def publish(
-        request: Request, publisher: Annotated[Principal, as_publisher]
+        request: Request, caller: Annotated[Principal, as_publisher]
     ) -> PublishedEvent:
         """Validate an event against its schema and write it to its type's topic."""
         accepted = await accept_request(request)
-        metadata = await rt.app.producer.send_and_wait(
-            accepted.topic,
-            accepted.key,
-            accepted.value,
-            partition=None,
-            timestamp=None,
-            headers=[("hub-published-by", publisher.name.encode())],
-        )
+        placed = await publisher.publish(accepted, caller.name)
         entry = audit.record(
-            publisher.name,
+            caller.name,
             "event.published",
             accepted.document["id"],
             utc_now(),
             type=accepted.document["type"],
             classification=accepted.document["classification"],
             topic=accepted.topic,
-            offset=metadata.offset,
+            offset=placed.offset,
         )
-        await rt.audit.send(key=accepted.key, value=entry)
+        await trail.record(accepted.key, entry)
         return PublishedEvent(
             id=accepted.document["id"],
             type=accepted.document["type"],
             topic=accepted.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
+            partition=placed.partition,
+            offset=placed.offset,
         )
 
-    @api.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
+    @router.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
     async def event_status(
         event_id: str, reader: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
@@ -166,10 +160,11 @@ def create_api(rt: Runtime) -> FastAPI:
 
         Officers see any event's status; publishers only that of the events they published.
         """
-        event_record, deliveries = split(scan_local(rt.status, event_id), event_id)
+        event_record, deliveries = status.event(event_id)
         known = event_record is not None or bool(deliveries)
-        publisher = rt.publishers.get(event_id) if rt.publishers is not None else None
-        if not reader.has(Role.OFFICER) and (not known or publisher != reader.name):
+        if not reader.has(Role.OFFICER) and (
+            not known or status.publisher_of(event_id) != reader.name
+        ):
             # The same answer as for an unknown event: others' event ids are not confirmed.
             raise HTTPException(404, detail=f"no status for event {event_id} that you published")
         if not known:
@@ -177,7 +172,7 @@ def create_api(rt: Runtime) -> FastAPI:
             raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
         return summarise(event_id, event_record, deliveries)
 
-    @api.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
+    @router.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
     async def stuck_deliveries(
         _officer: Annotated[Principal, as_officer],
         older_than: Annotated[float | None, Query(ge=0, description="seconds")] = None,
@@ -185,12 +180,38 @@ def create_api(rt: Runtime) -> FastAPI:
     ) -> dict[str, Any]:
         """Deliveries planned or retrying with no outcome for longer than the threshold."""
         after = settings.stuck.after_seconds if older_than is None else older_than
-        states = (state for _key, state in scan_local(rt.status))
-        found = stuck(states, utc_now(), timedelta(seconds=after))
+        found = stuck(status.deliveries(), utc_now(), timedelta(seconds=after))
         found = [s for s in found if channel is None or s["channel"] == channel]
         return {"older_than_seconds": after, "total": len(found), "deliveries": found}
 
-    @api.get("/api/v1/subscribers", responses={401: {}, 403: {}})
+    @router.post(
+        "/api/v1/events/dry-run",
+        responses={**REFUSALS, 401: {}, 403: {}},
+        openapi_extra=JSON_BODY,
+    )
+    async def dry_run_event(
+        request: Request, _publisher: Annotated[Principal, as_reader_of_status]
+    ) -> dict[str, Any]:
+        """Who would receive this event, on which channel, in which language; nothing is sent."""
+        accepted = await accept_request(request)
+        event = Event.from_document(accepted.document)
+        return dry_run(event, directory, utc_now(), settings.default_language, partners.registry())
+
+    return router
+
+
+def create_subscriber_routes(
+    directory: DirectoryReader,
+    partners: PartnerReader,
+    people: SubscriberCommands,
+    personal: PersonalData,
+    trail: AuditTrail,
+    auth: BearerAuth,
+) -> APIRouter:
+    router = APIRouter()
+    as_officer = Depends(auth.requires(Role.OFFICER))
+
+    @router.get("/api/v1/subscribers", responses={401: {}, 403: {}})
     async def list_subscribers(
         _reader: Annotated[Principal, as_officer],
         q: Annotated[str, Query(max_length=200)] = "",
@@ -200,8 +221,8 @@ def create_api(rt: Runtime) -> FastAPI:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """Search subscribers by name, email, organisation, department or office."""
-        found = search(rt.directory, q, kind, status)
-        registry = rt.partners.registry()
+        found = search(directory, q, kind, status)
+        registry = partners.registry()
         items = []
         for s in found[offset : offset + limit]:
             grant = registry.grant(s)
@@ -217,74 +238,40 @@ def create_api(rt: Runtime) -> FastAPI:
             )
         return {"total": len(found), "items": items}
 
-    @api.get("/api/v1/audiences", responses={401: {}, 403: {}})
+    @router.get("/api/v1/audiences", responses={401: {}, 403: {}})
     async def audiences(_reader: Annotated[Principal, as_officer]) -> dict[str, Any]:
         """How many people each audience has."""
-        return audience_counts(rt.directory, rt.partners.registry())
+        return audience_counts(directory, partners.registry())
 
-    @api.post(
-        "/api/v1/events/dry-run",
-        responses={**refusals, 401: {}, 403: {}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }
-        },
-    )
-    async def dry_run_event(
-        request: Request, _publisher: Annotated[Principal, as_reader_of_status]
-    ) -> dict[str, Any]:
-        """Who would receive this event, on which channel, in which language; nothing is sent."""
-        accepted = await accept_request(request)
-        event = Event.from_document(accepted.document)
-        return dry_run(
-            event, rt.directory, utc_now(), settings.default_language, rt.partners.registry()
-        )
-
-    @api.get("/api/v1/subscribers/{subscriber_id}/export", responses={401: {}, 403: {}, 404: {}})
+    @router.get("/api/v1/subscribers/{subscriber_id}/export", responses={401: {}, 403: {}, 404: {}})
     async def export_subscriber(
         subscriber_id: str, _officer: Annotated[Principal, as_officer]
     ) -> dict[str, Any]:
         """Everything held about a person (record, deliveries, dead letters, audit), for them."""
-        subscriber = rt.directory.get(subscriber_id)
+        subscriber = directory.get(subscriber_id)
         if subscriber is None:
             raise HTTPException(404, detail="no such subscriber")
-        return await export_for(rt, subscriber)
+        return await personal.export(subscriber)
 
-    @api.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
+    @router.delete("/api/v1/subscribers/{subscriber_id}", status_code=202)
     async def erase_subscriber(
         subscriber_id: str, officer: Annotated[Principal, as_officer]
     ) -> dict[str, str]:
         """Erase a person on their request: a tombstone on the subscribers topic."""
-        if rt.directory.get(subscriber_id) is None:
+        if directory.get(subscriber_id) is None:
             raise HTTPException(404, detail="no such subscriber")
-        await rt.app.producer.send_and_wait(
-            rt.names.subscribers, subscriber_id.encode(), None, None, None, None
-        )
+        await people.erase(subscriber_id)
         entry = audit.record(officer.name, "subscriber.erasure-requested", subscriber_id, utc_now())
-        await rt.audit.send(key=subscriber_id.encode(), value=entry)
+        await trail.record(subscriber_id.encode(), entry)
         return {"id": subscriber_id, "status": "erasing"}
 
-    @api.get("/api/v1/audit", responses={401: {}, 403: {}})
+    @router.get("/api/v1/audit", responses={401: {}, 403: {}})
     async def audit_trail(
         _reader: Annotated[Principal, as_officer],
         subject: Annotated[str | None, Query(description="an event id")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
         """The latest audit entries (who did what, when), newest last."""
-        wanted = subject.encode() if subject else None
-        records = await read_topic(
-            settings.kafka,
-            rt.names.audit,
-            keep=(lambda key: key == wanted) if wanted else (lambda _key: True),
-            last=limit if wanted is None else None,
-        )
-        entries = sorted((value for _key, value in records), key=lambda e: str(e.get("at", "")))
-        return entries[-limit:]
+        return await trail.entries(subject, limit)
 
-    api.include_router(create_pages(rt))
-    api.include_router(create_newsletter_routes(rt, auth))
-    api.include_router(create_partner_routes(rt, auth))
-    api.include_router(create_credential_routes(rt, auth))
-    return api
+    return router

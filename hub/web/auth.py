@@ -4,15 +4,15 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.access.credentials import CredentialIndex
+from hub.access.credentials import Credential
 from hub.access.roles import Role
 
-__all__ = ["SCHEME", "BearerAuth", "Principal", "Role"]
+__all__ = ["SCHEME", "BearerAuth", "CredentialLookup", "Principal", "Role"]
 
 SCHEME = "bearer"  # the security scheme's name in the OpenAPI document
 # Declares the scheme in the OpenAPI document; identify() reads the header itself (401 vs 403).
@@ -21,6 +21,17 @@ _BEARER = HTTPBearer(
     auto_error=False,
     description="A token from `hub tokens create`; each operation lists the roles it accepts.",
 )
+
+
+class CredentialLookup(Protocol):
+    """The credentials this worker accepts (hub.access.credentials.CredentialIndex)."""
+
+    @property
+    def ready(self) -> bool:
+        """False until the credentials topic was read: a revoked token could still look valid."""
+
+    def find(self, token: str) -> Credential | None:
+        """The active credential holding this token."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,7 @@ class Principal:
 class BearerAuth:
     """Maps a presented bearer token to its credential, and guards routes by role."""
 
-    def __init__(self, credentials: CredentialIndex) -> None:
+    def __init__(self, credentials: CredentialLookup) -> None:
         self._credentials = credentials
 
     def identify(self, authorization: str | None) -> Principal:

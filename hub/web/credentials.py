@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from hub.access.credentials import Credential, CredentialError, issue, revoke
 from hub.model import audit
-from hub.runtime.app import Runtime, utc_now
+from hub.services import AuditTrail, CredentialStore, utc_now
 from hub.web.auth import BearerAuth, Principal, Role
 
 
@@ -39,20 +38,18 @@ class Caller(BaseModel):
     roles: list[Role]
 
 
-def create_credential_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
+def create_credential_routes(
+    credentials: CredentialStore, audit_trail: AuditTrail, auth: BearerAuth
+) -> APIRouter:
     router = APIRouter()
     as_anyone = Depends(auth.requires(*Role))
     as_admin = Depends(auth.requires(Role.ADMIN))
 
     async def write(credential: Credential, action: str, by: str) -> None:
-        record = credential.as_record()
-        key = credential.name.encode()
-        value = json.dumps(record).encode()
-        await rt.app.producer.send_and_wait(rt.names.credentials, key, value, None, None, None)
-        # This worker applies it at once; the others within a fetch of the credentials topic.
-        rt.credentials.apply(credential.name, record)
-        entry = audit.record(by, action, credential.name, utc_now(), roles=record["roles"])
-        await rt.audit.send(key=key, value=entry)
+        await credentials.save(credential)
+        roles = credential.as_record()["roles"]
+        entry = audit.record(by, action, credential.name, utc_now(), roles=roles)
+        await audit_trail.record(credential.name.encode(), entry)
 
     @router.get("/api/v1/credentials/me")
     async def whoami(caller: Annotated[Principal, as_anyone]) -> Caller:
@@ -64,14 +61,14 @@ def create_credential_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         _admin: Annotated[Principal, as_admin], revoked: bool = False
     ) -> list[CredentialView]:
         """Every credential (names, roles, when and by whom created or revoked; never a hash)."""
-        return [CredentialView(**c.public()) for c in rt.credentials.all() if revoked or c.active]
+        return [CredentialView(**c.public()) for c in credentials.all() if revoked or c.active]
 
     @router.post("/api/v1/credentials", status_code=201, responses={409: {}, 422: {}})
     async def create_credential(
         body: NewCredential, admin: Annotated[Principal, as_admin]
     ) -> IssuedCredential:
         """Issue a credential; its token is in this answer only."""
-        existing = rt.credentials.get(body.name)
+        existing = credentials.get(body.name)
         try:
             credential, token = issue(body.name, body.roles, admin.name, utc_now(), existing)
         except CredentialError as exc:
@@ -83,7 +80,7 @@ def create_credential_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     @router.delete("/api/v1/credentials/{name}", responses={404: {}, 409: {}})
     async def revoke_credential(name: str, admin: Annotated[Principal, as_admin]) -> dict[str, Any]:
         """Revoke a credential at once, on every worker."""
-        existing = rt.credentials.get(name)
+        existing = credentials.get(name)
         try:
             revoked = revoke(existing, name, admin.name, utc_now())
         except CredentialError as exc:

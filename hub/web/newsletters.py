@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from hub.newsletters.archive import atom_feed, edition_page
 from hub.newsletters.config import Audience, Newsletter
 from hub.newsletters.editions import may_open, render_edition
-from hub.newsletters.state import empty_state, next_items
+from hub.newsletters.state import next_items
 from hub.planning.audience import ANYONE, OFFICER, Reader
-from hub.runtime.app import Runtime, utc_now
-from hub.subscribers.tokens import InvalidTokenError, Purpose
+from hub.rendering.environment import Renderer
+from hub.services import DirectoryReader, NewsletterStore, PartnerReader, utc_now
+from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer
 from hub.web.auth import BearerAuth, Principal, Role
 from hub.web.pages import SECURITY_HEADERS
 
@@ -31,6 +32,16 @@ REFUSALS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveReaders:
+    """Who may read an archive: a signed link names a person in the directory, whose standing
+    the partner registry decides."""
+
+    signer: Signer
+    directory: DirectoryReader
+    partners: PartnerReader
+
+
 class Curation(BaseModel):
     pinned: list[str] | None = None
     excluded: list[str] | None = None
@@ -38,21 +49,21 @@ class Curation(BaseModel):
     intro: dict[str, str] = Field(default_factory=dict)
 
 
-def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
+def create_newsletter_routes(
+    store: NewsletterStore,
+    readers: ArchiveReaders,
+    renderer: Renderer,
+    public_url: str,
+    auth: BearerAuth,
+) -> APIRouter:
     router = APIRouter()
     as_editor = Depends(auth.requires(Role.EDITOR))
 
     def newsletter(name: str) -> Newsletter:
-        found = rt.newsletters.get(name)
+        found = store.newsletters.get(name)
         if found is None:
             raise HTTPException(404, detail=f"no newsletter {name!r}")
         return found
-
-    async def write(name: str, record: dict[str, Any]) -> None:
-        value = json.dumps(record, ensure_ascii=False).encode()
-        await rt.app.producer.send_and_wait(
-            rt.names.newsletters, name.encode(), value, None, None, None
-        )
 
     @router.get("/api/v1/newsletters")
     async def newsletters(_editor: Annotated[Principal, as_editor]) -> list[dict[str, Any]]:
@@ -63,9 +74,9 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
                 "audience": n.audience.value,
                 "schedule": n.schedule,
                 "timezone": n.timezone,
-                "pending_items": len((rt.newsletter_state.get(n.name) or empty_state())["pending"]),
+                "pending_items": len(store.state(n.name)["pending"]),
             }
-            for n in rt.newsletters.values()
+            for n in store.newsletters.values()
         ]
 
     @router.get("/api/v1/newsletters/{name}/preview")
@@ -76,11 +87,11 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     ) -> dict[str, Any]:
         """The next edition as it stands: its items in order, the introduction, the page."""
         chosen = newsletter(name)
-        state = rt.newsletter_state.get(name) or empty_state()
+        state = store.state(name)
         items = next_items(state, chosen)
         now = utc_now()
         rendered = render_edition(
-            rt.renderer,
+            renderer,
             chosen,
             chosen.period_start(now),
             items,
@@ -105,7 +116,7 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         """Pin, leave out or reorder items, and write the introduction, for the next edition."""
         newsletter(name)
         record = {"kind": "curate", "by": editor.name, **curation.model_dump(exclude_none=True)}
-        await write(name, record)
+        await store.request(name, record)
         return {"newsletter": name, "status": "curated"}
 
     @router.post("/api/v1/newsletters/{name}/send-now", status_code=202)
@@ -113,11 +124,11 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         """Send this period's edition ahead of schedule (still once per period)."""
         chosen = newsletter(name)
         now = utc_now()
-        await write(name, {"kind": "compile", "at": now.isoformat(), "by": editor.name})
+        await store.request(name, {"kind": "compile", "at": now.isoformat(), "by": editor.name})
         return {"newsletter": name, "edition": chosen.edition_id(now), "status": "requested"}
 
     def editions_of(name: str) -> list[dict[str, Any]]:
-        found = [e for e in rt.editions.values() if e and e.get("newsletter") == name]
+        found = [e for e in store.editions() if e and e.get("newsletter") == name]
         return sorted(found, key=lambda e: str(e["period_start"]), reverse=True)
 
     def reader_of(request: Request, token: str) -> Reader:
@@ -132,15 +143,15 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         if not token:
             return ANYONE
         try:
-            claims = rt.signer.check(token, Purpose.PREFERENCES, utc_now())
+            claims = readers.signer.check(token, Purpose.PREFERENCES, utc_now())
         except InvalidTokenError:
             return ANYONE
-        subscriber = rt.directory.get(claims.subject)
+        subscriber = readers.directory.get(claims.subject)
         return Reader(subscriber) if subscriber is not None else ANYONE
 
     def refuse(chosen: Newsletter) -> HTMLResponse:
         heading, text = REFUSALS.get(chosen.audience, REFUSALS[Audience.STAFF])
-        html = rt.renderer.environment.get_template("_pages/message.html.j2").render(
+        html = renderer.environment.get_template("_pages/message.html.j2").render(
             heading=heading, paragraphs=[text], action=None, link=None
         )
         return HTMLResponse(html, status_code=401, headers=SECURITY_HEADERS)
@@ -149,9 +160,9 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     async def archive_index(request: Request, name: str, t: str = "") -> HTMLResponse:
         chosen = newsletter(name)
         reader = reader_of(request, t)
-        if not may_open(chosen, reader, rt.partners.registry()):
+        if not may_open(chosen, reader, readers.partners.registry()):
             return refuse(chosen)
-        html = rt.renderer.environment.get_template("_pages/archive_index.html.j2").render(
+        html = renderer.environment.get_template("_pages/archive_index.html.j2").render(
             newsletter=chosen, editions=editions_of(name), token=t, feed=True
         )
         return HTMLResponse(html, headers=SECURITY_HEADERS)
@@ -160,12 +171,10 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     async def feed(request: Request, name: str, t: str = "") -> Response:
         chosen = newsletter(name)
         reader = reader_of(request, t)
-        registry = rt.partners.registry()
+        registry = readers.partners.registry()
         if not may_open(chosen, reader, registry):
             return refuse(chosen)
-        feed = atom_feed(
-            chosen, editions_of(name), rt.settings.web.public_url, reader, registry, token=t
-        )
+        feed = atom_feed(chosen, editions_of(name), public_url, reader, registry, token=t)
         return Response(
             feed, media_type="application/atom+xml", headers={"Cache-Control": "no-store"}
         )
@@ -180,13 +189,13 @@ def create_newsletter_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     ) -> HTMLResponse:
         chosen = newsletter(name)
         reader = reader_of(request, t)
-        registry = rt.partners.registry()
+        registry = readers.partners.registry()
         if not may_open(chosen, reader, registry):
             return refuse(chosen)
-        record = rt.editions.get(edition)
+        record = store.edition(edition)
         if not record or record.get("newsletter") != name:
             raise HTTPException(404, detail="no such edition")
-        html = edition_page(rt.renderer, chosen, record, lang, reader, registry)
+        html = edition_page(renderer, chosen, record, lang, reader, registry)
         if html is None:
             return refuse(chosen)
         return HTMLResponse(html, headers=SECURITY_HEADERS)

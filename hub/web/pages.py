@@ -3,10 +3,10 @@ opt-in, the preference centre, one-click unsubscribe (RFC 8058), data export and
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-import json
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,20 +15,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from hub.model.deliveries import ChannelKey
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import InvalidSubscriberError, OrganisationType, Subscriber
-from hub.privacy.export import export_for
-from hub.runtime.app import Runtime, utc_now
+from hub.rendering.environment import Renderer
+from hub.services import DirectoryReader, PersonalData, SubscriberCommands, utc_now
+from hub.settings import Settings
 from hub.subscribers.directory import email_key
 from hub.subscribers.selfservice import (
     CONSENT_TEXT,
     change_preferences,
-    command,
     confirm,
     parse_preferences_form,
     parse_subscribe_form,
     subscribe,
     unsubscribe,
 )
-from hub.subscribers.tokens import InvalidTokenError, Purpose, issue_compact, new_external_id
+from hub.subscribers.tokens import (
+    InvalidTokenError,
+    Purpose,
+    Signer,
+    issue_compact,
+    new_external_id,
+)
 from hub.web import forms
 from hub.web.forms import FormCookie, FormRefused
 from hub.web.ratelimit import SlidingWindow
@@ -58,15 +64,25 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def create_pages(rt: Runtime) -> APIRouter:
+def create_pages(
+    people: SubscriberCommands,
+    directory: DirectoryReader,
+    personal: PersonalData,
+    signer: Signer,
+    renderer: Renderer,
+    channel_keys: Iterable[ChannelKey],
+    settings: Settings,
+) -> APIRouter:
+    """The self-service pages; `channel_keys`: the channels this hub delivers on."""
     router = APIRouter(include_in_schema=False)
-    env = rt.renderer.environment
+    env = renderer.environment
     known_topics = frozenset(t for t, _ in TOPICS)
-    channels = [(key.value, CHANNEL_LABELS[key.value]) for key in rt.channels]
+    offered = list(channel_keys)
+    channels = [(key.value, CHANNEL_LABELS[key.value]) for key in offered]
     known_channels = frozenset(c for c, _ in channels)
-    limits = rt.settings.limits
-    public_origin = forms.origin_of(rt.settings.web.public_url)
-    cookie = FormCookie.for_url(rt.settings.web.public_url)
+    limits = settings.limits
+    public_origin = forms.origin_of(settings.web.public_url)
+    cookie = FormCookie.for_url(settings.web.public_url)
     subscribe_clients = SlidingWindow(limits.subscribe_per_client, limits.client_window_seconds)
     post_clients = SlidingWindow(limits.form_posts_per_client, limits.client_window_seconds)
     # One subscribe request per address per interval reaches Kafka from this worker; the rest
@@ -78,7 +94,7 @@ def create_pages(rt: Runtime) -> APIRouter:
         value = request.cookies.get(cookie.name, "")
         if not COOKIE_VALUE.match(value):
             value = forms.new_cookie_value()
-        context["csrf"] = forms.form_token(rt.signer, value, utc_now())
+        context["csrf"] = forms.form_token(signer, value, utc_now())
         html = env.get_template(f"_pages/{template}.html.j2").render(**context)
         response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
         response.headers.append("Set-Cookie", cookie.header(value))
@@ -126,7 +142,7 @@ def create_pages(rt: Runtime) -> APIRouter:
             forms.check_same_origin(request.headers, own)
             form = await forms.read_form(request.headers, request.stream(), limits.max_form_bytes)
             forms.check_form_token(
-                rt.signer,
+                signer,
                 str(form.get(forms.FIELD, "")),
                 request.cookies.get(cookie.name),
                 utc_now(),
@@ -135,18 +151,30 @@ def create_pages(rt: Runtime) -> APIRouter:
             return refused(request, exc)
         return form
 
-    async def write(subscriber: Subscriber, cause: Cause, actor: str) -> None:
-        value = json.dumps(command(subscriber, cause, actor), ensure_ascii=False).encode()
-        await rt.app.producer.send_and_wait(
-            rt.names.subscribers, subscriber.id.encode(), value, None, None, None
-        )
-
-    def subscriber_for(token: str, purpose: Purpose) -> Subscriber:
-        claims = rt.signer.check(token, purpose, utc_now())
-        subscriber = rt.directory.get(claims.subject)
+    def linked(request: Request, token: str, purpose: Purpose) -> Subscriber | HTMLResponse:
+        """The person a link's signed token names, or the page that says the link is bad."""
+        try:
+            claims = signer.check(token, purpose, utc_now())
+        except InvalidTokenError as exc:
+            return bad_link(request, exc)
+        subscriber = directory.get(claims.subject)
         if subscriber is None:
-            raise InvalidTokenError("there is no subscription behind this link any more")
+            gone = InvalidTokenError("there is no subscription behind this link any more")
+            return bad_link(request, gone)
         return subscriber
+
+    async def linked_form(
+        request: Request, purpose: Purpose
+    ) -> tuple[dict[str, Any], str, Subscriber] | HTMLResponse:
+        """A guarded form POST, its token `t` and the person it names; or the refusing page."""
+        form = await accepted_form(request)
+        if isinstance(form, HTMLResponse):
+            return form
+        token = str(form.get("t", ""))
+        subscriber = linked(request, token, purpose)
+        if isinstance(subscriber, HTMLResponse):
+            return subscriber
+        return form, token, subscriber
 
     def subscribe_form(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         empty = {"email": "", "name": "", "organisation": "", "organisation_type": ""}
@@ -187,12 +215,12 @@ def create_pages(rt: Runtime) -> APIRouter:
         )
         if addresses.hit(email_key(wanted.email), time.monotonic()):
             return answer
-        existing = rt.directory.by_email(wanted.email)
+        existing = directory.by_email(wanted.email)
         if existing is not None and existing.is_staff:
             return answer  # staff are managed by the directory
         subscriber_id = existing.id if existing else new_external_id()
         record, cause = subscribe(existing, wanted, subscriber_id, utc_now(), secrets.token_hex(8))
-        await write(record, cause, "self-service")
+        await people.save(record, cause, "self-service")
         return answer
 
     def button_page(
@@ -207,7 +235,7 @@ def create_pages(rt: Runtime) -> APIRouter:
         """What a link opens: a page with a button. Mail scanners and link checkers follow GETs,
         so a GET never changes anything; only the button's POST does (RFC 8058 for unsubscribe)."""
         try:
-            rt.signer.check(token, purpose, utc_now())
+            signer.check(token, purpose, utc_now())
         except InvalidTokenError as exc:
             return bad_link(request, exc)
         return message(request, heading, text, action=action, token=token, button=button)
@@ -231,10 +259,10 @@ def create_pages(rt: Runtime) -> APIRouter:
             return form
         token = str(form.get("t", ""))
         try:
-            claims = rt.signer.check(token, Purpose.CONFIRM, utc_now())
+            claims = signer.check(token, Purpose.CONFIRM, utc_now())
         except InvalidTokenError as exc:
             return bad_link(request, exc)
-        existing = rt.directory.get(claims.subject)
+        existing = directory.get(claims.subject)
         confirmed = confirm(existing, claims.nonce, utc_now())
         if confirmed is None:
             return message(
@@ -244,8 +272,8 @@ def create_pages(rt: Runtime) -> APIRouter:
                 " has a link to your preferences.",
                 status=410,
             )
-        await write(confirmed, Cause.CONFIRMED, confirmed.id)
-        preferences = rt.signer.issue(confirmed.id, Purpose.PREFERENCES, utc_now())
+        await people.save(confirmed, Cause.CONFIRMED, confirmed.id)
+        preferences = signer.issue(confirmed.id, Purpose.PREFERENCES, utc_now())
         return message(
             request,
             "Subscription confirmed",
@@ -255,13 +283,13 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     def telegram_link(subscriber_id: str) -> str | None:
         """The bot's deep link: /start with a compact signed token (Telegram allows 64 chars)."""
-        if ChannelKey.TELEGRAM not in rt.channels:
+        if ChannelKey.TELEGRAM not in offered:
             return None
         try:
-            token = issue_compact(rt.signer, subscriber_id, Purpose.TELEGRAM, utc_now())
+            token = issue_compact(signer, subscriber_id, Purpose.TELEGRAM, utc_now())
         except ValueError:
             return None
-        return f"https://t.me/{rt.settings.telegram.bot_username}?start={token}"
+        return f"https://t.me/{settings.telegram.bot_username}?start={token}"
 
     def preferences_page(
         request: Request, subscriber: Subscriber, token: str, status: int = 200, **extra: Any
@@ -280,7 +308,7 @@ def create_pages(rt: Runtime) -> APIRouter:
             subscriber=subscriber,
             active=subscriber.is_active and bool(subscriber.subscriptions),
             token=token,
-            unsubscribe_token=rt.signer.issue(subscriber.id, Purpose.UNSUBSCRIBE, utc_now()),
+            unsubscribe_token=signer.issue(subscriber.id, Purpose.UNSUBSCRIBE, utc_now()),
             languages=LANGUAGES,
             topics=TOPICS,
             channels=channels,
@@ -294,28 +322,23 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.get("/preferences")
     async def preferences(request: Request, t: str = "") -> HTMLResponse:
-        try:
-            subscriber = subscriber_for(t, Purpose.PREFERENCES)
-        except InvalidTokenError as exc:
-            return bad_link(request, exc)
+        subscriber = linked(request, t, Purpose.PREFERENCES)
+        if isinstance(subscriber, HTMLResponse):
+            return subscriber
         return preferences_page(request, subscriber, t)
 
     @router.post("/preferences")
     async def preferences_submit(request: Request) -> HTMLResponse:
-        form = await accepted_form(request)
-        if isinstance(form, HTMLResponse):
-            return form
-        token = str(form.get("t", ""))
-        try:
-            subscriber = subscriber_for(token, Purpose.PREFERENCES)
-        except InvalidTokenError as exc:
-            return bad_link(request, exc)
+        found = await linked_form(request, Purpose.PREFERENCES)
+        if isinstance(found, HTMLResponse):
+            return found
+        form, token, subscriber = found
         try:
             wanted = parse_preferences_form(form, known_topics, known_channels)
         except InvalidSubscriberError as exc:
             return preferences_page(request, subscriber, token, 400, errors=exc.problems)
         changed = change_preferences(subscriber, wanted, utc_now())
-        await write(changed, Cause.PREFERENCES, subscriber.id)
+        await people.save(changed, Cause.PREFERENCES, subscriber.id)
         return preferences_page(request, changed, token, saved="Your choices are saved.")
 
     @router.get("/unsubscribe")
@@ -341,19 +364,17 @@ def create_pages(rt: Runtime) -> APIRouter:
                 await forms.read_form(request.headers, request.stream(), limits.max_form_bytes)
             except FormRefused as exc:
                 return refused(request, exc)
-            token = t
+            subscriber = linked(request, t, Purpose.UNSUBSCRIBE)
+            if isinstance(subscriber, HTMLResponse):
+                return subscriber
         else:
-            form = await accepted_form(request)
-            if isinstance(form, HTMLResponse):
-                return form
-            token = str(form.get("t", ""))
-        try:
-            subscriber = subscriber_for(token, Purpose.UNSUBSCRIBE)
-        except InvalidTokenError as exc:
-            return bad_link(request, exc)
+            found = await linked_form(request, Purpose.UNSUBSCRIBE)
+            if isinstance(found, HTMLResponse):
+                return found
+            _form, _token, subscriber = found
         gone = unsubscribe(subscriber, utc_now(), all_topics=known_topics)
-        await write(gone, Cause.UNSUBSCRIBED, subscriber.id)
-        preferences = rt.signer.issue(subscriber.id, Purpose.PREFERENCES, utc_now())
+        await people.save(gone, Cause.UNSUBSCRIBED, subscriber.id)
+        preferences = signer.issue(subscriber.id, Purpose.PREFERENCES, utc_now())
         return message(
             request,
             "You are unsubscribed",
@@ -363,12 +384,11 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.get("/preferences/export")
     async def export_data(request: Request, t: str = "") -> Response:
-        try:
-            subscriber = subscriber_for(t, Purpose.PREFERENCES)
-        except InvalidTokenError as exc:
-            return bad_link(request, exc)
+        subscriber = linked(request, t, Purpose.PREFERENCES)
+        if isinstance(subscriber, HTMLResponse):
+            return subscriber
         return JSONResponse(
-            await export_for(rt, subscriber),
+            await personal.export(subscriber),
             headers={
                 **SECURITY_HEADERS,
                 "Content-Disposition": 'attachment; filename="my-subscription.json"',
@@ -377,17 +397,11 @@ def create_pages(rt: Runtime) -> APIRouter:
 
     @router.post("/preferences/delete")
     async def erase(request: Request) -> HTMLResponse:
-        form = await accepted_form(request)
-        if isinstance(form, HTMLResponse):
-            return form
-        token = str(form.get("t", ""))
-        try:
-            subscriber = subscriber_for(token, Purpose.PREFERENCES)
-        except InvalidTokenError as exc:
-            return bad_link(request, exc)
-        await rt.app.producer.send_and_wait(
-            rt.names.subscribers, subscriber.id.encode(), None, None, None, None
-        )
+        found = await linked_form(request, Purpose.PREFERENCES)
+        if isinstance(found, HTMLResponse):
+            return found
+        subscriber = found[2]
+        await people.erase(subscriber.id)
         return message(request, "Deleted", "We no longer hold anything about you. Goodbye.")
 
     return router

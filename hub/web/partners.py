@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,12 +13,16 @@ from hub.partners.commands import (
     add_domain,
     add_organisation,
     change_organisation,
-    decide,
-    decision_command,
     existing,
-    organisation_command,
     remove_domain,
     revoke,
+)
+from hub.partners.desk import (
+    OrganisationChange,
+    answer_request,
+    change_registry,
+    requested_organisation,
+    requests_in,
 )
 from hub.partners.registry import (
     Decision,
@@ -28,7 +31,7 @@ from hub.partners.registry import (
     PartnerRegistry,
     RequestState,
 )
-from hub.runtime.app import Runtime, utc_now
+from hub.services import DirectoryReader, PartnerCommands, PartnerReader, utc_now
 from hub.web.auth import BearerAuth, Principal, Role
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {} for code in (401, 403, 404, 409, 422)}
@@ -72,17 +75,18 @@ def refused(exc: InvalidPartnerError) -> JSONResponse:
     return JSONResponse({"error": "refused", "problems": problems}, status_code=exc.status)
 
 
-def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
+def create_partner_routes(
+    partners: PartnerReader,
+    directory: DirectoryReader,
+    commands: PartnerCommands,
+    auth: BearerAuth,
+) -> APIRouter:
     router = APIRouter(tags=["partners"])
     as_officer = Depends(auth.requires(Role.OFFICER))
 
-    async def write(key: bytes, value: dict[str, Any]) -> None:
-        encoded = json.dumps(value, ensure_ascii=False).encode()
-        await rt.app.producer.send_and_wait(rt.names.partners, key, encoded, None, None, None)
-
     def people_of(registry: PartnerRegistry) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for subscriber in rt.directory:
+        for subscriber in directory:
             grant = registry.grant(subscriber)
             if grant is not None and subscriber.is_active:
                 counts[grant.organisation.id] = counts.get(grant.organisation.id, 0) + 1
@@ -94,9 +98,14 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
             found["partners"] = people
         return found
 
-    async def save(organisation: Organisation, cause: str, officer: Principal) -> dict[str, Any]:
-        key, value = organisation_command(organisation, cause, officer.name)
-        await write(key, value)
+    async def changed(cause: str, change: OrganisationChange, officer: Principal) -> Any:
+        """The organisation as changed and written, or the refusal (nothing written)."""
+        try:
+            organisation = await change_registry(
+                partners.registry(), change, cause, officer.name, utc_now().isoformat(), commands
+            )
+        except InvalidPartnerError as exc:
+            return refused(exc)
         return shown(organisation)
 
     @router.get("/api/v1/partners", responses=ERRORS)
@@ -105,7 +114,7 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         status: Annotated[str | None, Query(pattern="^(active|revoked)$")] = None,
     ) -> list[dict[str, Any]]:
         """Partner organisations, with how many people each makes partners now."""
-        registry = rt.partners.registry()
+        registry = partners.registry()
         counts = people_of(registry)
         return [
             shown(o, counts.get(o.id, 0))
@@ -115,7 +124,7 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
 
     @router.get("/api/v1/partners/{org_id}", responses=ERRORS)
     async def get_partner(org_id: str, _officer: Annotated[Principal, as_officer]) -> Any:
-        registry = rt.partners.registry()
+        registry = partners.registry()
         try:
             organisation = existing(registry, org_id)
         except InvalidPartnerError as exc:
@@ -127,13 +136,8 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         body: NewOrganisation, officer: Annotated[Principal, as_officer]
     ) -> Any:
         """Register a partner organisation; people with an address on its domains are partners."""
-        try:
-            organisation = add_organisation(
-                rt.partners.registry(), body.model_dump(), utc_now().isoformat()
-            )
-        except InvalidPartnerError as exc:
-            return refused(exc)
-        return await save(organisation, "registered", officer)
+        raw = body.model_dump()
+        return await changed("registered", lambda r, now: add_organisation(r, raw, now), officer)
 
     @router.patch("/api/v1/partners/{org_id}", responses=ERRORS)
     async def change_partner(
@@ -141,47 +145,31 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     ) -> Any:
         """Change the name, kind, country or status (revoked: its people read as public)."""
         changes = body.model_dump(exclude_unset=True)
-        try:
-            organisation = change_organisation(
-                rt.partners.registry(), org_id, changes, utc_now().isoformat()
-            )
-        except InvalidPartnerError as exc:
-            return refused(exc)
-        return await save(organisation, "changed", officer)
+        return await changed(
+            "changed", lambda r, now: change_organisation(r, org_id, changes, now), officer
+        )
 
     @router.post("/api/v1/partners/{org_id}/domains", responses=ERRORS)
     async def add_partner_domain(
         org_id: str, body: NewDomain, officer: Annotated[Principal, as_officer]
     ) -> Any:
-        try:
-            organisation = add_domain(
-                rt.partners.registry(), org_id, body.domain, utc_now().isoformat()
-            )
-        except InvalidPartnerError as exc:
-            return refused(exc)
-        return await save(organisation, "domain-added", officer)
+        return await changed(
+            "domain-added", lambda r, now: add_domain(r, org_id, body.domain, now), officer
+        )
 
     @router.delete("/api/v1/partners/{org_id}/domains/{domain}", responses=ERRORS)
     async def remove_partner_domain(
         org_id: str, domain: str, officer: Annotated[Principal, as_officer]
     ) -> Any:
         """People on this domain (without an approved request) read as public at once."""
-        try:
-            organisation = remove_domain(
-                rt.partners.registry(), org_id, domain, utc_now().isoformat()
-            )
-        except InvalidPartnerError as exc:
-            return refused(exc)
-        return await save(organisation, "domain-removed", officer)
+        return await changed(
+            "domain-removed", lambda r, now: remove_domain(r, org_id, domain, now), officer
+        )
 
     @router.post("/api/v1/partners/{org_id}/revoke", responses=ERRORS)
     async def revoke_partner(org_id: str, officer: Annotated[Principal, as_officer]) -> Any:
         """Its people, by domain or by approval, read as public at once."""
-        try:
-            organisation = revoke(rt.partners.registry(), org_id, utc_now().isoformat())
-        except InvalidPartnerError as exc:
-            return refused(exc)
-        return await save(organisation, "revoked", officer)
+        return await changed("revoked", lambda r, now: revoke(r, org_id, now), officer)
 
     def request_of(subscriber: Subscriber, registry: PartnerRegistry) -> dict[str, Any]:
         decision = registry.decisions.get(subscriber.id)
@@ -191,9 +179,7 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
             "name": subscriber.name,
             "email": subscriber.email,
             "language": subscriber.language,
-            "organisation": subscriber.partner_request.organisation
-            if subscriber.partner_request
-            else subscriber.organisation,
+            "organisation": requested_organisation(subscriber),
             "requested_at": subscriber.partner_request.at if subscriber.partner_request else None,
             "self_declared": subscriber.partner_request is None,
             "confirmed": subscriber.confirmed,
@@ -209,14 +195,8 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
     ) -> list[dict[str, Any]]:
         """Requests for partner access from confirmed addresses (and records that claimed
         partner status before the registry), oldest first."""
-        registry = rt.partners.registry()
-        found = []
-        for subscriber in rt.directory:
-            current = registry.request_state(subscriber)
-            if current is None or not subscriber.confirmed:
-                continue
-            if state == "all" or current.value == state:
-                found.append(request_of(subscriber, registry))
+        registry = partners.registry()
+        found = [request_of(s, registry) for s in requests_in(registry, directory, state)]
         return sorted(found, key=lambda r: (r["requested_at"] or "", r["subscriber_id"]))
 
     async def answer(
@@ -226,21 +206,19 @@ def create_partner_routes(rt: Runtime, auth: BearerAuth) -> APIRouter:
         comment: str,
         officer: Principal,
     ) -> Any:
-        registry = rt.partners.registry()
         try:
-            made = decide(
-                registry,
-                rt.directory.get(subscriber_id),
+            made = await answer_request(
+                partners.registry(),
+                directory.get(subscriber_id),
                 decision,
                 organisation_id,
                 comment,
                 officer.name,
                 utc_now().isoformat(),
+                commands,
             )
         except InvalidPartnerError as exc:
             return refused(exc)
-        key, value = decision_command(made, officer.name)
-        await write(key, value)
         return made.to_dict()
 
     @router.post("/api/v1/partner-requests/{subscriber_id}/approve", responses=ERRORS)

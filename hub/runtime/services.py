@@ -1,0 +1,185 @@
+"""The web layer's services (hub.services) over the worker's faust tables and topics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from hub.access.credentials import Credential, CredentialIndex
+from hub.delivery.status import split
+from hub.delivery.status_store import scan_local
+from hub.intake.publishing import Accepted
+from hub.kafka.client import read_topic
+from hub.model.subscriber_commands import Cause
+from hub.model.subscribers import Subscriber
+from hub.newsletters.config import Newsletter
+from hub.newsletters.state import empty_state
+from hub.privacy.export import everything_about
+from hub.privacy.sealing import keys_from_records
+from hub.runtime.app import Runtime
+from hub.services import Placement
+from hub.subscribers.selfservice import command
+from hub.web.app import WebServices
+
+
+class TopicWriter:
+    """Records on one topic through the app's producer, each awaited until the broker has it."""
+
+    def __init__(self, rt: Runtime, topic: str) -> None:
+        self.rt = rt
+        self.topic = topic
+
+    async def send(self, key: bytes, value: dict[str, Any] | None) -> None:
+        encoded = None if value is None else json.dumps(value, ensure_ascii=False).encode()
+        await self.rt.app.producer.send_and_wait(self.topic, key, encoded, None, None, None)
+
+    async def write(self, records: Sequence[tuple[bytes, dict[str, Any]]]) -> None:
+        """PartnerCommands: in order, one at a time."""
+        for key, value in records:
+            await self.send(key, value)
+
+
+class Publisher:
+    """EventPublisher: the event on its type's topic, marked with who published it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def publish(self, accepted: Accepted, published_by: str) -> Placement:
+        metadata = await self.rt.app.producer.send_and_wait(
+            accepted.topic,
+            accepted.key,
+            accepted.value,
+            partition=None,
+            timestamp=None,
+            headers=[("hub-published-by", published_by.encode())],
+        )
+        return Placement(metadata.partition, metadata.offset)
+
+
+class Audit:
+    """AuditTrail: written through the audit topic's agent-side sender, read from Kafka."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def record(self, key: bytes, entry: dict[str, Any]) -> None:
+        await self.rt.audit.send(key=key, value=entry)
+
+    async def entries(self, subject: str | None, limit: int) -> list[dict[str, Any]]:
+        wanted = subject.encode() if subject else None
+        records = await read_topic(
+            self.rt.settings.kafka,
+            self.rt.names.audit,
+            keep=(lambda key: key == wanted) if wanted else (lambda _key: True),
+            last=limit if wanted is None else None,
+        )
+        entries = sorted((value for _key, value in records), key=lambda e: str(e.get("at", "")))
+        return entries[-limit:]
+
+
+class Status:
+    """StatusReader: this worker's copy of the status and publishers tables."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def event(self, event_id: str) -> tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]:
+        return split(scan_local(self.rt.status, event_id), event_id)
+
+    def publisher_of(self, event_id: str) -> str | None:
+        publishers = self.rt.publishers
+        found = publishers.get(event_id) if publishers is not None else None
+        return str(found) if found is not None else None
+
+    def deliveries(self) -> Iterable[Mapping[str, Any]]:
+        return (state for _key, state in scan_local(self.rt.status))
+
+
+class People:
+    """SubscriberCommands and PersonalData: the subscribers topic, and a person's export."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.topic = TopicWriter(rt, rt.names.subscribers)
+
+    async def save(self, subscriber: Subscriber, cause: Cause, actor: str) -> None:
+        await self.topic.send(subscriber.id.encode(), command(subscriber, cause, actor))
+
+    async def erase(self, subscriber_id: str) -> None:
+        await self.topic.send(subscriber_id.encode(), None)
+
+    async def export(self, subscriber: Subscriber) -> dict[str, Any]:
+        return await everything_about(
+            subscriber,
+            self.rt.settings.kafka,
+            self.rt.names,
+            [str(key) for key in self.rt.channels],
+            keys_from_records(self.rt.subscriber_records.get),
+        )
+
+
+class Newsletters:
+    """NewsletterStore: the newsletter state and editions tables, requests on their topic."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.newsletters: Mapping[str, Newsletter] = rt.newsletters
+        self.topic = TopicWriter(rt, rt.names.newsletters)
+
+    def state(self, name: str) -> dict[str, Any]:
+        return self.rt.newsletter_state.get(name) or empty_state()
+
+    def editions(self) -> Iterator[dict[str, Any]]:
+        return (e for e in self.rt.editions.values() if e)
+
+    def edition(self, edition_id: str) -> dict[str, Any] | None:
+        found = self.rt.editions.get(edition_id)
+        return found if isinstance(found, dict) else None
+
+    async def request(self, name: str, record: dict[str, Any]) -> None:
+        await self.topic.send(name.encode(), record)
+
+
+class Credentials:
+    """CredentialStore: the worker's credential index, kept current from the credentials topic."""
+
+    def __init__(self, rt: Runtime, index: CredentialIndex) -> None:
+        self.index = index
+        self.topic = TopicWriter(rt, rt.names.credentials)
+
+    def get(self, name: str) -> Credential | None:
+        return self.index.get(name)
+
+    def all(self) -> list[Credential]:
+        return self.index.all()
+
+    async def save(self, credential: Credential) -> None:
+        record = credential.as_record()
+        await self.topic.send(credential.name.encode(), record)
+        # This worker applies it at once; the others within a fetch of the credentials topic.
+        self.index.apply(credential.name, record)
+
+
+def web_services(rt: Runtime) -> WebServices:
+    """Everything the web layer is given, built over this worker's runtime."""
+    people = People(rt)
+    return WebServices(
+        settings=rt.settings,
+        catalog=rt.catalog,
+        renderer=rt.renderer,
+        signer=rt.signer,
+        channels=list(rt.channels),
+        publisher=Publisher(rt),
+        audit=Audit(rt),
+        status=Status(rt),
+        directory=rt.directory,
+        partners=rt.partners,
+        partner_commands=TopicWriter(rt, rt.names.partners),
+        subscriber_commands=people,
+        personal_data=people,
+        newsletters=Newsletters(rt),
+        credentials=Credentials(rt, rt.credentials),
+        tokens=rt.credentials,
+    )

@@ -1,0 +1,123 @@
+"""The narrow services the HTTP API and the CLI work through, as typing Protocols. No faust here.
+
+Why a package of its own, not hub/web: the CLI and hub/partners depend on some of these too
+(the partner commands), and neither should import the web layer. The worker's implementations,
+over faust tables and topics, are in hub/runtime/services.py; tests build plain in-memory ones.
+Each router factory in hub/web takes only the services it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from hub.access.credentials import Credential
+from hub.intake.publishing import Accepted
+from hub.model.subscriber_commands import Cause
+from hub.model.subscribers import Subscriber
+from hub.newsletters.config import Newsletter
+from hub.partners.desk import PartnerCommands
+from hub.partners.registry import PartnerRegistry
+
+__all__ = [
+    "AuditTrail",
+    "CredentialStore",
+    "DirectoryReader",
+    "EventPublisher",
+    "NewsletterStore",
+    "PartnerCommands",
+    "PartnerReader",
+    "PersonalData",
+    "Placement",
+    "StatusReader",
+    "SubscriberCommands",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the broker put a record."""
+
+    partition: int
+    offset: int
+
+
+class EventPublisher(Protocol):
+    async def publish(self, accepted: Accepted, published_by: str) -> Placement:
+        """Write a valid event to its type's topic; return once the broker has it (acks=all)."""
+
+
+class AuditTrail(Protocol):
+    async def record(self, key: bytes, entry: dict[str, Any]) -> None:
+        """Append one entry (hub.model.audit.record) to the audit trail."""
+
+    async def entries(self, subject: str | None, limit: int) -> list[dict[str, Any]]:
+        """The latest entries (about `subject` only, if given), oldest first."""
+
+
+class StatusReader(Protocol):
+    def event(self, event_id: str) -> tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]:
+        """The event's own record (why nothing went out) and its deliveries' states."""
+
+    def publisher_of(self, event_id: str) -> str | None:
+        """Who published the event, if this worker knows."""
+
+    def deliveries(self) -> Iterable[Mapping[str, Any]]:
+        """Every delivery state this worker holds."""
+
+
+class DirectoryReader(Protocol):
+    def get(self, subscriber_id: str) -> Subscriber | None: ...
+
+    def by_email(self, email: str) -> Subscriber | None: ...
+
+    def __iter__(self) -> Iterator[Subscriber]: ...
+
+
+class PartnerReader(Protocol):
+    def registry(self) -> PartnerRegistry:
+        """The registry as it stands now."""
+
+
+class SubscriberCommands(Protocol):
+    async def save(self, subscriber: Subscriber, cause: Cause, actor: str) -> None:
+        """Write the person's new record on the subscribers topic."""
+
+    async def erase(self, subscriber_id: str) -> None:
+        """Write the person's tombstone: the worker erases them everywhere."""
+
+
+class PersonalData(Protocol):
+    async def export(self, subscriber: Subscriber) -> dict[str, Any]:
+        """Everything held about the person (hub.privacy.export)."""
+
+
+class NewsletterStore(Protocol):
+    newsletters: Mapping[str, Newsletter]
+
+    def state(self, name: str) -> dict[str, Any]:
+        """Pending items, curation and editions of a newsletter (hub.newsletters.state)."""
+
+    def editions(self) -> Iterable[dict[str, Any]]:
+        """Every archived edition, of every newsletter."""
+
+    def edition(self, edition_id: str) -> dict[str, Any] | None: ...
+
+    async def request(self, name: str, record: dict[str, Any]) -> None:
+        """Write a curation or compile request on the newsletters topic."""
+
+
+class CredentialStore(Protocol):
+    def get(self, name: str) -> Credential | None: ...
+
+    def all(self) -> list[Credential]: ...
+
+    async def save(self, credential: Credential) -> None:
+        """Write it to the credentials topic; it holds on this worker at once."""

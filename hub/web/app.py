@@ -1,0 +1,114 @@
+"""The FastAPI application: every router, each over the few services it needs.
+
+hub/runtime/services.py builds `WebServices` over the worker's tables and topics; tests build it
+from in-memory fakes. Nothing here knows faust or the worker.
+"""
+
+# No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hub.errors import InvalidEventError
+from hub.intake.schemas import SchemaCatalog
+from hub.model.deliveries import ChannelKey
+from hub.rendering.environment import Renderer
+from hub.services import (
+    AuditTrail,
+    CredentialStore,
+    DirectoryReader,
+    EventPublisher,
+    NewsletterStore,
+    PartnerCommands,
+    PartnerReader,
+    PersonalData,
+    StatusReader,
+    SubscriberCommands,
+)
+from hub.settings import Settings
+from hub.subscribers.tokens import Signer
+from hub.web.api import create_event_routes, create_subscriber_routes, refusal
+from hub.web.api_docs import mount_docs
+from hub.web.auth import BearerAuth, CredentialLookup
+from hub.web.credentials import create_credential_routes
+from hub.web.newsletters import ArchiveReaders, create_newsletter_routes
+from hub.web.pages import create_pages
+from hub.web.partners import create_partner_routes
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WebServices:
+    """What the web layer is given: settings and plain helpers, and one object per service."""
+
+    settings: Settings
+    catalog: SchemaCatalog
+    renderer: Renderer
+    signer: Signer
+    channels: Sequence[ChannelKey]  # the channels this hub delivers on
+    publisher: EventPublisher
+    audit: AuditTrail
+    status: StatusReader
+    directory: DirectoryReader
+    partners: PartnerReader
+    partner_commands: PartnerCommands
+    subscriber_commands: SubscriberCommands
+    personal_data: PersonalData
+    newsletters: NewsletterStore
+    credentials: CredentialStore
+    tokens: CredentialLookup
+
+
+def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastAPI:
+    """The app; `lifespan` runs with the web server (the worker follows credentials in it)."""
+    s = services
+    api = FastAPI(
+        title="Communications hub",
+        version="1",
+        description="Publish institutional announcements, research releases and strategy updates.",
+        docs_url=None,  # served by mount_docs from local files, not a CDN
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    mount_docs(api)
+    auth = BearerAuth(s.tokens)
+
+    @api.exception_handler(InvalidEventError)
+    async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
+        return refusal(exc.status, exc.problems)
+
+    api.include_router(
+        create_event_routes(
+            s.catalog, s.publisher, s.audit, s.status, s.directory, s.partners, s.settings, auth
+        )
+    )
+    api.include_router(
+        create_subscriber_routes(
+            s.directory, s.partners, s.subscriber_commands, s.personal_data, s.audit, auth
+        )
+    )
+    api.include_router(
+        create_pages(
+            s.subscriber_commands,
+            s.directory,
+            s.personal_data,
+            s.signer,
+            s.renderer,
+            s.channels,
+            s.settings,
+        )
+    )
+    readers = ArchiveReaders(s.signer, s.directory, s.partners)
+    api.include_router(
+        create_newsletter_routes(
+            s.newsletters, readers, s.renderer, s.settings.web.public_url, auth
+        )
+    )
+    api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
+    api.include_router(create_credential_routes(s.credentials, s.audit, auth))
+    return api
