@@ -330,7 +330,7 @@ def test_a_bad_embargo_entry_does_not_hold_up_the_others(caplog: pytest.LogCaptu
 
 def test_a_bad_subscriber_command_is_rejected_on_the_audit_trail() -> None:
     value = {"cause": "subscribed", "subscriber": {**subscriber("ana").to_dict(), "email": "no"}}
-    change = subscriber_change("ana", value, None, NOW)  # type: ignore[arg-type]
+    change = subscriber_change("ana", value, None, NOW)  # type: ignore[arg-type]  # not read
     assert change.record is None and change.audit is not None
     assert change.audit["action"] == "subscriber.rejected"
     assert "$.subscriber.email" in change.audit["detail"]["reason"]

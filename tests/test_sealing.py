@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from types import SimpleNamespace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,8 +29,12 @@ from hub.privacy.sealing import (
     seal_value,
 )
 from hub.rendering.environment import Renderer
+from hub.rendering.links import LinkMaker
 from hub.settings import REPO_ROOT, RetrySettings
-from hub.subscribers.changes import subscriber_change
+from hub.subscribers import mail_limits
+from hub.subscribers.changes import ChangeContext, subscriber_change
+from hub.subscribers.directory import Directory
+from hub.subscribers.tokens import Signer
 from tests.helpers import subscriber
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -160,8 +163,12 @@ def test_compacted_people_topics_roll_and_compact_within_the_window() -> None:
     assert config["segment.ms"] == config["max.compaction.lag.ms"] == "2500"
 
 
-def runtime(held: dict[str, Any]) -> Any:
-    return SimpleNamespace(subscriber_records=held)
+def runtime(held: dict[str, Any]) -> ChangeContext:
+    """Records as the worker holds them; no notices are sent for the commands used here."""
+    signer = Signer(b"k" * 32)
+    links = LinkMaker(signer, "http://hub.test", "hub.test", lambda: NOW)
+    limit = mail_limits.AddressLimit(timedelta(minutes=10), 3)
+    return ChangeContext(Directory(held), limit, links, Renderer(REPO_ROOT / "templates"))
 
 
 def command(person: Any) -> dict[str, Any]:

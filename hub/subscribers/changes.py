@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.errors import BadRecord, TemplateError
 from hub.model import audit
@@ -14,12 +14,24 @@ from hub.model.subscribers import Subscriber
 from hub.planning.routing import transactional
 from hub.privacy.erasure import is_roll_marker
 from hub.privacy.sealing import DATA_KEY, new_key
+from hub.rendering.environment import Renderer
+from hub.rendering.links import LinkMaker
+from hub.settings import LimitSettings
 from hub.subscribers import mail_limits
-
-if TYPE_CHECKING:
-    from hub.runtime.app import Runtime
+from hub.subscribers.directory import Directory
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeContext:
+    """What deciding a command reads: the stored records (through the directory and its email
+    index), the per-address mail limit, and what the notices are made with."""
+
+    directory: Directory
+    limit: mail_limits.AddressLimit
+    links: LinkMaker
+    renderer: Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +43,7 @@ class SubscriberChange:
 
 
 def subscriber_change(
-    subscriber_id: str, value: object, rt: Runtime, now: datetime
+    subscriber_id: str, value: object, context: ChangeContext, now: datetime
 ) -> SubscriberChange:
     """Decide what one command on the subscribers topic does; bad data is recorded, not raised."""
     if is_roll_marker(subscriber_id):
@@ -48,10 +60,10 @@ def subscriber_change(
         entry = audit.record("hub", "subscriber.rejected", subscriber_id, now, reason=str(exc))
         return SubscriberChange(None, False, entry)
     cause, actor = received.cause, received.actor
-    previous = rt.subscriber_records.get(subscriber_id)
+    previous = context.directory.records.get(subscriber_id)
     if cause is Cause.SUBSCRIBED and previous is None and subscriber.email:
         # Two requests for one new address raced past the web tier's check: keep the first.
-        holder = rt.directory.by_email(subscriber.email)
+        holder = context.directory.by_email(subscriber.email)
         if holder is not None and holder.id != subscriber_id:
             entry = audit.record(
                 actor, "subscriber.duplicate-ignored", subscriber_id, now, kept=holder.id
@@ -59,7 +71,7 @@ def subscriber_change(
             return SubscriberChange(None, False, entry)
     stamps = mail_limits.recent(previous, now)
     mailing = cause in (Cause.SUBSCRIBED, Cause.ALREADY_ACTIVE)
-    limited = mailing and not mail_limits.may_send(stamps, now, address_limit(rt))
+    limited = mailing and not mail_limits.may_send(stamps, now, context.limit)
     if limited and cause is Cause.SUBSCRIBED and previous is not None:
         # No new email: the link already sent must keep working, so keep its nonce.
         subscriber = subscriber.with_changes(confirmation_nonce=previous.get("confirmation_nonce"))
@@ -73,7 +85,7 @@ def subscriber_change(
         **({"mail": "withheld: too many for this address"} if limited else {}),
     )
     try:
-        emails = [] if limited else _notices(subscriber, cause, rt)
+        emails = [] if limited else _notices(subscriber, cause, context)
     except TemplateError as exc:
         log.error("notice for %s not rendered: %s", subscriber_id, exc)
         emails = []
@@ -88,27 +100,26 @@ def subscriber_change(
     return SubscriberChange(record, False, entry, emails)
 
 
-def address_limit(rt: Runtime) -> mail_limits.AddressLimit:
-    limits = rt.settings.limits
+def address_limit(limits: LimitSettings) -> mail_limits.AddressLimit:
     return mail_limits.AddressLimit(
         timedelta(seconds=limits.address_mail_interval_seconds), limits.address_mails_per_day
     )
 
 
-def _notices(subscriber: Subscriber, cause: Cause, rt: Runtime) -> list[dict[str, Any]]:
+def _notices(subscriber: Subscriber, cause: Cause, context: ChangeContext) -> list[dict[str, Any]]:
     """Double opt-in: the confirmation link, or a word to someone already subscribed."""
     if subscriber.email is None:
         return []
     if cause is Cause.SUBSCRIBED and subscriber.confirmation_nonce:
-        url = rt.links.confirmation(subscriber.id, subscriber.confirmation_nonce)
-        rendered = rt.renderer.render_system(
+        url = context.links.confirmation(subscriber.id, subscriber.confirmation_nonce)
+        rendered = context.renderer.render_system(
             "confirm", subscriber.language, {"name": subscriber.name, "confirm_url": url}
         )
         nonce = subscriber.confirmation_nonce
         return [transactional("confirm", nonce, subscriber, asdict(rendered))]
     if cause is Cause.ALREADY_ACTIVE:
-        links = rt.links.for_subscriber(subscriber.id)
-        rendered = rt.renderer.render_system(
+        links = context.links.for_subscriber(subscriber.id)
+        rendered = context.renderer.render_system(
             "already",
             subscriber.language,
             {"name": subscriber.name, "preferences_url": links.preferences},

@@ -16,7 +16,7 @@ from hub.model.outcomes import Outcome
 from hub.partners.commands import access_key
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
-from hub.subscribers.changes import subscriber_change
+from hub.subscribers.changes import ChangeContext, address_limit, subscriber_change
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,14 @@ def register_record_agents(rt: Runtime) -> None:
             log.exception("the audit of open deliveries failed; will try again")
 
     changes = ContiguousStream(rt, "hub.subscribers")
+    context = ChangeContext(rt.directory, address_limit(rt.settings.limits), rt.links, rt.renderer)
 
     @app.agent(rt.subscriber_commands, name="hub.subscribers", concurrency=1)
     async def apply_subscriber_changes(stream: StreamT[Any]) -> None:
         """Materialise subscriber records on every worker; send what a change calls for."""
         async for key, value in changes.items(stream):
             subscriber_id = key.decode() if isinstance(key, bytes) else str(key)
-            change = subscriber_change(subscriber_id, value, rt, utc_now())
+            change = subscriber_change(subscriber_id, value, context, utc_now())
             if change.erase:
                 rt.subscriber_records.pop(subscriber_id, None)
                 if rt.partner_records.get(access_key(subscriber_id).decode()) is not None:
