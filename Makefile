@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench venv kafka-start kafka-stop kafka-status mailcatcher worker clean
+.PHONY: run test lint faults bench venv kafka-start kafka-stop kafka-status mailcatcher worker clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check hub channels devstack tests bench
 	$(VENV)/bin/mypy hub channels devstack
 	$(VENV)/bin/lint-imports
+
+## faults: the long crash test (22 kills in one fan-out) and every other fault test.
+faults: $(STAMP) kafka-start
+	HUB_TEST_LONG_KILLS=1 $(PY) -m pytest tests/test_faults.py tests/test_faults_delivery.py tests/test_faults_redrive.py tests/test_broker_restart.py
 
 ## bench: per-message cost of rendering once and personalising, against rendering each time.
 bench: $(STAMP)
