@@ -94,7 +94,7 @@ def subscriber_change(
     record = subscriber.to_dict()
     if stamps:
         record[mail_limits.FIELD] = stamps
-    # The person's data key (hub.sealing) stays for the life of the record and goes with it.
+    # The person's data key (hub.privacy.sealing) stays for the life of the record and goes with it.
     kept = previous.get(DATA_KEY) if isinstance(previous, dict) else None
     record[DATA_KEY] = kept or new_key()
     return SubscriberChange(record, False, entry, emails)
