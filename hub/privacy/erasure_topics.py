@@ -1,4 +1,4 @@
-"""Giving topics that already exist the compaction settings erasure needs (hub.erasure)."""
+"""Giving topics that already exist the compaction settings erasure needs (hub.privacy.erasure)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The segment roll that lets the log cleaner finish an erasure (see hub.erasure)."""
+"""The segment roll that lets the log cleaner finish an erasure (see hub.privacy.erasure)."""
 
 from __future__ import annotations
 
