@@ -28,9 +28,9 @@ def test_worker_killed_mid_fan_out_sends_every_email_exactly_once(make_stack: An
     assert_exactly_once(stack, stack.addresses, crashes=1)
 
 
-# Where each successive worker kills itself (hub/delivery/faults.py): mid fan-out in the planner, between
-# a send and its ledger entry (the one message a crash may repeat), between the ledger and the
-# outcome, after the outcome but before the commit, and in the middle of the status fold.
+# Where each successive worker kills itself (hub/delivery/faults.py): mid fan-out in the planner,
+# between a send and its ledger entry (the one message a crash may repeat), between the ledger and
+# the outcome, after the outcome but before the commit, and in the middle of the status fold.
 # Every kind of point at least once; the planner's first, since only a worker killed before the
 # plan is committed plans the event again.
 KILL_SCHEDULE = (

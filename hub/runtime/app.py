@@ -183,7 +183,8 @@ def create_runtime(settings: Settings) -> Runtime:
     mail_domain = settings.smtp.sender.rpartition("@")[2].rstrip(">") or "localhost"
     # Every worker needs every subscriber to plan any event: a global table, with one partition
     # (GlobalTable recovery can loop with several).
-    # Its changelog holds people's records: compacted within the erasure window (hub.privacy.erasure).
+    # Its changelog holds people's records: compacted within the erasure window
+    # (hub.privacy.erasure).
     directory_holder: list[Directory] = []
 
     async def index_change(event: Any) -> None:

@@ -15,7 +15,7 @@ from hub.privacy.sealing import Keys, open_value, seal_value
 
 
 class SealingCodec(Codec):
-    """JSON whose delivery messages are sealed with their recipient's key (see hub.privacy.sealing)."""
+    """JSON with delivery messages sealed with their recipient's key (hub.privacy.sealing)."""
 
     def __init__(self, keys: Keys) -> None:
         super().__init__()

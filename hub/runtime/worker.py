@@ -74,7 +74,8 @@ async def create_topics(rt: Runtime) -> None:
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
     compacted = [rt.names.credentials, rt.names.partners]
     await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
-    # People's records: compacted within the erasure window, so an erasure completes (hub.privacy.erasure).
+    # People's records: compacted within the erasure window, so an erasure completes
+    # (hub.privacy.erasure).
     people = compaction_config(rt.settings.erasure.window_seconds)
     await ensure_topics(rt.settings.kafka, [rt.names.subscribers], people, partitions=1)
     changelog = rt.subscriber_records.changelog_topic.get_topic_name()  # Faust creates it if new

@@ -2,7 +2,8 @@
 
 They hold per worker: with N workers behind a balancer a client gets up to N times the limit.
 That is enough to stop one machine hammering the forms; the limit that protects an inbox (emails
-per address) is enforced once for all workers by the subscriber agent (hub/subscribers/mail_limits.py).
+per address) is enforced once for all workers by the subscriber agent
+(hub/subscribers/mail_limits.py).
 """
 
 from __future__ import annotations

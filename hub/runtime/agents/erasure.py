@@ -22,7 +22,8 @@ def register_erasure_timer(rt: Runtime) -> None:
         topics = [rt.names.subscribers, rt.subscriber_records.changelog_topic.get_topic_name()]
         try:
             for topic in topics:
-                # Both have one partition (hub.runtime.worker, hub.runtime.app); the marker is a tombstone.
+                # Both have one partition (hub.runtime.worker, hub.runtime.app); the marker is a
+                # tombstone.
                 await rt.app.producer.send_and_wait(topic, ROLL_KEY.encode(), None, 0, None, None)
         except Exception:  # an exception escaping a timer would stop the whole worker
             log.exception("segment roll of %s failed; trying again next window", topics)
