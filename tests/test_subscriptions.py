@@ -305,7 +305,7 @@ def test_embargo_holds_across_a_restart_and_releases_on_time(
 ) -> None:
     hub, catcher = stack
     # Long enough for a stop and a start on a busy machine (a worker start reads every table).
-    until = datetime.now(UTC) + timedelta(seconds=45)
+    until = datetime.now(UTC) + timedelta(seconds=60)
     document = load_example(
         EXAMPLES / "research.released.v1" / "valid" / "digital-remittances-west-africa.json",
         classification="public",
