@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hub.errors import ConfigurationError
+from hub.errors import BadRecord, ConfigurationError
 from hub.model.deliveries import PersonalLinks
+from hub.model.newsletter_state import CurrentCuration, NewsletterState
+from hub.model.newsletters import parse_newsletter_record
 from hub.model.subscribers import Mode, SubscriberKind, Subscription
 from hub.newsletters.archive import archive_record, atom_feed, edition_page
 from hub.newsletters.config import Audience, Newsletter, load_newsletters
 from hub.newsletters.editions import accepts, items_for, plan_edition
-from hub.newsletters.state import apply, empty_state, next_items
+from hub.newsletters.state import apply, empty_state, fold_into, next_items
 from hub.planning.audience import ANYONE, OFFICER
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
@@ -76,8 +80,59 @@ def test_state_folds_items_curation_and_sent_editions_idempotently() -> None:
     assert [e.id for e in next_items(state, weekly())] == [b.id, a.id]
     sent = {"kind": "edition-sent", "edition": "e1", "event_ids": [a.id, b.id]}
     state = apply(apply(state, sent), sent)
-    assert state["pending"] == {} and state["editions"] == ["e1"]
-    assert state["curation"]["intro"] == {}
+    assert state.pending == {} and state.editions == ("e1",)
+    assert state.curation == CurrentCuration()
+
+
+def test_curation_changes_only_the_lists_it_names_and_adds_introductions() -> None:
+    state = apply(None, {"kind": "curate", "pinned": ["a"], "order": ["b"], "intro": {"en": "Hi"}})
+    before = state
+    state = apply(state, {"kind": "curate", "order": ["c"], "intro": {"fr": "Salut"}})
+    assert state.curation == CurrentCuration(
+        pinned=("a",), order=("c",), intro={"en": "Hi", "fr": "Salut"}
+    )
+    assert before.curation.order == ("b",) and before.curation.intro == {"en": "Hi"}
+
+
+def test_the_stored_state_is_the_json_it_always_was_plus_its_version() -> None:
+    a = event()
+    state = apply(apply(None, {"kind": "item", "event": a.document}), {"kind": "curate"})
+    state = apply(state, {"kind": "edition-sent", "edition": "e0", "event_ids": []})
+    stored = json.loads(json.dumps(state.dump()))
+    assert stored == {
+        "v": 1,
+        "pending": {a.id: json.loads(json.dumps(a.document))},
+        "curation": {"pinned": [], "excluded": [], "order": [], "intro": {}},
+        "editions": ["e0"],
+    }
+    del stored["v"]  # as written before states had a version
+    assert NewsletterState.parse(stored) == state
+    assert NewsletterState.stored(None) == empty_state()
+
+
+def test_a_bad_stored_state_names_its_fields() -> None:
+    bad = {"pending": {"e1": "not a document"}, "curation": {"pinned": "a"}, "editions": [1]}
+    with pytest.raises(BadRecord) as refused:
+        NewsletterState.parse(bad)
+    assert str(refused.value).startswith("bad newsletter state record: ")
+    for path in ("$.pending.e1", "$.curation.pinned", "$.editions[0]"):
+        assert path in str(refused.value)
+
+
+def test_a_record_for_an_unreadable_stored_state_leaves_it_as_it_was(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a, b = event(), event()
+    item = parse_newsletter_record({"kind": "item", "event": b.document})
+    unreadable = {"pending": {a.id: a.document}, "curation": {"pinned": 3}, "editions": []}
+    states: dict[str, Any] = {"weekly": unreadable, "monthly": None}
+    assert fold_into(states, "weekly", item) is None
+    assert states["weekly"] is unreadable  # neither emptied nor rewritten: its items are there
+    assert "newsletter weekly: stored state unreadable, record skipped" in caplog.text
+    assert "$.curation.pinned" in caplog.text
+    folded = fold_into(states, "monthly", item)  # the other newsletters go on
+    assert folded is not None and list(folded.pending) == [b.id]
+    assert states["monthly"] == folded.dump()
 
 
 def test_excluded_items_are_left_out_and_sections_follow_the_configuration() -> None:

@@ -45,6 +45,11 @@ from hub.model.partner_commands import DecisionCommand, OrganisationCommand
 from hub.model.records import Record
 from hub.model.status import DeliveryState, EventReasons
 from hub.model.subscriber_commands import Cause, SubscriberCommand
+from hub.model.subscribers import (
+    SUBSCRIBER_VERSION,
+    InvalidSubscriberError,
+    subscriber_from_dict,
+)
 from hub.model.tables import Embargo
 from hub.newsletters.archive import atom_feed, edition_page
 from hub.newsletters.config import load_newsletters
@@ -210,6 +215,43 @@ def test_old_newsletter_records_still_read() -> None:
     assert isinstance(request, CompileRequest) and request.time() == NOW
 
 
+# A subscriber as the hub wrote it before its records had a version: every field, always.
+OLD_SUBSCRIBER = {
+    "id": "ana", "kind": "partner", "name": "Ana", "language": "fr", "email": "ana@example.org",
+    "telegram_chat_id": 42, "organisation": "Org", "organisation_type": "ngo",
+    "department": None, "region": "west-africa", "country": "SN", "office": None,
+    "groups": ["g1"], "status": "active",
+    "subscriptions": [{
+        "event_types": [], "themes": ["climate"], "regions": [], "countries": [],
+        "channels": ["email", "telegram"], "mode": "digest",
+    }],
+    "consents": [{"at": "2026-11-01T09:00:00+00:00", "method": "form", "text": "Yes"}],
+    "updated_at": "2026-11-01T09:00:00+00:00", "confirmation_nonce": None,
+    "partner_request": {"organisation": "Org", "at": "2026-11-01T09:00:00+00:00"},
+}  # fmt: skip
+
+
+def test_a_subscriber_record_carries_its_version_and_keeps_its_shape() -> None:
+    old = subscriber_from_dict(OLD_SUBSCRIBER)  # written before versions: read as version 1
+    written = old.to_dict()
+    assert written == {"v": 1, **OLD_SUBSCRIBER}  # the same JSON, plus its version
+    assert list(written)[1:] == list(OLD_SUBSCRIBER)
+    assert subscriber_from_dict(json.loads(json.dumps(written))) == old
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", 1.0, None, True])
+def test_a_subscriber_of_a_version_this_hub_does_not_know_is_refused(version: object) -> None:
+    with pytest.raises(InvalidSubscriberError) as refused:
+        subscriber_from_dict({**OLD_SUBSCRIBER, "v": version})
+    assert refused.value.problems == [
+        ("v", f"version {version!r} is not one this hub reads (1 to {SUBSCRIBER_VERSION})")
+    ]
+    command = SubscriberCommand.parse({"subscriber": {**OLD_SUBSCRIBER, "v": version}})
+    with pytest.raises(BadRecord) as error:
+        command.read_subscriber()
+    assert problems(error) == {"$.subscriber.v"}
+
+
 def problems(error: pytest.ExceptionInfo[BadRecord]) -> set[str]:
     return {p.path for p in error.value.problems}
 
@@ -306,7 +348,7 @@ def test_a_bad_newsletter_record_is_logged_and_skipped(caplog: pytest.LogCapture
         record = read_or_skip(value, "newsletter weekly")
         if record is not None:
             state = apply(state, record)
-    assert list(state["pending"]) == ["e1"]
+    assert list(state.pending) == ["e1"]
     assert [r.getMessage() for r in caplog.records] == [
         "newsletter weekly: record skipped: bad newsletter item record: $.event: Field required",
         "newsletter weekly: record skipped: bad newsletter record: "

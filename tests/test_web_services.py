@@ -18,20 +18,23 @@ from hub.access.credentials import Credential, CredentialIndex, issue
 from hub.access.roles import Role
 from hub.intake.publishing import Accepted
 from hub.intake.schemas import SchemaCatalog
+from hub.model.newsletter_state import NewsletterState
 from hub.model.subscribers import PartnerRequest, Subscriber, SubscriberKind
-from hub.newsletters.config import Newsletter
+from hub.newsletters.config import Newsletter, load_newsletters
+from hub.newsletters.state import apply
 from hub.partners.registry import PartnerRegistry
 from hub.planning.routing import ChannelKey
 from hub.rendering.environment import Renderer
 from hub.services import Placement
-from hub.settings import Settings
+from hub.settings import REPO_ROOT, Settings
 from hub.subscribers.selfservice import Cause
 from hub.subscribers.tokens import Signer
 from hub.web.app import WebServices, create_api
-from tests.helpers import PARTNER_DOMAIN, PARTNERS, load_example, subscriber
+from tests.helpers import PARTNER_DOMAIN, PARTNERS, event, load_example, subscriber
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CLI_MODULES = ("newsletters", "partners", "subscribers", "tokens")
+DEMO_NEWSLETTERS = REPO_ROOT / "devstack" / "demo" / "newsletters.yaml"
 
 
 @dataclass
@@ -114,9 +117,10 @@ class FakePeople:
 class FakeNewsletters:
     newsletters: Mapping[str, Newsletter] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    states: dict[str, Any] = field(default_factory=dict)  # as in the table: name -> JSON
 
-    def state(self, name: str) -> dict[str, Any]:
-        return {"pending": [], "curation": {"intro": {}}}
+    def state(self, name: str) -> NewsletterState:
+        return NewsletterState.stored(self.states.get(name))
 
     def editions(self) -> Iterable[dict[str, Any]]:
         return []
@@ -152,6 +156,7 @@ class Hub:
     status: FakeStatus
     directory: FakeDirectory
     partners: FakePartners
+    newsletters: FakeNewsletters
     tokens: dict[Role, str]
 
     def as_role(self, role: Role) -> dict[str, str]:
@@ -169,6 +174,7 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
     index.ready = True
     publisher, audit, status = FakePublisher(), FakeAudit(), FakeStatus()
     directory, partners, people = FakeDirectory(), FakePartners(PARTNERS), FakePeople()
+    newsletters = FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS))
     services = WebServices(
         settings=settings,
         catalog=SchemaCatalog(settings.schemas_dir),
@@ -183,13 +189,13 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
         partner_commands=partners,
         subscriber_commands=people,
         personal_data=people,
-        newsletters=FakeNewsletters(),
+        newsletters=newsletters,
         credentials=FakeCredentials(index),
         tokens=index,
     )
     transport = httpx.ASGITransport(app=create_api(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield Hub(client, publisher, audit, status, directory, partners, tokens)
+        yield Hub(client, publisher, audit, status, directory, partners, newsletters, tokens)
 
 
 async def test_publish_hands_the_valid_event_to_the_publisher_and_audits_it(hub: Hub) -> None:
@@ -336,3 +342,37 @@ def test_the_web_layer_and_the_cli_load_without_faust_or_the_runtime() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+async def test_the_preview_reads_the_stored_newsletter_state(hub: Hub) -> None:
+    a, b = event(), event()
+    state = None
+    for record in (
+        {"kind": "item", "event": a.document},
+        {"kind": "item", "event": b.document},
+        {"kind": "curate", "pinned": [b.id], "intro": {"en": "Hello"}},
+    ):
+        state = apply(state, record)
+    assert state is not None
+    hub.newsletters.states["public-digest"] = state.dump()
+    editor = hub.as_role(Role.EDITOR)
+    listed = (await hub.client.get("/api/v1/newsletters", headers=editor)).json()
+    assert {n["name"]: n["pending_items"] for n in listed}["public-digest"] == 2
+    preview = await hub.client.get("/api/v1/newsletters/public-digest/preview", headers=editor)
+    assert preview.status_code == 200
+    assert [item["id"] for item in preview.json()["items"]] == [b.id, a.id]
+    assert preview.json()["curation"] == {
+        "pinned": [b.id],
+        "excluded": [],
+        "order": [],
+        "intro": {"en": "Hello"},
+    }
+
+
+async def test_an_unreadable_newsletter_state_is_an_error_not_an_empty_newsletter(hub: Hub) -> None:
+    hub.newsletters.states["public-digest"] = {"pending": "junk", "curation": {}, "editions": []}
+    editor = hub.as_role(Role.EDITOR)
+    for path in ("/api/v1/newsletters", "/api/v1/newsletters/public-digest/preview"):
+        answer = await hub.client.get(path, headers=editor)
+        assert answer.status_code == 500
+        assert "bad newsletter state record: $.pending" in answer.json()["detail"]

@@ -54,7 +54,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
             newsletter,
             newsletter.period_start(now),
             items,
-            state["curation"]["intro"],
+            state.curation.intro,
             args.lang,
             archive=True,
         )

@@ -18,6 +18,9 @@ LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 # the last word; this only keeps obvious mistakes and header tricks out.
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 SUPPORTED_LANGUAGES = ("en", "fr", "es")
+# The version of the subscriber record written here (`v`); records written before it have none
+# and read as 1. A newer one is refused rather than half read: its fields may mean other things.
+SUBSCRIBER_VERSION = 1
 
 
 class SubscriberKind(StrEnum):
@@ -160,6 +163,7 @@ class Subscriber:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "v": SUBSCRIBER_VERSION,
             "id": self.id,
             "kind": self.kind.value,
             "name": self.name,
@@ -213,6 +217,11 @@ def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
             problems.append((name, f"{value!r} is not one of: {allowed}"))
             return None
 
+    version = raw.get("v", 1)
+    if type(version) is not int or not 1 <= version <= SUBSCRIBER_VERSION:
+        problems.append(
+            ("v", f"version {version!r} is not one this hub reads (1 to {SUBSCRIBER_VERSION})")
+        )
     for required in ("id", "kind", "name"):
         if not raw.get(required):
             problems.append((required, "is required"))
@@ -292,6 +301,7 @@ def by_id(subscribers: Iterable[Subscriber]) -> dict[str, Subscriber]:
 
 __all__ = [
     "EVERYTHING",
+    "SUBSCRIBER_VERSION",
     "SUPPORTED_LANGUAGES",
     "Consent",
     "InvalidSubscriberError",

@@ -1,14 +1,17 @@
-"""A newsletter's state between editions, folded from its topic: items, curation, editions. Pure.
+"""A newsletter's state between editions, folded from its topic: items, curation, editions.
 
-The records it folds are in hub.model.newsletters.
+The records it folds are in hub.model.newsletters; the state itself in hub.model.newsletter_state.
 """
 
 from __future__ import annotations
 
-import copy
+import logging
+from collections.abc import MutableMapping
 from typing import Any
 
+from hub.errors import BadRecord
 from hub.model.events import Event
+from hub.model.newsletter_state import CurrentCuration, NewsletterState
 from hub.model.newsletters import (
     Curation,
     EditionSent,
@@ -18,54 +21,83 @@ from hub.model.newsletters import (
 )
 from hub.newsletters.config import Newsletter
 
-
-def empty_state() -> dict[str, Any]:
-    return {
-        "pending": {},
-        "curation": {"pinned": [], "excluded": [], "order": [], "intro": {}},
-        "editions": [],
-    }
+log = logging.getLogger(__name__)
 
 
-def apply(state: dict[str, Any] | None, record: NewsletterRecord | object) -> dict[str, Any]:
+def empty_state() -> NewsletterState:
+    return NewsletterState()
+
+
+def apply(state: NewsletterState | None, record: NewsletterRecord | object) -> NewsletterState:
     """The state after one record; applying a record twice changes nothing more.
 
     Raises BadRecord for a value that is not a newsletter record.
     """
     if not isinstance(record, NewsletterRecord):
         record = parse_newsletter_record(record)
-    result = copy.deepcopy(state) if state else empty_state()
+    state = state or NewsletterState()
     if isinstance(record, NewsletterItem):
-        result["pending"].setdefault(record.event["id"], dict(record.event))
-    elif isinstance(record, Curation):
-        curation = result["curation"]
-        for key in ("pinned", "excluded", "order"):
-            chosen = getattr(record, key)
-            if chosen is not None:
-                curation[key] = list(chosen)
-        curation["intro"].update(record.intro or {})
-    elif isinstance(record, EditionSent):
-        for event_id in record.event_ids:
-            result["pending"].pop(event_id, None)
-        if record.edition not in result["editions"]:
-            result["editions"].append(record.edition)
-        result["curation"] = empty_state()["curation"]
-    return result
+        if record.event["id"] in state.pending:  # the first copy of an item is the one kept
+            return state
+        pending = {**state.pending, str(record.event["id"]): dict(record.event)}
+        return state.model_copy(update={"pending": pending})
+    if isinstance(record, Curation):
+        return state.model_copy(update={"curation": _curated(state.curation, record)})
+    if isinstance(record, EditionSent):
+        sent = set(record.event_ids)
+        pending = {k: v for k, v in state.pending.items() if k not in sent}
+        editions = state.editions
+        if record.edition not in editions:
+            editions = (*editions, record.edition)
+        update = {"pending": pending, "editions": editions, "curation": CurrentCuration()}
+        return state.model_copy(update=update)
+    return state
 
 
-def next_items(state: dict[str, Any], newsletter: Newsletter) -> list[Event]:
+def fold_into(
+    states: MutableMapping[str, Any], name: str, record: NewsletterRecord
+) -> NewsletterState | None:
+    """Fold the record into the newsletter's stored state (a table: name -> JSON) and store it.
+
+    None, once logged with the reason, if the stored state cannot be read: the stored value is
+    left as it is and the record skipped. Folding it into an empty state instead would drop
+    every pending item and the editions already sent without a trace; left alone, the value
+    is there for someone to look at, and the other newsletters go on.
+    """
+    try:
+        stored = NewsletterState.stored(states.get(name))
+    except BadRecord as exc:
+        log.error("newsletter %s: stored state unreadable, record skipped: %s", name, exc)
+        return None
+    state = apply(stored, record)
+    states[name] = state.dump()
+    return state
+
+
+def _curated(current: CurrentCuration, record: Curation) -> CurrentCuration:
+    """Only the lists the record names change; its introductions add to the ones there."""
+    update: dict[str, object] = {
+        key: tuple(chosen)
+        for key in ("pinned", "excluded", "order")
+        if (chosen := getattr(record, key)) is not None
+    }
+    update["intro"] = {**current.intro, **(record.intro or {})}
+    return current.model_copy(update=update)
+
+
+def next_items(state: NewsletterState, newsletter: Newsletter) -> list[Event]:
     """The items of the next edition, as curated: pinned first, then the chosen order, then by
     section (the newsletter's event types, in order) and time; excluded ones left out."""
-    curation = state["curation"]
-    excluded = set(curation["excluded"])
+    curation = state.curation
+    excluded = set(curation.excluded)
     events = [
         Event.from_document(doc)
-        for event_id, doc in state["pending"].items()
+        for event_id, doc in state.pending.items()
         if event_id not in excluded
     ]
     sections = {t: i for i, t in enumerate(newsletter.event_types)}
-    pinned = {e: i for i, e in enumerate(curation["pinned"])}
-    order = {e: i for i, e in enumerate(curation["order"])}
+    pinned = {e: i for i, e in enumerate(curation.pinned)}
+    order = {e: i for i, e in enumerate(curation.order)}
 
     def rank(event: Event) -> tuple[int, int, int, str]:
         return (

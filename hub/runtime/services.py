@@ -11,10 +11,10 @@ from hub.delivery.status import split
 from hub.delivery.status_store import scan_local
 from hub.intake.publishing import Accepted
 from hub.kafka.client import read_topic
+from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
 from hub.newsletters.config import Newsletter
-from hub.newsletters.state import empty_state
 from hub.privacy.export import everything_about
 from hub.privacy.sealing import keys_from_records
 from hub.runtime.app import Runtime
@@ -128,8 +128,8 @@ class Newsletters:
         self.newsletters: Mapping[str, Newsletter] = rt.newsletters
         self.topic = TopicWriter(rt, rt.names.newsletters)
 
-    def state(self, name: str) -> dict[str, Any]:
-        return self.rt.newsletter_state.get(name) or empty_state()
+    def state(self, name: str) -> NewsletterState:
+        return NewsletterState.stored(self.rt.newsletter_state.get(name))
 
     def editions(self) -> Iterator[dict[str, Any]]:
         return (e for e in self.rt.editions.values() if e)

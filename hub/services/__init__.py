@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from hub.access.credentials import Credential
 from hub.intake.publishing import Accepted
+from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
 from hub.newsletters.config import Newsletter
@@ -102,8 +103,11 @@ class PersonalData(Protocol):
 class NewsletterStore(Protocol):
     newsletters: Mapping[str, Newsletter]
 
-    def state(self, name: str) -> dict[str, Any]:
-        """Pending items, curation and editions of a newsletter (hub.newsletters.state)."""
+    def state(self, name: str) -> NewsletterState:
+        """Pending items, curation and editions of a newsletter (hub.newsletters.state).
+
+        Raises BadRecord if the stored state cannot be read.
+        """
 
     def editions(self) -> Iterable[dict[str, Any]]:
         """Every archived edition, of every newsletter."""

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from hub.errors import BadRecord
+from hub.model.newsletter_state import NewsletterState
 from hub.newsletters.archive import atom_feed, edition_page
 from hub.newsletters.config import Audience, Newsletter
 from hub.newsletters.editions import may_open, render_edition
@@ -65,6 +67,14 @@ def create_newsletter_routes(
             raise HTTPException(404, detail=f"no newsletter {name!r}")
         return found
 
+    def state_of(name: str) -> NewsletterState:
+        # An unreadable stored state is left as it is by the worker (hub.runtime.agents); here
+        # it is an error naming the reason, never an empty newsletter.
+        try:
+            return store.state(name)
+        except BadRecord as exc:
+            raise HTTPException(500, detail=str(exc)) from exc
+
     @router.get("/api/v1/newsletters")
     async def newsletters(_editor: Annotated[Principal, as_editor]) -> list[dict[str, Any]]:
         return [
@@ -74,7 +84,7 @@ def create_newsletter_routes(
                 "audience": n.audience.value,
                 "schedule": n.schedule,
                 "timezone": n.timezone,
-                "pending_items": len(store.state(n.name)["pending"]),
+                "pending_items": len(state_of(n.name).pending),
             }
             for n in store.newsletters.values()
         ]
@@ -87,7 +97,7 @@ def create_newsletter_routes(
     ) -> dict[str, Any]:
         """The next edition as it stands: its items in order, the introduction, the page."""
         chosen = newsletter(name)
-        state = store.state(name)
+        state = state_of(name)
         items = next_items(state, chosen)
         now = utc_now()
         rendered = render_edition(
@@ -95,7 +105,7 @@ def create_newsletter_routes(
             chosen,
             chosen.period_start(now),
             items,
-            state["curation"]["intro"],
+            state.curation.intro,
             lang,
             archive=True,
         )
@@ -105,7 +115,7 @@ def create_newsletter_routes(
                 {"id": e.id, "type": e.type, "title": e.content[sorted(e.languages)[0]].title}
                 for e in items
             ],
-            "curation": state["curation"],
+            "curation": state.curation.model_dump(mode="json"),
             "html": rendered.html,
         }
 

@@ -10,12 +10,12 @@ from faust.types import StreamT
 
 from hub.model import audit
 from hub.model.events import Event
+from hub.model.newsletter_state import NewsletterState
 from hub.model.newsletters import CompileRequest, EditionSent, read_or_skip
 from hub.newsletters.archive import archive_record
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
-from hub.newsletters.state import apply as apply_record
-from hub.newsletters.state import next_items
+from hub.newsletters.state import fold_into, next_items
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
 
@@ -42,8 +42,9 @@ def register_newsletter_agents(rt: Runtime) -> None:
             record = read_or_skip(value, f"newsletter {name}")
             if record is None:  # no dead letters for this topic: logged, and the next one
                 continue
-            state = apply_record(rt.newsletter_state.get(name), record)
-            rt.newsletter_state[name] = state
+            state = fold_into(rt.newsletter_state, name, record)
+            if state is None:  # the stored state is unreadable: left as it is, and logged
+                continue
             if isinstance(record, CompileRequest):
                 await send_edition(rt, newsletter, state, record)
 
@@ -64,12 +65,12 @@ def schedule_newsletter(rt: Runtime, newsletter: Newsletter) -> None:
 
 
 async def send_edition(
-    rt: Runtime, newsletter: Newsletter, state: dict[str, Any], request: CompileRequest
+    rt: Runtime, newsletter: Newsletter, state: NewsletterState, request: CompileRequest
 ) -> None:
     """Compile and send the edition of the request's period, unless it already went out."""
     at = request.time()
     edition_id = newsletter.edition_id(at)
-    if edition_id in state["editions"] or rt.editions.get(edition_id) is not None:
+    if edition_id in state.editions or rt.editions.get(edition_id) is not None:
         log.info("newsletter edition %s already sent", edition_id)
         return
     items = next_items(state, newsletter)
@@ -81,7 +82,7 @@ async def send_edition(
         edition_id,
         newsletter.period_start(at),
         items,
-        state["curation"]["intro"],
+        state.curation.intro,
         rt.directory,
         rt.renderer,
         rt.links.for_subscriber,
@@ -91,7 +92,7 @@ async def send_edition(
     for message in plan.deliveries:
         await rt.email.deliveries.send(key=message["recipient"]["id"].encode(), value=message)
     rt.editions[edition_id] = archive_record(
-        newsletter, edition_id, at, plan, utc_now(), state["curation"]["intro"]
+        newsletter, edition_id, at, plan, utc_now(), state.curation.intro
     )
     sent = EditionSent(edition=edition_id, event_ids=plan.event_ids)
     await rt.newsletter_records.send(key=newsletter.name.encode(), value=sent.dump())
