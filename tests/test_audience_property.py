@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.model.deliveries import PersonalLinks
 from hub.model.events import Classification, Event
 from hub.model.subscribers import (
     Mode,
@@ -34,7 +35,6 @@ from hub.planning import routing
 from hub.planning.audience import ANYONE, OFFICER, Reader
 from hub.planning.planner import plan_event
 from hub.rendering.environment import Renderer
-from hub.rendering.links import PersonalLinks
 from hub.settings import REPO_ROOT
 from tests.helpers import load_example
 

@@ -33,7 +33,7 @@ def test_worker_killed_mid_fan_out_sends_every_email_exactly_once(make_stack: An
 # the outcome, after the outcome but before the commit, and in the middle of the status fold.
 # Every kind of point at least once; the planner's first, since only a worker killed before the
 # plan is committed plans the event again.
-KILL_SCHEDULE = (
+KILL_SCHEDULE: tuple[str, ...] = (
     "plan.delivery:40",
     "plan.delivery:250",
     "deliver.sent:8",

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from hub.kafka.client import send_records
+from hub.model.deliveries import Delivery
 from hub.model.outcomes import Outcome, OutcomeStatus
-from hub.planning.routing import Delivery
 from hub.settings import KafkaSettings
 from tests.faultstack import assert_exactly_once, hub_json, received
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
@@ -110,7 +110,7 @@ def test_a_stuck_delivery_is_listed_and_redriven_once_through_the_ledger(
     asyncio.run(send_records(kafka, stack.hub.topic("retries", "email"), [(b"p00000", message)]))
     asyncio.run(
         send_records(
-            kafka, f"{stack.hub.prefix}.outcomes.v1", [(document["id"].encode(), planned.as_dict())]
+            kafka, f"{stack.hub.prefix}.outcomes.v1", [(document["id"].encode(), planned.dump())]
         )
     )
     wait_until(

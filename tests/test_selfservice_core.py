@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import (
     InvalidSubscriberError,
     Mode,
@@ -15,7 +16,6 @@ from hub.model.subscribers import (
 )
 from hub.planning.dryrun import audience_counts, dry_run, search
 from hub.subscribers.selfservice import (
-    Cause,
     Preferences,
     change_preferences,
     confirm,

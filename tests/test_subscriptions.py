@@ -54,7 +54,8 @@ def status_of(hub: HubProcess, address: str) -> str | None:
 
 
 def publish_and_wait(hub: HubProcess, catcher: MailCatcher, **changes: object) -> dict[str, object]:
-    """Publish an announcement and wait until the partner everyone knows has it."""
+    """Publish an announcement and wait until every email it planned has gone out (the partner
+    everyone knows among them): what a test then finds missing was never sent."""
     document = load_example(DEMO_ANNOUNCEMENT, **changes)
     assert hub.publish(document).status_code == 202
     wait_until(
@@ -64,6 +65,12 @@ def publish_and_wait(hub: HubProcess, catcher: MailCatcher, **changes: object) -
         ),
         what="the marker partner's email",
     )
+
+    def all_sent() -> bool:
+        totals = hub.get(f"/api/v1/events/{document['id']}/status").json()["totals"]
+        return bool(totals["planned"]) and totals["sent"] == totals["planned"]
+
+    wait_until(all_sent, what="every planned email sent")
     return document
 
 

@@ -18,12 +18,12 @@ from hub.access.credentials import Credential, CredentialIndex, issue
 from hub.access.roles import Role
 from hub.intake.publishing import Accepted
 from hub.intake.schemas import SchemaCatalog
+from hub.model.deliveries import ChannelKey
 from hub.model.newsletter_state import NewsletterState
 from hub.model.subscribers import PartnerRequest, Subscriber, SubscriberKind
 from hub.newsletters.config import Newsletter, load_newsletters
 from hub.newsletters.state import apply
 from hub.partners.registry import PartnerRegistry
-from hub.planning.routing import ChannelKey
 from hub.rendering.environment import Renderer
 from hub.services import Placement
 from hub.settings import REPO_ROOT, Settings
