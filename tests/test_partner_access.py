@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devstack.mailcatcher import MailCatcher
-from tests.conftest import read_outbox
+from tests.conftest import mail_to, read_outbox, text_of
 from tests.helpers import load_example, wait_until
 from tests.hubprocess import HubProcess, shared_hub
 from tests.partnerworld import (
@@ -26,11 +26,9 @@ from tests.partnerworld import (
     fanned_out,
     got,
     hub_editions,
-    mail_to,
     page,
     publish,
     subscribe_and_confirm,
-    text_of,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]

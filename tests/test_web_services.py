@@ -20,6 +20,7 @@ from hub.intake.publishing import Accepted
 from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
 from hub.model.newsletter_state import NewsletterState
+from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import PartnerRequest, Subscriber, SubscriberKind
 from hub.newsletters.config import Newsletter, load_newsletters
 from hub.newsletters.state import apply
@@ -27,7 +28,6 @@ from hub.partners.registry import PartnerRegistry
 from hub.rendering.environment import Renderer
 from hub.services import Placement
 from hub.settings import REPO_ROOT, Settings
-from hub.subscribers.selfservice import Cause
 from hub.subscribers.tokens import Signer
 from hub.web.app import WebServices, create_api
 from tests.helpers import PARTNER_DOMAIN, PARTNERS, event, load_example, subscriber
