@@ -67,7 +67,10 @@ def publish_and_wait(hub: HubProcess, catcher: MailCatcher, **changes: object) -
     )
 
     def all_sent() -> bool:
-        totals = hub.get(f"/api/v1/events/{document['id']}/status").json()["totals"]
+        answer = hub.get(f"/api/v1/events/{document['id']}/status")
+        if answer.status_code == 404:  # the status fold has not seen the event yet
+            return False
+        totals = answer.json()["totals"]
         return bool(totals["planned"]) and totals["sent"] == totals["planned"]
 
     wait_until(all_sent, what="every planned email sent")
