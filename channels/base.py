@@ -42,6 +42,9 @@ class Channel(abc.ABC, Generic[MessageT]):
     """A delivery medium: turns rendered parts into native messages and hands them to a provider."""
 
     key: ClassVar[ChannelKey]
+    # Messages the delivery agent may have in flight at once on this channel: one by default
+    # (a channel that paces its sends, like Telegram, counts on being its only sender).
+    max_in_flight: int = 1
 
     @abc.abstractmethod
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[MessageT]:

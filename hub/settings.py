@@ -95,7 +95,7 @@ class SmtpSettings(BaseModel):
     start_tls: bool = False
     use_tls: bool = False
     timeout: float = Field(default=15.0, gt=0)
-    pool_size: int = Field(default=4, ge=1, le=64)
+    pool_size: int = Field(default=8, ge=1, le=64)
     sender: str = "Cooperation and Partnerships <communications@hub.example.org>"
 
 

@@ -29,6 +29,7 @@ class EmailChannel(Channel[EmailMessage]):
         self.sender = Address(display_name=header_text(name), addr_spec=addr)
         self.message_id_domain = message_id_domain
         self.pool = SmtpPool(settings)
+        self.max_in_flight = settings.pool_size  # one message per connection at a time
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[EmailMessage]:
         return [

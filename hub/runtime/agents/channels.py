@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from faust.types import StreamT
 
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
+from hub.delivery.inflight import InFlight
 from hub.delivery.retry import scheduled, seconds_until
 from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
 from hub.model.subscriber_commands import Cause
 from hub.planning.routing import broadcasts
-from hub.runtime.agents.guard import ContiguousStream
-from hub.runtime.agents.outcomes import record_outcome
+from hub.runtime.agents.guard import ContiguousStream, Record, Taken
+from hub.runtime.agents.outcomes import record_outcomes
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 from hub.subscribers.selfservice import command, move_chat, pause_channel
 
@@ -36,25 +37,31 @@ def register_channel_agents(
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
     async def deliver(stream: StreamT[Any]) -> None:
-        """Send each planned message once; schedule a retry or keep a dead letter on failure."""
-        async for _key, message in deliveries.items(stream):
-            result = await channel.dispatcher.dispatch(message)
-            if result.outcome.status is OutcomeStatus.DUPLICATE:
-                # Written again: the local store may know it was sent while the changelog (what
-                # another worker would restore) lost that write in a crash.
-                channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
-            faults.reached("deliver.recorded")
-            key = result.outcome.event_id.encode()
-            if result.retry is not None:
-                await channel.retries.send(
-                    key=str(result.outcome.recipient_id).encode(), value=result.retry
-                )
-            if result.dead_letter is not None:
-                await channel.dead_letters.send(key=key, value=result.dead_letter)
-            if result.blocked or result.moved_to is not None:
-                await follow_recipient(rt, channel.key, result)
-            await record_outcome(rt, result.outcome)
-            faults.reached("deliver.done")
+        """Send each planned message once; schedule a retry or keep a dead letter on failure.
+
+        Up to the channel's `max_in_flight` messages are sent at once (the SMTP pool's size);
+        offsets are acknowledged by hand, in order per partition, once every message up to
+        there has finished and its outcome is written (hub.delivery.inflight).
+        """
+
+        async def settle(finished: Sequence[tuple[Taken, Dispatched]]) -> None:
+            await record_outcomes(rt, [result.outcome for _, result in finished])
+            for taken, _ in finished:
+                faults.reached("deliver.done")
+                taken.settle()
+                if taken.event is not None:
+                    await stream.ack(taken.event)
+
+        window: InFlight[Taken, Dispatched] = InFlight(
+            channel.channel.max_in_flight, lambda taken: send(rt, channel, taken.record), settle
+        )
+        manual = cast(Any, stream).noack()  # acknowledged by hand (StreamT does not declare it)
+        async for taken in deliveries.taken(manual):
+            await window.admit(taken.tp, taken.record.key, taken)
+            if not flowing(app):
+                # Partitions are being revoked or the worker stops: finish what is in flight
+                # before faust hands over anything else.
+                await window.drain()
 
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
     async def retry(stream: StreamT[Any]) -> None:
@@ -75,6 +82,27 @@ def register_channel_agents(
                 await channel.retries.send(key=recipient, value=message)
                 continue
             await channel.deliveries.send(key=recipient, value=message)
+
+
+async def send(rt: Runtime, channel: ChannelRuntime, record: Record) -> Dispatched:
+    """One delivery: the dispatcher's decision, then the retry, dead letter or subscriber
+    change it calls for (the outcome is written with its batch, before the acknowledgement)."""
+    result = await channel.dispatcher.dispatch(record.value)
+    if result.outcome.status is OutcomeStatus.DUPLICATE:
+        # Written again: the local store may know it was sent while the changelog (what
+        # another worker would restore) lost that write in a crash.
+        channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
+    faults.reached("deliver.recorded")
+    if result.retry is not None:
+        key = str(result.outcome.recipient_id).encode()
+        await channel.retries.send(key=key, value=result.retry)
+    if result.dead_letter is not None:
+        await channel.dead_letters.send(
+            key=result.outcome.event_id.encode(), value=result.dead_letter
+        )
+    if result.blocked or result.moved_to is not None:
+        await follow_recipient(rt, channel.key, result)
+    return result
 
 
 def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:

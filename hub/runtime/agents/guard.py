@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faust.serializers import codecs
-from faust.types import StreamT, TableT
+from faust.types import EventT, StreamT, TableT
 
 from hub.kafka.security import client_options
 from hub.runtime.app import Runtime
@@ -26,6 +27,20 @@ class Record:
     key: Any
     value: Any
     headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A record as the agent takes it: where from, faust's event to acknowledge, what to settle."""
+
+    record: Record
+    tp: tuple[str, int]
+    event: EventT[Any] | None  # None: read again from Kafka (faust treats its offset as done)
+    settle: Callable[[], None]
+
+
+def _nothing() -> None:
+    pass
 
 
 class ContiguousStream:
@@ -48,6 +63,17 @@ class ContiguousStream:
             yield record.key, record.value
 
     async def records(self, stream: StreamT[Any]) -> AsyncIterator[Record]:
+        async for taken in self.taken(stream):
+            yield taken.record
+            taken.settle()
+
+    async def taken(self, stream: StreamT[Any]) -> AsyncIterator[Taken]:
+        """Each record with its partition, faust's event (None for one read again) and what to
+        do once it is handled: for agents that handle several at once (the delivery agent).
+
+        Settle each only once it and every earlier record of its partition are handled, in the
+        context of an event of that partition (it may write to a table).
+        """
         # Records read again are decoded as the agent's own topic decodes them (sealed ones too).
         serializer = getattr(stream.channel, "value_serializer", None)
         self.codec = serializer or self.rt.app.conf.value_serializer
@@ -77,11 +103,16 @@ class ContiguousStream:
                     table[self._progress_key(tp)] = gap.start
                 for record in await self._read(tp, gap):
                     self.repaired += 1
-                    yield record
-            yield Record(event.key, event.value, dict(event.headers or {}))
+                    yield Taken(record, tp, None, _nothing)
+            record = Record(event.key, event.value, dict(event.headers or {}))
+            settle = functools.partial(self._repaired, tp) if gap else _nothing
+            yield Taken(record, tp, event, settle)
             self.seen.handled(tp, message.offset)
-            if gap and (table := self._progress(tp)) is not None:
-                table.pop(self._progress_key(tp), None)
+
+    def _repaired(self, tp: tuple[str, int]) -> None:
+        """The gap before this record was handled: no repair to start again from."""
+        if (table := self._progress(tp)) is not None:
+            table.pop(self._progress_key(tp), None)
 
     def _progress_key(self, tp: tuple[str, int]) -> str:
         # Per agent: two agents (the planner, the publishers) read the same event topics.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hub.model import audit
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.runtime.app import Runtime, utc_now
@@ -23,3 +25,9 @@ async def record_outcome(rt: Runtime, outcome: Outcome) -> None:
             reason=outcome.reason,
         )
         await rt.audit.send(key=key, value=entry)
+
+
+async def record_outcomes(rt: Runtime, outcomes: Sequence[Outcome]) -> None:
+    """Write the outcomes of a batch of deliveries, in order."""
+    for outcome in outcomes:
+        await record_outcome(rt, outcome)
