@@ -1,7 +1,9 @@
 """The Faust agents: thin loops that call plain Python and write what it decided.
 
 Every agent keeps concurrency=1: with more, Faust can commit past a message still in flight and
-lose it on restart (faust-streaming issue #606). Scale with partitions and workers instead.
+lose it on restart (faust-streaming issue #606). Scale with partitions and workers instead, and
+within one actor: the delivery agent sends many messages at once and acknowledges each partition in
+order by hand (hub.delivery.inflight).
 """
 
 from __future__ import annotations
