@@ -38,15 +38,19 @@ def test_records_written_per_email(stack: tuple[HubProcess, MailCatcher]) -> Non
     document = load_example(DEMO_ANNOUNCEMENT)
     assert hub.publish(document).status_code == 202
     wait_until(
-        lambda: sum(m["X-Hub-Event-Id"] == document["id"] for m in read_outbox(catcher.outbox))
-        >= RECIPIENTS,
+        lambda: (
+            sum(m["X-Hub-Event-Id"] == document["id"] for m in read_outbox(catcher.outbox))
+            >= RECIPIENTS
+        ),
         timeout=180,
         what=f"{RECIPIENTS} emails\n{hub.log_tail()}",
     )
     outcomes = f"{hub.prefix}.outcomes.v1"
     wait_until(
-        lambda: hub.get(f"/api/v1/events/{document['id']}/status").json()["totals"]["sent"]
-        == RECIPIENTS,
+        lambda: (
+            hub.get(f"/api/v1/events/{document['id']}/status").json()["totals"]["sent"]
+            == RECIPIENTS
+        ),
         what="the status to count every email as sent",
     )
     wait_until(lambda: consumer_lag(app_id, [outcomes]) == 0, what="the status agent to catch up")

@@ -18,7 +18,7 @@ from hub.model.outcomes import OutcomeStatus
 from hub.model.subscriber_commands import Cause
 from hub.planning.routing import broadcasts
 from hub.runtime.agents.guard import ContiguousStream
-from hub.runtime.agents.outcomes import record_outcome
+from hub.runtime.agents.outcomes import record_outcomes
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 from hub.subscribers.selfservice import command, move_chat, pause_channel
 
@@ -53,7 +53,7 @@ def register_channel_agents(
                 await channel.dead_letters.send(key=key, value=result.dead_letter)
             if result.blocked or result.moved_to is not None:
                 await follow_recipient(rt, channel.key, result)
-            await record_outcome(rt, result.outcome)
+            await record_outcomes(rt, [result.outcome])
             faults.reached("deliver.done")
 
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)

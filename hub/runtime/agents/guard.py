@@ -26,6 +26,7 @@ class Record:
     key: Any
     value: Any
     headers: Mapping[str, Any] = field(default_factory=dict)
+    offset: int = -1  # in its partition: a stable name for what the record caused
 
 
 class ContiguousStream:
@@ -78,7 +79,7 @@ class ContiguousStream:
                 for record in await self._read(tp, gap):
                     self.repaired += 1
                     yield record
-            yield Record(event.key, event.value, dict(event.headers or {}))
+            yield Record(event.key, event.value, dict(event.headers or {}), message.offset)
             self.seen.handled(tp, message.offset)
             if gap and (table := self._progress(tp)) is not None:
                 table.pop(self._progress_key(tp), None)
@@ -159,7 +160,8 @@ class ContiguousStream:
                         value = (
                             None if record.value is None else codecs.loads(self.codec, record.value)
                         )
-                        records.append(Record(record.key, value, dict(record.headers or ())))
+                        headers = dict(record.headers or ())
+                        records.append(Record(record.key, value, headers, record.offset))
         finally:
             await consumer.stop()
         return records
