@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.delivery.retry import GiveUp, RetryAt, backoff_seconds, decide, seconds_until
-from hub.delivery.status import fold, split, stuck, summarise
+from hub.delivery.status import delivery_states, fold, split, stuck, summarise
 from hub.errors import (
     PermanentDeliveryError,
     RateLimitedError,
     RecipientRejectedError,
     TransientDeliveryError,
 )
-from hub.model.outcomes import Outcome, OutcomeStatus
+from hub.model.outcomes import Outcome, OutcomeBatch, OutcomeStatus, read_outcomes
 from hub.settings import RetrySettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -82,15 +82,22 @@ def outcome(
     )
 
 
-def apply_all(table: dict[str, dict[str, object]], outcomes: list[Outcome]) -> None:
-    for item in outcomes:
-        for key, record in fold(item, table):
+def records_of(outcomes: list[Outcome], size: int = 1) -> list[list[Outcome]]:
+    """The outcomes as records of the outcomes topic, `size` to a record; offset = index."""
+    return [outcomes[start : start + size] for start in range(0, len(outcomes), size)]
+
+
+def apply_all(
+    table: dict[str, dict[str, object]], outcomes: list[Outcome], size: int = 1, first: int = 0
+) -> None:
+    for position, batch in enumerate(records_of(outcomes, size), start=first):
+        for key, record in fold(batch, table, position):
             table[key] = record
 
 
-def replay(outcomes: list[Outcome]) -> dict[str, object]:
+def replay(outcomes: list[Outcome], size: int = 1) -> dict[str, object]:
     table: dict[str, dict[str, object]] = {}
-    apply_all(table, outcomes)
+    apply_all(table, outcomes, size)
     return summarise("e1", *split(sorted(table.items()), "e1"))
 
 
@@ -166,12 +173,13 @@ def test_stuck_lists_open_deliveries_older_than_the_threshold() -> None:
             outcome("done", OutcomeStatus.SENT, at=old),
         ],
     )
-    found = stuck(table.values(), NOW, timedelta(minutes=10))
+    states = delivery_states(table.items())
+    found = stuck(states, NOW, timedelta(minutes=10))
     assert [s["delivery_id"] for s in found] == ["old"]
-    assert stuck(table.values(), NOW, timedelta(0)) == sorted(
-        stuck(table.values(), NOW, timedelta(0)), key=lambda s: str(s["at"])
+    assert stuck(states, NOW, timedelta(0)) == sorted(
+        stuck(states, NOW, timedelta(0)), key=lambda s: str(s["at"])
     )
-    assert {s["delivery_id"] for s in stuck(table.values(), NOW, timedelta(0))} == {"old", "new"}
+    assert {s["delivery_id"] for s in stuck(states, NOW, timedelta(0))} == {"old", "new"}
 
 
 statuses = st.sampled_from(
@@ -206,36 +214,77 @@ def test_fold_is_idempotent_and_counts_add_up(items: list[tuple[str, OutcomeStat
 def test_a_crash_anywhere_converges_to_the_same_status(
     items: list[tuple[str, OutcomeStatus, int]], data: st.DataObject
 ) -> None:
-    """A crash: outcomes up to `committed` are safe; each key of the table comes back as any
-    value it had between the commit and the crash (its changelog and local store disagree), and
-    the outcomes from `committed` on are read again. The status must be the one without a crash."""
+    """A crash: outcomes records up to `committed` are safe; each key of the table comes back as
+    any value it had between the commit and the crash (its changelog and local store disagree),
+    and the records from `committed` on are read again. The status must be the one without a
+    crash, whether outcomes come one to a record or in batches."""
+    size = data.draw(st.integers(1, 3), label="outcomes per record")
     outcomes = [outcome(d, s, a) for d, s, a in items]
+    records = records_of(outcomes, size)
     expected = replay(outcomes)
-    committed = data.draw(st.integers(0, len(outcomes)), label="committed")
-    crashed = data.draw(st.integers(committed, len(outcomes)), label="crashed")
-    history: dict[str, list[dict[str, object] | None]] = {}
+    committed = data.draw(st.integers(0, len(records)), label="committed")
+    crashed = data.draw(st.integers(committed, len(records)), label="crashed")
     table: dict[str, dict[str, object]] = {}
-    apply_all(table, outcomes[:committed])
-    for key in {"e1/a", "e1/b", "e1/c"}:
-        history[key] = [table.get(key)]
-    for item in outcomes[committed:crashed]:
-        for key, record in fold(item, table):
+    apply_all(table, outcomes[: committed * size], size)
+    history: dict[str, list[dict[str, object] | None]] = {k: [v] for k, v in table.items()}
+    for position in range(committed, crashed):
+        for key, record in fold(records[position], table, position):
             table[key] = record
-            history[key].append(record)
+            history.setdefault(key, [None]).append(record)
     recovered: dict[str, dict[str, object]] = {}
     for key, values in sorted(history.items()):
         value = data.draw(st.sampled_from(values), label=key)
         if value is not None:
             recovered[key] = value
-    apply_all(recovered, outcomes[committed:])
+    apply_all(recovered, outcomes[committed * size :], size, first=committed)
     assert summarise("e1", *split(sorted(recovered.items()), "e1")) == expected
 
 
-def test_an_outcome_read_again_writes_its_state_again_for_the_changelog() -> None:
-    # After a crash the local store can already hold `sent` while the changelog lost that write:
-    # the outcome read again must write it again, or the changelog (the CLI, the next owner of
-    # the partition) keeps `planned` for ever.
+def test_an_outcomes_record_read_again_writes_its_delta_again_for_the_changelog() -> None:
+    # After a crash the local store can already hold a delta while the changelog lost that
+    # write: the record read again must write it again, or the changelog (the CLI, the next
+    # owner of the partition) never has it.
     table: dict[str, dict[str, object]] = {}
     apply_all(table, [outcome("d1", OutcomeStatus.PLANNED), outcome("d1", OutcomeStatus.SENT)])
-    assert fold(outcome("d1", OutcomeStatus.SENT), table) == [("e1/d1", table["e1/d1"])]
-    assert fold(outcome("d1", OutcomeStatus.DUPLICATE), table) == [("e1/d1", table["e1/d1"])]
+    assert fold([outcome("d1", OutcomeStatus.SENT)], table, 1) == [
+        ("e1/@000000000000001", table["e1/@000000000000001"])
+    ]
+
+
+def test_a_batch_of_outcomes_is_one_status_record() -> None:
+    planned = [outcome(f"d{n}", OutcomeStatus.PLANNED) for n in range(500)]
+    writes = fold(planned, {}, 7)
+    assert [key for key, _record in writes] == ["e1/@000000000000007"]
+    sent = [outcome(f"d{n}", OutcomeStatus.SENT) for n in range(0, 500, 2)]
+    table = dict(writes) | dict(fold(sent, dict(writes), 9))
+    totals = summarise("e1", *split(sorted(table.items()), "e1"))["totals"]
+    assert totals == {
+        "planned": 500,
+        "pending": 250,
+        "retrying": 0,
+        "sent": 250,
+        "failed": 0,
+        "retries": 0,
+    }
+
+
+def test_states_kept_per_delivery_by_an_earlier_version_still_count() -> None:
+    # An earlier version wrote `<event id>/<delivery id>` states: deltas apply over them.
+    old: dict[str, dict[str, object]] = {}
+    for item in [outcome("d1", OutcomeStatus.PLANNED), outcome("d2", OutcomeStatus.PLANNED)]:
+        state = {"v": 1, "event_id": "e1", "delivery_id": item.delivery_id, "channel": "email"}
+        state |= {"language": "fr", "recipient_id": item.recipient_id, "status": "planned"}
+        old[f"e1/{item.delivery_id}"] = state | {"at": NOW.isoformat(), "planned_at": ""}
+    apply_all(old, [outcome("d1", OutcomeStatus.SENT)], first=100)
+    totals = summarise("e1", *split(sorted(old.items()), "e1"))["totals"]
+    assert isinstance(totals, dict)
+    assert (totals["planned"], totals["pending"], totals["sent"]) == (2, 1, 1)
+
+
+def test_outcomes_records_of_either_version_read() -> None:
+    single = outcome("d1", OutcomeStatus.SENT)
+    batch = OutcomeBatch(event_id="e1", outcomes=[single, outcome("d2", OutcomeStatus.FAILED)])
+    assert read_outcomes(single.dump(), "test") == [single]
+    assert batch.dump()["v"] == 2
+    assert [o.delivery_id for o in read_outcomes(batch.dump(), "test")] == ["d1", "d2"]
+    assert read_outcomes({"outcomes": [{"no": "event"}]}, "test") == []

@@ -95,12 +95,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def _stuck_states(args: argparse.Namespace, settings: Settings) -> list[dict[str, object]]:
     from datetime import UTC, datetime, timedelta
 
-    from hub.delivery.status import stuck
+    from hub.delivery.status import delivery_states, stuck
     from hub.delivery.status_store import read_changelog
 
     after = settings.stuck.after_seconds if args.older_than is None else args.older_than
     records = asyncio.run(read_changelog(settings, lambda key: "/" in key))
-    found = stuck((r for _k, r in records), datetime.now(UTC), timedelta(seconds=after))
+    found = stuck(delivery_states(records), datetime.now(UTC), timedelta(seconds=after))
     return [s for s in found if args.channel == "all" or s["channel"] == args.channel]
 
 

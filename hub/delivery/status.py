@@ -1,21 +1,25 @@
 """Per-event delivery status as a fold that cannot double-count after a crash. Pure.
 
-The state is kept per delivery (key `<event id>/<delivery id>`), last writer wins under two
-rules: `sent` is final (the ledger never sends a delivery twice, and a `duplicate` means the
-ledger had it as sent), and `planned` never overrides what came after it. Applying an outcome
-twice, or outcomes read again from any earlier offset after a crash, gives the same state, and
-each key is written on its own, so no two records can come back from their changelogs out of
-step. Counts are derived from the states when read, so they cannot go negative.
+Each record of the outcomes topic (one outcome, or a batch of one event's) is kept as one status
+delta (key `<event id>/@<offset>`, the record's offset in its partition), so a batch of hundreds
+of outcomes costs one status record, not one per delivery. A delivery's state is its outcomes
+applied in offset order, last writer wins under two rules: `sent` is final (the ledger never
+sends a delivery twice, and a `duplicate` means the ledger had it as sent), and `planned`
+never overrides what came after it. Earlier versions kept one state per delivery (key
+`<event id>/<delivery id>`): those are the starting point, the deltas apply over them. An
+outcomes record read again after a crash writes the same delta under the same key, applying an
+outcome twice gives the same state, and counts are derived from the states when read, so they
+cannot go negative.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from hub.model.outcomes import Outcome, OutcomeStatus
-from hub.model.status import DeliveryState, EventReasons
+from hub.model.status import DeliveryState, EventReasons, StatusDelta
 
 MAX_LISTED_FAILURES = 500
 COUNTERS = ("planned", "pending", "retrying", "sent", "failed", "retries")
@@ -30,6 +34,11 @@ def delivery_key(event_id: str, delivery_id: str) -> str:
 
 def event_key(event_id: str) -> str:
     return event_id
+
+
+def delta_key(event_id: str, position: int) -> str:
+    """Zero-padded, so the deltas of an event sort in offset order."""
+    return f"{event_id}/@{position:015d}"
 
 
 def apply(state: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
@@ -72,25 +81,42 @@ def apply_event(record: Mapping[str, Any] | None, outcome: Outcome) -> dict[str,
     return EventReasons(event_id=outcome.event_id, skipped=[*skipped, outcome.reason]).dump()
 
 
-def fold(outcome: Outcome, read: Mapping[str, Any] | Any) -> list[tuple[str, dict[str, Any]]]:
-    """The records to write for one outcome, given a mapping-like `read` of the current ones.
+def fold(
+    outcomes: Sequence[Outcome], read: Mapping[str, Any] | Any, position: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The records to write for one record of the outcomes topic at `position` (its offset),
+    given a mapping-like `read` of the current ones: per event, one delta with its deliveries'
+    outcomes, and its reasons record when an outcome says why nothing went out.
 
-    An outcome that changes nothing still writes its key's current record again: after a crash
-    the worker's local store can be ahead of the table's changelog (written, not yet flushed),
-    and re-asserting the state when the outcome is read again brings the changelog (what the CLI
-    and the next owner of the partition read) up to the local store before the offset commits.
+    A reasons record that does not change is written again, as each delta is when its outcomes
+    record is read again: after a crash the worker's local store can be ahead of the table's
+    changelog (written, not yet flushed), and writing it again when the outcome is read again
+    brings the changelog (what the CLI and the next owner of the partition read) up to the local
+    store before the offset commits.
     """
-    if outcome.status is OutcomeStatus.SKIPPED or not outcome.delivery_id:
-        key = event_key(outcome.event_id)
-        current = read.get(key)
-        record = apply_event(current, outcome)
-    else:
-        key = delivery_key(outcome.event_id, outcome.delivery_id)
-        current = read.get(key)
-        record = apply(current, outcome)
-    if record is None and current is not None:
-        record = dict(current)
-    return [] if record is None else [(key, record)]
+    writes: list[tuple[str, dict[str, Any]]] = []
+    by_event: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_event.setdefault(outcome.event_id, []).append(outcome)
+    for event_id, items in by_event.items():
+        reasons = [o for o in items if o.status is OutcomeStatus.SKIPPED or not o.delivery_id]
+        if reasons:
+            key = event_key(event_id)
+            record = read.get(key)
+            for outcome in reasons:
+                record = apply_event(record, outcome) or record
+            if record is not None:
+                writes.append((key, dict(record)))
+        deliveries = [o for o in items if o.delivery_id and _counts(o)]
+        if deliveries:
+            delta = StatusDelta(event_id=event_id, outcomes=deliveries)
+            writes.append((delta_key(event_id, position), delta.dump()))
+    return writes
+
+
+def _counts(outcome: Outcome) -> bool:
+    """Does this outcome move a delivery's state (a duplicate counts as sent)?"""
+    return outcome.status is OutcomeStatus.DUPLICATE or outcome.status.value in BUCKET
 
 
 def summarise(
@@ -145,13 +171,32 @@ def split(
 ) -> tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]:
     """An event's record and its deliveries' states, from (key, record) pairs of the table."""
     event_record: Mapping[str, Any] | None = None
-    deliveries: list[Mapping[str, Any]] = []
+    states: dict[str, Mapping[str, Any]] = {}
+    deltas: list[tuple[str, Mapping[str, Any]]] = []
+    prefix = f"{event_id}/"
     for key, record in records:
         if key == event_key(event_id):
             event_record = record
-        elif key.startswith(f"{event_id}/"):
-            deliveries.append(record)
-    return event_record, deliveries
+        elif key.startswith(f"{prefix}@"):
+            deltas.append((key, record))
+        elif key.startswith(prefix):
+            states[key[len(prefix) :]] = record
+    for _key, record in sorted(deltas, key=lambda pair: pair[0]):
+        delta = StatusDelta.read_or_skip(record, f"status of {event_id}")
+        for outcome in delta.outcomes if delta else ():
+            new = apply(states.get(outcome.delivery_id), outcome)
+            if new is not None:
+                states[outcome.delivery_id] = new
+    return event_record, list(states.values())
+
+
+def delivery_states(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    """Every delivery's state, from (key, record) pairs of the table (of any events)."""
+    by_event: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for key, record in records:
+        if "/" in key:
+            by_event.setdefault(key.split("/", 1)[0], []).append((key, record))
+    return [state for event_id, pairs in by_event.items() for state in split(pairs, event_id)[1]]
 
 
 def is_stuck(state: Mapping[str, Any], now: datetime, after: timedelta) -> bool:

@@ -45,6 +45,48 @@ def record(actor: str, action: str, subject: str, now: datetime, **detail: Any) 
     return entry(actor, action, subject, now, **detail).dump()
 
 
+# A batch entry: what happened to many deliveries of one event, in one record (`v` 2).
+BATCH_ACTION = "delivery.batch"
+
+
+def batch(
+    actor: str, event_id: str, now: datetime, deliveries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One record for many delivery entries of an event; each of `deliveries` has its `action`,
+    `subject` (the delivery id) and the details an entry of its own would have had. Readers see
+    the entries one by one again (`expand`)."""
+    value = entry(actor, BATCH_ACTION, event_id, now, event_id=event_id, entries=deliveries).dump()
+    value["v"] = 2
+    return value
+
+
+def expand(value: object) -> list[Any]:
+    """The entries a record of the audit topic stands for: a batch as the entries it holds (as
+    if each had been written alone), anything else as it is."""
+    if not (isinstance(value, dict) and value.get("action") == BATCH_ACTION):
+        return [value]
+    detail = value.get("detail")
+    if not isinstance(detail, dict) or not isinstance(detail.get("entries"), list):
+        return [value]
+    items: list[Any] = detail["entries"]
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        details = {k: v for k, v in item.items() if k not in ("action", "subject")}
+        entries.append(
+            {
+                "v": 1,
+                "at": value.get("at"),
+                "actor": value.get("actor"),
+                "action": item.get("action"),
+                "subject": item.get("subject"),
+                "detail": {"event_id": detail.get("event_id"), **details},
+            }
+        )
+    return entries
+
+
 def _scrubbed(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
@@ -58,7 +100,8 @@ def _scrubbed(value: Any) -> Any:
 def concerns(value: object, subscriber_id: str) -> bool:
     """Is this entry about the subscriber (its subject, or the recipient of a delivery)?
 
-    An entry that does not parse concerns nobody it can name.
+    An entry that does not parse concerns nobody it can name; a batch is read entry by entry
+    (`expand`), so it concerns nobody as a whole.
     """
     try:
         read = AuditEntry.parse(value)

@@ -62,3 +62,26 @@ class Outcome(Record):
         return cls(
             event_id=event_id, status=OutcomeStatus.SKIPPED, at=now.isoformat(), reason=reason
         )
+
+
+class OutcomeBatch(Record):
+    """Many outcomes of one event in one record on hub.outcomes.v1 (key: event id), `v` 2.
+
+    Records of version 1 are single outcomes (`Outcome`); `read_outcomes` reads either.
+    """
+
+    record_name: ClassVar[str] = "outcome batch"
+
+    v: int = 2
+    event_id: str
+    outcomes: list[Outcome]
+
+
+def read_outcomes(value: object, where: str) -> list[Outcome]:
+    """The outcomes in a record of the outcomes topic, of either version; [] once logged if the
+    record does not read (no dead letters for outcomes)."""
+    if isinstance(value, dict) and "outcomes" in value:
+        batch = OutcomeBatch.read_or_skip(value, where)
+        return list(batch.outcomes) if batch else []
+    single = Outcome.read_or_skip(value, where)
+    return [single] if single else []

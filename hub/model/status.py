@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from hub.model.outcomes import Outcome
 from hub.model.records import Record
 
 # What a delivery can be waiting for or have come to (a duplicate counts as sent).
@@ -45,3 +46,17 @@ class EventReasons(Record):
 
     event_id: str
     skipped: list[str] = Field(default_factory=list)
+
+
+class StatusDelta(Record):
+    """The delivery outcomes of one record of the outcomes topic (key `<event id>/@<offset>`).
+
+    Written once per outcomes record rather than once per delivery: an event's deliveries'
+    states are these applied in offset order, over the per-delivery states of older versions.
+    """
+
+    record_name: ClassVar[str] = "status delta"
+
+    v: int = 2
+    event_id: str
+    outcomes: list[Outcome]

@@ -16,7 +16,7 @@ from hub.errors import BadRecord
 from hub.kafka.client import read_topic
 from hub.kafka.topics import TopicNames
 from hub.model import audit
-from hub.model.outcomes import Outcome
+from hub.model.outcomes import Outcome, OutcomeBatch
 from hub.model.subscribers import Subscriber
 from hub.privacy.sealing import Keys, open_value
 from hub.settings import KafkaSettings
@@ -28,11 +28,7 @@ EXPORT_VERSION = 1
 def deliveries_of(outcomes: Iterable[Any], subscriber_id: str) -> list[dict[str, Any]]:
     """Each delivery to the person with its history (planned, retrying, sent, failed), in order."""
     found: dict[str, dict[str, Any]] = {}
-    for value in outcomes:
-        try:
-            outcome = Outcome.parse(value)
-        except BadRecord:  # the status agent logged it when it met it; nothing of theirs
-            continue
+    for outcome in (o for value in outcomes for o in _outcomes(value)):
         if outcome.recipient_id != subscriber_id:
             continue
         entry = found.setdefault(
@@ -54,6 +50,17 @@ def deliveries_of(outcomes: Iterable[Any], subscriber_id: str) -> list[dict[str,
         entry["history"].sort(key=lambda step: str(step["at"]))
         entry["status"] = entry["history"][-1]["status"] if entry["history"] else ""
     return sorted(found.values(), key=lambda e: str(e["history"][0]["at"]) if e["history"] else "")
+
+
+def _outcomes(value: object) -> list[Outcome]:
+    """A record of the outcomes topic, single or batch; one that does not read holds nothing of
+    theirs (the status agent logged it when it met it)."""
+    try:
+        if isinstance(value, dict) and "outcomes" in value:
+            return list(OutcomeBatch.parse(value).outcomes)
+        return [Outcome.parse(value)]
+    except BadRecord:
+        return []
 
 
 def dead_letters_of(letters: Iterable[Any], subscriber_id: str, keys: Keys) -> list[dict[str, Any]]:
@@ -102,5 +109,10 @@ async def everything_about(
             for records in letters
             for item in dead_letters_of((value for _key, value in records), subscriber.id, keys)
         ],
-        "audit": [entry for _key, entry in trail if audit.concerns(entry, subscriber.id)],
+        "audit": [
+            entry
+            for _key, value in trail
+            for entry in audit.expand(value)
+            if audit.concerns(entry, subscriber.id)
+        ],
     }

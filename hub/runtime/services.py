@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hub.access.credentials import Credential, CredentialIndex
-from hub.delivery.status import split
+from hub.delivery.status import delivery_states, split
 from hub.delivery.status_store import scan_local
 from hub.intake.publishing import Accepted
 from hub.kafka.client import read_topic
+from hub.model import audit
 from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
@@ -75,7 +76,9 @@ class Audit:
             keep=(lambda key: key == wanted) if wanted else (lambda _key: True),
             last=limit if wanted is None else None,
         )
-        entries = sorted((value for _key, value in records), key=lambda e: str(e.get("at", "")))
+        # A batch record is read as the entries it holds, each of which may be the one asked for.
+        entries = [entry for _key, value in records for entry in audit.expand(value)]
+        entries.sort(key=lambda e: str(e.get("at", "")) if isinstance(e, dict) else "")
         return entries[-limit:]
 
 
@@ -94,7 +97,7 @@ class Status:
         return str(found) if found is not None else None
 
     def deliveries(self) -> Iterable[Mapping[str, Any]]:
-        return (state for _key, state in scan_local(self.rt.status))
+        return delivery_states(scan_local(self.rt.status))
 
 
 class People:

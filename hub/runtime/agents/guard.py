@@ -27,6 +27,7 @@ class Record:
     key: Any
     value: Any
     headers: Mapping[str, Any] = field(default_factory=dict)
+    offset: int = -1  # in its partition: a stable name for what the record caused
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class ContiguousStream:
                 for record in await self._read(tp, gap):
                     self.repaired += 1
                     yield Taken(record, tp, None, _nothing)
-            record = Record(event.key, event.value, dict(event.headers or {}))
+            record = Record(event.key, event.value, dict(event.headers or {}), message.offset)
             settle = functools.partial(self._repaired, tp) if gap else _nothing
             yield Taken(record, tp, event, settle)
             self.seen.handled(tp, message.offset)
@@ -190,7 +191,8 @@ class ContiguousStream:
                         value = (
                             None if record.value is None else codecs.loads(self.codec, record.value)
                         )
-                        records.append(Record(record.key, value, dict(record.headers or ())))
+                        headers = dict(record.headers or ())
+                        records.append(Record(record.key, value, headers, record.offset))
         finally:
             await consumer.stop()
         return records

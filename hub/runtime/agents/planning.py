@@ -19,10 +19,13 @@ from hub.planning.planner import due_embargoes, plan_event
 from hub.runtime.agents.channels import broadcast_to
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.agents.newsletters import newsletters_for
-from hub.runtime.agents.outcomes import record_outcome
+from hub.runtime.agents.outcomes import record_outcome, record_outcomes
 from hub.runtime.app import Runtime, utc_now
 
 log = logging.getLogger(__name__)
+
+# Planned outcomes per record on the outcomes topic (and per status record).
+PLANNED_BATCH = 500
 
 
 def register_planning_agents(rt: Runtime) -> None:
@@ -92,22 +95,27 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         for name in newsletters_for(rt, result.event):
             item = NewsletterItem(event=result.event.document)
             await rt.newsletter_records.send(key=name.encode(), value=item.dump())
-    for delivery, reason in result.switched_off:
-        await record_outcome(rt, Outcome.of(delivery, OutcomeStatus.SKIPPED, utc_now(), reason))
+    await record_outcomes(
+        rt, [Outcome.of(d, OutcomeStatus.SKIPPED, utc_now(), why) for d, why in result.switched_off]
+    )
     if result.skipped_reason:
         log.info("event %s: %s", result.event.id, result.skipped_reason)
         await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
         return
+    planned: list[Outcome] = []
     for delivery in result.deliveries:
         await rt.channels[delivery.channel].deliveries.send(
             key=delivery.recipient.id.encode(),
             value=delivery.as_message(result.event.document),
         )
-        await rt.outcomes.send(
-            key=delivery.event_id.encode(),
-            value=Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()).dump(),
-        )
+        planned.append(Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()))
+        if len(planned) >= PLANNED_BATCH:
+            await record_outcomes(rt, planned)
+            planned = []
         faults.reached("plan.delivery")
+    # Each delivery was sent before its planned outcome: a status never counts one that is not
+    # on its way (and a crash before this re-plans the event, the ledger stopping repeats).
+    await record_outcomes(rt, planned)
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))

@@ -9,10 +9,10 @@ from typing import Any
 from faust.types import StreamT
 
 from hub.delivery import faults
-from hub.delivery.status import fold, stuck
+from hub.delivery.status import delivery_states, fold, stuck
 from hub.delivery.status_store import scan_local
 from hub.delivery.stuck_redrive import redrive_stuck
-from hub.model.outcomes import Outcome
+from hub.model.outcomes import read_outcomes
 from hub.partners.commands import access_key
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
@@ -28,11 +28,10 @@ def register_record_agents(rt: Runtime) -> None:
     @app.agent(rt.outcomes, name="hub.status", concurrency=1)
     async def track_status(stream: StreamT[Any]) -> None:
         """Fold outcomes into per-delivery states an officer reads as per-event status."""
-        async for _key, value in outcomes.items(stream):
-            outcome = Outcome.read_or_skip(value, "status")
-            if outcome is None:  # no dead letters for outcomes: logged, and the next one
-                continue
-            for key, record in fold(outcome, rt.status):
+        async for message in outcomes.records(stream):
+            # No dead letters for outcomes: one that does not read is logged, and the next one.
+            batch = read_outcomes(message.value, "status")
+            for key, record in fold(batch, rt.status, message.offset):
                 rt.status[key] = record
             faults.reached("status.fold")
 
@@ -44,7 +43,7 @@ def register_record_agents(rt: Runtime) -> None:
         try:
             now = utc_now()
             after = timedelta(seconds=rt.settings.stuck.after_seconds)
-            found = stuck((state for _key, state in scan_local(rt.status)), now, after)
+            found = stuck(delivery_states(scan_local(rt.status)), now, after)
             for state in found:
                 log.warning(
                     "delivery %s of event %s (%s to %s) has had no outcome since %s (%s)",
