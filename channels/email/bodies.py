@@ -69,7 +69,13 @@ class Body:
         lines = list(self.lines)
         for index, line in personal.items():
             lines[index] = line
-        return lines
+        return lines[: self._count(personal)]
+
+    def _count(self, personal: Mapping[int, bytes]) -> int:
+        # A last line left empty (its link was "") is no line at all once the text is split
+        # again, as set_content does: "a\nM" becomes "a\n", one line.
+        last = len(self.lines) - 1
+        return last if personal.get(last) == b"" else last + 1
 
     def wire(self, cte: str, personal: Mapping[int, bytes]) -> bytes:
         """The encoded part body as the generator writes it: CRLF line ends, a final CRLF."""
@@ -79,7 +85,7 @@ class Body:
             encoded = list(self._static_qp())
             for index, line in personal.items():
                 encoded[index] = _qp_line(line, self.max_line)
-            return b"\r\n".join(encoded) + b"\r\n"
+            return b"\r\n".join(encoded[: self._count(personal)]) + b"\r\n"
         return self._wire_base64(personal)
 
     def _static_qp(self) -> list[bytes]:

@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from hub.model.deliveries import Delivery
 from hub.rendering.environment import Rendered
-from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+from hub.rendering.links import link_marks
 
 
 def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
@@ -23,11 +23,12 @@ def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
     links = delivery.links
     preferences = links.preferences if links else ""
     unsubscribe = links.unsubscribe if links else ""
-    text = rendered.text.replace(PREFERENCES_MARK, preferences).replace(
-        UNSUBSCRIBE_MARK, unsubscribe
+    preferences_mark, unsubscribe_mark = link_marks(rendered.nonce)
+    text = rendered.text.replace(preferences_mark, preferences).replace(
+        unsubscribe_mark, unsubscribe
     )
-    html = rendered.html.replace(PREFERENCES_MARK, escape(preferences)).replace(
-        UNSUBSCRIBE_MARK, escape(unsubscribe)
+    html = rendered.html.replace(preferences_mark, escape(preferences)).replace(
+        unsubscribe_mark, escape(unsubscribe)
     )
     return text, html
 

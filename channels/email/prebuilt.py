@@ -39,7 +39,7 @@ from channels.email.mime import (
 )
 from hub.model.deliveries import Delivery
 from hub.rendering.environment import Rendered
-from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+from hub.rendering.links import link_marks
 
 # Prebuilt messages kept: one per (rendering, event, language) being sent; a fan-out uses a few.
 CACHE_SIZE = 32
@@ -50,8 +50,6 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+( [A-Za-z0-9!#$%&'*+/^_`
 _ATOMS = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
 _PLAIN_ADDRESS = re.compile(_ATOMS + r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 _PLAIN_ID = re.compile(r"[A-Za-z0-9-]+")
-_PREFERENCES = PREFERENCES_MARK.encode()
-_UNSUBSCRIBE = UNSUBSCRIBE_MARK.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +80,9 @@ class Prebuilt:
         self.rendered = rendered
         self.event_id = event_id
         self.language = language
-        self.text = Body(rendered.text, (_PREFERENCES, _UNSUBSCRIBE), POLICY)
-        self.html = Body(rendered.html, (_PREFERENCES, _UNSUBSCRIBE), POLICY)
+        self.marks = tuple(mark.encode() for mark in link_marks(rendered.nonce))
+        self.text = Body(rendered.text, self.marks, POLICY)
+        self.html = Body(rendered.html, self.marks, POLICY)
         self._skeletons: dict[tuple[bool, bool, str, str], _Skeleton] = {}
 
     def skeleton(
@@ -172,11 +171,15 @@ class PrebuiltMessages:
         unsubscribe = links.unsubscribe if links else ""
         if any(_breaks(link) for link in (preferences, unsubscribe)):
             raise _NotPlain("a line break in a link")
+        preferences_mark, unsubscribe_mark = prebuilt.marks
         text = prebuilt.text.lines_for(
-            {_PREFERENCES: _utf8(preferences), _UNSUBSCRIBE: _utf8(unsubscribe)}
+            {preferences_mark: _utf8(preferences), unsubscribe_mark: _utf8(unsubscribe)}
         )
         html = prebuilt.html.lines_for(
-            {_PREFERENCES: _utf8(escape(preferences)), _UNSUBSCRIBE: _utf8(escape(unsubscribe))}
+            {
+                preferences_mark: _utf8(escape(preferences)),
+                unsubscribe_mark: _utf8(escape(unsubscribe)),
+            }
         )
         encodings = (prebuilt.text.encoding(text), prebuilt.html.encoding(html))
         skeleton = prebuilt.skeleton(self.sender, utf8, links is not None, encodings)
