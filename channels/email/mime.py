@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from hub.model.deliveries import Delivery
 from hub.rendering.environment import Rendered
-from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+from hub.rendering.links import link_marks
 
 
 def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
@@ -23,11 +23,12 @@ def personalise(rendered: Rendered, delivery: Delivery) -> tuple[str, str]:
     links = delivery.links
     preferences = links.preferences if links else ""
     unsubscribe = links.unsubscribe if links else ""
-    text = rendered.text.replace(PREFERENCES_MARK, preferences).replace(
-        UNSUBSCRIBE_MARK, unsubscribe
+    preferences_mark, unsubscribe_mark = link_marks(rendered.nonce)
+    text = rendered.text.replace(preferences_mark, preferences).replace(
+        unsubscribe_mark, unsubscribe
     )
-    html = rendered.html.replace(PREFERENCES_MARK, escape(preferences)).replace(
-        UNSUBSCRIBE_MARK, escape(unsubscribe)
+    html = rendered.html.replace(preferences_mark, escape(preferences)).replace(
+        unsubscribe_mark, escape(unsubscribe)
     )
     return text, html
 
@@ -92,33 +93,66 @@ def build_message(
 ) -> EmailMessage:
     """One delivery's email: the shared rendering with the recipient's own links and headers."""
     text, html = personalise(rendered, delivery)
-    message = EmailMessage(policy=POLICY)
-    # Line breaks in a title or a name are replaced (the policy would refuse them and fail
-    # the delivery); Address quotes display names safely.
-    message["Subject"] = header_text(rendered.subject)
-    message["From"] = sender
-    message["To"] = Address(
-        display_name=header_text(delivery.recipient.name),
-        addr_spec=header_text(delivery.recipient.address),
+    links = delivery.links
+    return assemble(
+        rendered.subject,
+        sender,
+        recipient_headers(delivery, message_id_domain),
+        delivery.event_id,
+        list_unsubscribe(links.unsubscribe, links.unsubscribe_mailto) if links else None,
+        delivery.language,
+        (text, html),
     )
-    message["Date"] = format_datetime(datetime.now(UTC))
-    # The same Message-ID for every attempt of a delivery: a message repeated after a crash
-    # (sent, but the worker died before recording it) is recognisably the same message, and
-    # mail clients that de-duplicate by Message-ID show it once.
-    message["Message-ID"] = f"<{delivery.id}@{message_id_domain}>"
-    message["X-Hub-Delivery-Id"] = delivery.id
-    message["X-Hub-Event-Id"] = delivery.event_id
-    if delivery.links is not None:
+
+
+def recipient_headers(delivery: Delivery, message_id_domain: str) -> list[tuple[str, Any]]:
+    """The headers that differ from one recipient to the next, in their order on the message."""
+    return [
+        # Line breaks in a name are replaced (the policy would refuse them and fail the
+        # delivery); Address quotes display names safely.
+        (
+            "To",
+            Address(
+                display_name=header_text(delivery.recipient.name),
+                addr_spec=header_text(delivery.recipient.address),
+            ),
+        ),
+        ("Date", format_datetime(datetime.now(UTC))),
+        # The same Message-ID for every attempt of a delivery: a message repeated after a crash
+        # (sent, but the worker died before recording it) is recognisably the same message, and
+        # mail clients that de-duplicate by Message-ID show it once.
+        ("Message-ID", f"<{delivery.id}@{message_id_domain}>"),
+        ("X-Hub-Delivery-Id", delivery.id),
+    ]
+
+
+def assemble(
+    subject: str,
+    sender: Address,
+    personal: list[tuple[str, Any]],
+    event_id: str,
+    unsubscribe: str | None,
+    language: str,
+    bodies: tuple[str, str],
+    encodings: tuple[str | None, str | None] = (None, None),
+) -> EmailMessage:
+    """The message, header by header: build_message and the pre-built messages share it."""
+    message = EmailMessage(policy=POLICY)
+    message["Subject"] = header_text(subject)
+    message["From"] = sender
+    for name, value in personal:
+        message[name] = value
+    message["X-Hub-Event-Id"] = event_id
+    if unsubscribe is not None:
         # RFC 2369 and RFC 8058: a one-click POST to the https URL unsubscribes at once.
-        message["List-Unsubscribe"] = list_unsubscribe(
-            delivery.links.unsubscribe, delivery.links.unsubscribe_mailto
-        )
+        message["List-Unsubscribe"] = unsubscribe
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Precedence"] = "bulk"
-    message.set_content(text, subtype="plain", charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
+    text, html = bodies
+    message.set_content(text, subtype="plain", charset="utf-8", cte=encodings[0])
+    message.add_alternative(html, subtype="html", charset="utf-8", cte=encodings[1])
     # After set_content, which drops Content-*.
-    message["Content-Language"] = header_text(delivery.language)
+    message["Content-Language"] = header_text(language)
     return message
 
 

@@ -15,7 +15,7 @@ from channels.telegram.format import markdown_to_telegram
 from hub.errors import TemplateError
 from hub.model.events import Event
 from hub.planning.languages import fallback_chain
-from hub.rendering.links import PREFERENCES_MARK, UNSUBSCRIBE_MARK
+from hub.rendering.links import link_marks, new_nonce
 
 DEFAULT_TEMPLATES = "_default"
 
@@ -27,6 +27,8 @@ class Rendered:
     subject: str
     text: str
     html: str
+    # Names the link markers in text and html (hub.rendering.links.link_marks).
+    nonce: str = ""
 
 
 def _markdown() -> MarkdownIt:
@@ -51,7 +53,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self._md = _markdown()
-        self._cache: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, str], Rendered] = OrderedDict()
         self._cache_size = 512
 
     @property
@@ -69,7 +71,7 @@ class Renderer:
 
     def render(self, event: Event, channel: str, language: str) -> Rendered:
         """Render once per (event, channel, language); cached, since every recipient shares it."""
-        key = (event.fingerprint, channel, language)
+        key = (event.id, event.fingerprint, channel, language)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -80,17 +82,21 @@ class Renderer:
         return rendered
 
     def _render_uncached(self, event: Event, channel: str, language: str) -> Rendered:
-        context = self.context(event, language)
+        nonce = new_nonce()
+        context = self.context(event, language, nonce)
         if channel == "telegram":
             # Telegram's HTML subset, one message (split later if it is too long).
             message = self._render_part(event.type, channel, language, "message.html", context)
-            return Rendered(subject="", text="", html=message.strip())
+            return Rendered(subject="", text="", html=message.strip(), nonce=nonce)
+        return self._email(event.type, language, context, nonce)
+
+    def _email(self, folder: str, language: str, context: dict[str, Any], nonce: str) -> Rendered:
         parts = {
-            part: self._render_part(event.type, channel, language, part, context)
+            part: self._render_part(folder, "email", language, part, context)
             for part in ("subject.txt", "body.txt", "body.html")
         }
         subject = " ".join(parts["subject.txt"].split())  # one line: no header injection
-        return Rendered(subject=subject, text=parts["body.txt"], html=parts["body.html"])
+        return Rendered(subject, parts["body.txt"], parts["body.html"], nonce)
 
     def _render_part(
         self, event_type: str, channel: str, language: str, part: str, context: dict[str, Any]
@@ -103,25 +109,23 @@ class Renderer:
 
     def render_system(self, name: str, language: str, context: dict[str, Any]) -> Rendered:
         """A transactional message (confirmation and the like) from templates/_system/<name>/."""
+        nonce = new_nonce()
+        preferences, unsubscribe = link_marks(nonce)
         data = {
             "language": language,
-            "preferences_url": PREFERENCES_MARK,
-            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            "preferences_url": preferences,
+            "unsubscribe_url": unsubscribe,
             **context,
         }
-        parts = {
-            part: self._render_part(f"_system/{name}", "email", language, part, data)
-            for part in ("subject.txt", "body.txt", "body.html")
-        }
-        subject = " ".join(parts["subject.txt"].split())
-        return Rendered(subject=subject, text=parts["body.txt"], html=parts["body.html"])
+        return self._email(f"_system/{name}", language, data, nonce)
 
-    def context(self, event: Event, language: str) -> dict[str, Any]:
+    def context(self, event: Event, language: str, nonce: str = "") -> dict[str, Any]:
         """Data prepared in Python, so templates stay dumb."""
         if language not in event.content:
             raise TemplateError(f"event {event.id} has no content in {language!r}")
         content = event.content[language]
         doc = event.document
+        preferences, unsubscribe = link_marks(nonce)
         return {
             "language": language,
             "event_type": event.type,
@@ -139,8 +143,8 @@ class Renderer:
             "research": doc.get("research"),
             "strategy": doc.get("strategy"),
             "themes": sorted(event.tags.themes),
-            "preferences_url": PREFERENCES_MARK,
-            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            "preferences_url": preferences,
+            "unsubscribe_url": unsubscribe,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
@@ -9,9 +10,23 @@ from urllib.parse import quote
 from hub.model.deliveries import PersonalLinks
 from hub.subscribers.tokens import Purpose, Signer
 
-# Templates render these markers once per (event, language); each email gets its own links.
+# Templates render markers once per (event, language); each email gets its own links in their
+# place. Each rendering has markers of its own, with a random nonce chosen after the content was
+# known, so no event title or body can hold a marker that would be replaced by a link. Renderings
+# on the topics from before the nonce (no nonce) used these fixed ones.
 PREFERENCES_MARK = "__HUB_PREFERENCES_URL__"
 UNSUBSCRIBE_MARK = "__HUB_UNSUBSCRIBE_URL__"
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def link_marks(nonce: str) -> tuple[str, str]:
+    """The (preferences, unsubscribe) markers of a rendering with this nonce."""
+    if not nonce:
+        return PREFERENCES_MARK, UNSUBSCRIBE_MARK
+    return f"__HUB_{nonce}_PREFERENCES__", f"__HUB_{nonce}_UNSUBSCRIBE__"
 
 
 class LinkMaker:
