@@ -14,6 +14,7 @@ from hub.runtime.agents.partners import register_partner_agents
 from hub.runtime.agents.planning import register_planning_agents
 from hub.runtime.agents.publishers import register_publisher_records
 from hub.runtime.agents.records import register_record_agents
+from hub.runtime.agents.retries import register_retry_agents
 from hub.runtime.agents.telegram import register_telegram_bot
 from hub.runtime.app import Runtime
 
@@ -23,6 +24,7 @@ def register_agents(rt: Runtime) -> None:
     register_planning_agents(rt)
     for channel in rt.channels.values():
         register_channel_agents(rt, channel)
+        register_retry_agents(rt, channel)
     register_record_agents(rt)
     register_partner_agents(rt)
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +10,6 @@ from faust.types import StreamT
 
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
-from hub.delivery.retry import scheduled, seconds_until
 from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
@@ -29,10 +27,9 @@ def register_channel_agents(
     rt: Runtime,
     channel: ChannelRuntime,
 ) -> None:
-    """The delivery and retry agents of one channel (email, telegram)."""
+    """The delivery agent of one channel (email, telegram); its retries: agents.retries."""
     app = rt.app
     deliveries = ContiguousStream(rt, f"hub.{channel.key}")
-    retries = ContiguousStream(rt, f"hub.{channel.key}-retry")
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
     async def deliver(stream: StreamT[Any]) -> None:
@@ -55,26 +52,6 @@ def register_channel_agents(
                 await follow_recipient(rt, channel.key, result)
             await record_outcome(rt, result.outcome)
             faults.reached("deliver.done")
-
-    @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
-    async def retry(stream: StreamT[Any]) -> None:
-        """Hand retries back to the channel once their backoff has passed."""
-        async for _key, message in retries.items(stream):
-            due = scheduled(message)
-            wait = seconds_until(due.not_before, utc_now())
-            # Wait in short steps: a rebalance waits for every agent to finish its message, so
-            # a retry due in minutes must not hold up the whole group.
-            while wait > 0 and flowing(app) and not app.rebalancing:
-                await asyncio.sleep(min(wait, 0.5))
-                wait = seconds_until(due.not_before, utc_now())
-            recipient = due.key
-            if wait > 0:
-                # Not due, and the group is rebalancing (faust stops the flow first): put it back
-                # at the end of the retry topic and let the rebalance go on (a copy read twice
-                # is stopped by the ledger).
-                await channel.retries.send(key=recipient, value=message)
-                continue
-            await channel.deliveries.send(key=recipient, value=message)
 
 
 def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
@@ -108,8 +85,3 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
     await rt.subscriber_commands.send(
         key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
     )
-
-
-def flowing(app: Any) -> bool:
-    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
-    return bool(getattr(app.consumer, "flow_active", True))
