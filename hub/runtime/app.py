@@ -227,6 +227,7 @@ def create_runtime(settings: Settings) -> Runtime:
             settings.telegram.token.get_secret_value(),
             settings.telegram.base_url,
             timeout=settings.telegram.timeout,
+            messages_per_second=settings.telegram.messages_per_second,
         )
     channels: dict[ChannelKey, ChannelRuntime] = {}
     labels = [tier_label(delay) for delay in settings.retry.tiers]

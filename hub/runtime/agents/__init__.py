@@ -16,6 +16,7 @@ from hub.runtime.agents.publishers import register_publisher_records
 from hub.runtime.agents.records import register_record_agents
 from hub.runtime.agents.retries import register_retry_agents
 from hub.runtime.agents.telegram import register_telegram_bot
+from hub.runtime.agents.telegram_budget import register_telegram_budget
 from hub.runtime.app import Runtime
 
 
@@ -27,6 +28,8 @@ def register_agents(rt: Runtime) -> None:
         register_retry_agents(rt, channel)
     register_record_agents(rt)
     register_partner_agents(rt)
+    if ChannelKey.TELEGRAM in rt.channels:
+        register_telegram_budget(rt)
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)
