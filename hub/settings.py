@@ -107,6 +107,17 @@ class RetrySettings(BaseModel):
     max_delay_seconds: float = Field(default=900.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     jitter: float = Field(default=0.2, ge=0, le=1)
+    # The delay tiers a retry waits in, in seconds, one topic each per channel
+    # (hub.retries.<channel>.<delay>.v1): a retry goes to the largest tier not exceeding its
+    # remaining wait, so one long backoff never holds up a short one (hub.delivery.retry).
+    # A tier taken out of this list is no longer read: keep it until its topics are empty.
+    tiers: list[float] = Field(default_factory=lambda: [5.0, 30.0, 300.0, 1800.0], min_length=1)
+
+    @model_validator(mode="after")
+    def _tiers_ascend(self) -> Self:
+        if any(t <= 0 for t in self.tiers) or self.tiers != sorted(set(self.tiers)):
+            raise ValueError("retry tiers must be positive, distinct and in ascending order")
+        return self
 
 
 class TelegramSettings(BaseModel):
@@ -124,6 +135,9 @@ class TelegramSettings(BaseModel):
     poll_updates: bool = True
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     timeout: float = Field(default=10.0, gt=0)
+    # The bot's messages a second across all workers (Telegram allows about 30): each worker
+    # sends at its share, in proportion to its partitions of the Telegram deliveries topic.
+    messages_per_second: float = Field(default=25.0, gt=0)
 
 
 class StuckSettings(BaseModel):

@@ -44,6 +44,8 @@ def test_records_are_kept_and_work_topics_are_not(tmp_path: Path) -> None:
     assert "hub.audit.v1" in kept and "hub.deadletters.telegram.v1" in kept
     assert "hub.events.announcement.published.v1" in kept
     assert "hub.deliveries.email.v1" in rt.work_topic_names()
+    tiers = [f"hub.retries.telegram.{label}.v1" for label in ("5s", "30s", "5m", "30m")]
+    assert set(tiers) <= set(rt.work_topic_names())
     assert not set(kept) & set(rt.work_topic_names())
 
 

@@ -26,7 +26,7 @@ from telegram.request import HTTPXRequest
 
 from channels.base import Channel, Receipt
 from channels.telegram.format import split_message
-from channels.telegram.limits import RateLimiter, Window
+from channels.telegram.limits import RateLimiter, Window, worker_budget
 from hub.errors import (
     ChatMovedError,
     ConfigurationError,
@@ -83,13 +83,22 @@ class TelegramChannel(Channel[str]):
 
     key: ClassVar[ChannelKey] = ChannelKey.TELEGRAM
 
-    def __init__(self, token: str, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        messages_per_second: float = 25.0,
+    ) -> None:
         request = HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout)
         self.request = request
         self.bot = telegram.Bot(token, base_url=base_url, request=request)
+        # The bot's budget across every worker; this one's part follows its partitions.
+        self.messages_per_second = messages_per_second
         # A margin under Telegram's documented limits, so our pacing never trips theirs.
         self.limiter = RateLimiter(
-            overall=Window("overall", 25, 1.0),
+            overall=worker_budget(messages_per_second, 1, 1),
             private_chat=Window("private_chat", 1, 1.1),
             group_chat=Window("group_chat", 19, 60.0),
             tolerance=0.0,
@@ -99,15 +108,19 @@ class TelegramChannel(Channel[str]):
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[str]:
         return split_message(rendered.html)
 
+    def share_budget(self, assigned: int, total: int) -> None:
+        """Send at this worker's part of the bot's budget: `assigned` of the `total` partitions
+        of the Telegram deliveries topic are this worker's (limits.worker_budget)."""
+        self.limiter.set_overall(worker_budget(self.messages_per_second, assigned, total))
+
     async def pace(self, chat: int | str) -> None:
-        """Wait until a message to `chat` fits every limit, then count it."""
+        """Wait for the slot taken for a message to `chat`. Sends may pace concurrently: each
+        takes its own slot at once, in the order they ask, and a chat that must wait (one
+        message a second in a private chat) holds up no other chat."""
         key = chat if isinstance(chat, int) else hash(chat)
-        # One sender per channel (the agent), so nothing else can take the slot we wait for.
-        wait = self.limiter.wait_time(key, group=is_group(chat))
-        while wait > 0:
+        wait = self.limiter.reserve(key, group=is_group(chat))
+        if wait > 0:
             await asyncio.sleep(wait)
-            wait = self.limiter.wait_time(key, group=is_group(chat))
-        self.limiter.record(key, group=is_group(chat))
 
     async def ready(self) -> telegram.Bot:
         """The bot, initialised once (getMe checks the token)."""

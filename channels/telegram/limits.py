@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ OVERALL = Window("overall", 30, 1.0)
 # A message that arrives this much before the window has fully passed still counts as on time,
 # so a client pacing itself with sleep(1.0) is not punished for timer jitter.
 DEFAULT_TOLERANCE = 0.05
+# Float slack, so a time computed as "a period after" counts as a period after.
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,33 @@ class _Log:
             return 0.0
         oldest = self.times[len(self.times) - self.window.limit]
         return max(oldest + self.window.period - tolerance - now, 0.0)
+
+    def earliest(self, start: float, tolerance: float) -> float:
+        """The earliest time from `start` at which one more message keeps every window within
+        the limit, counting messages reserved for later too: any `limit + 1` messages in a
+        row must span at least the period."""
+        times, limit = self.times, self.window.limit
+        span = self.window.period - tolerance - _EPSILON
+        at = start
+        while True:
+            k = bisect_right(times, at)  # where a message at `at` goes
+            merged = [*list(times)[max(0, k - limit) : k], at, *list(times)[k : k + limit]]
+            here = min(k, limit)  # its index in `merged`
+            moved = at
+            for first in range(max(0, here - limit), here + 1):
+                last = first + limit
+                if last >= len(merged) or merged[last] - merged[first] >= span:
+                    continue
+                # Too many within one period: after the first of them by a period when the new
+                # message would end the run, else past the run's end.
+                moved = merged[first] + span + _EPSILON if last == here else merged[last]
+                break
+            if moved == at:
+                return at
+            at = moved
+
+    def reserve(self, at: float) -> None:
+        self.times.insert(bisect_right(self.times, at), at)
 
 
 class RateLimiter:
@@ -101,8 +131,37 @@ class RateLimiter:
     def record(self, chat_id: int, *, group: bool) -> None:
         """Count a message sent to `chat_id` now."""
         now = self._clock()
-        self._overall.times.append(now)
-        self._chat_log(chat_id, group).times.append(now)
+        self._overall.reserve(now)
+        self._chat_log(chat_id, group).reserve(now)
+
+    def reserve(self, chat_id: int, *, group: bool) -> float:
+        """Take the earliest slot at which a message to `chat_id` fits every limit, and return
+        the seconds until it (0.0: send now).
+
+        The slot is counted at once, so callers sending concurrently never share one, and they
+        get slots in the order they ask. A chat that must wait takes an overall slot at its own
+        time, not now: a message for another chat is never held up behind it.
+        """
+        now = self._clock()
+        self._overall.expire(now, self._tolerance)
+        chat = self._chat_log(chat_id, group)
+        chat.expire(now, self._tolerance)
+        at = now
+        while True:  # a time both the chat's window and the overall one accept
+            at = self._overall.earliest(chat.earliest(at, self._tolerance), self._tolerance)
+            if chat.earliest(at, self._tolerance) == at:
+                break
+        self._overall.reserve(at)
+        chat.reserve(at)
+        return at - now
+
+    @property
+    def overall(self) -> Window:
+        return self._overall.window
+
+    def set_overall(self, window: Window) -> None:
+        """Change the overall budget (a worker's share of the bot's), keeping what was sent."""
+        self._overall.window = window
 
     def acquire(self, chat_id: int, *, group: bool) -> Flood | None:
         """Count a message to `chat_id` if every limit allows it; else the limit it breaks."""
@@ -127,3 +186,15 @@ class RateLimiter:
             log.expire(now, self._tolerance)
             if not log.times:
                 del self._chats[chat_id]
+
+
+def worker_budget(rate: float, assigned: int, total: int) -> Window:
+    """One worker's part of a bot's overall budget of `rate` messages a second, shared by the
+    workers in proportion to the partitions of the Telegram deliveries topic each is assigned:
+    together they never send faster than `rate`. A worker with none (it should send nothing)
+    keeps one partition's part, for a message still in flight at a rebalance."""
+    share = max(1, min(assigned, total)) / max(1, total)
+    per_second = rate * share
+    # Whole messages in a window stretched to match: 25/s over 3 workers is 8 per 0.96 s.
+    limit = max(1, math.floor(per_second))
+    return Window("overall", limit, limit / per_second)

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from collections.abc import Callable
 
 from aiohttp import ClientSession
 
+from devstack.telegram_sandbox.accounting import SendAccount
 from devstack.telegram_sandbox.errors import bad_request
 from devstack.telegram_sandbox.faults import Fault
 from devstack.telegram_sandbox.params import Params
@@ -29,6 +31,8 @@ class SandboxBase:
     rooms: dict[int, ChatRoom]
     faults: list[Fault]
     stats: Stats
+    account: SendAccount
+    clock: Callable[[], float]
     requests: deque[JSON]
     _closing: asyncio.Event
     _session: ClientSession | None

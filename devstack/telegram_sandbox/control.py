@@ -66,6 +66,10 @@ class ControlRoutes:
     async def stats(self, _request: web.Request) -> web.Response:
         return json_response(self.sandbox.stats.as_json())
 
+    async def sends(self, _request: web.Request) -> web.Response:
+        """For tests: every message sent, its time and chat, and each limit it broke."""
+        return json_response(self.sandbox.account.as_json())
+
     async def requests(self, request: web.Request) -> web.Response:
         method = request.query.get("method", "").lower()
         entries = [e for e in self.sandbox.requests if not method or e["method"].lower() == method]

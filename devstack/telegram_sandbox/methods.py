@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+from devstack.telegram_sandbox.accounting import Send
 from devstack.telegram_sandbox.base import SandboxBase
 from devstack.telegram_sandbox.content import inline_keyboard, message_text
 from devstack.telegram_sandbox.errors import bad_request, too_many_requests
@@ -67,6 +68,8 @@ class MessageMethods(SandboxBase):
         room.messages[message["message_id"]] = stored
         self.stats.messages_sent += 1
         self.stats.per_chat[room.chat.id] += 1
+        sent = Send(self.clock(), bot.user["username"], room.chat.id, room.chat.is_group)
+        self.account.record(sent)
         self.recorder.append(room.chat.id, "sent", **_record_fields(stored))
         return message
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from devstack.telegram_sandbox.accounting import SendAccount
 from devstack.telegram_sandbox.errors import ApiError, GatewayError
 from devstack.telegram_sandbox.faults import Fault
 from devstack.telegram_sandbox.incoming import IncomingUpdates
@@ -61,6 +62,7 @@ class TelegramSandbox(MessageMethods, UpdateMethods, IncomingUpdates):
         self._methods: dict[str, tuple[str, Method]] = {
             name.lower(): (name, method) for name, method in self._method_table().items()
         }
+        self.clock = clock
         self.bots = {token: BotState(token, clock) for token in self.tokens}
         self._clear()
 
@@ -68,6 +70,7 @@ class TelegramSandbox(MessageMethods, UpdateMethods, IncomingUpdates):
         self.rooms: dict[int, ChatRoom] = {}
         self.faults: list[Fault] = []
         self.stats = Stats()
+        self.account = SendAccount()
         self.requests: deque[JSON] = deque(maxlen=1000)
 
     def _method_table(self) -> dict[str, Method]:

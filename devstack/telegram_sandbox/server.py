@@ -24,6 +24,7 @@ def make_app(sandbox: TelegramSandbox) -> web.Application:
     app.router.add_get("/sandbox/chats/{chat_id}/messages", control.chat_messages)
     app.router.add_get("/sandbox/stats", control.stats)
     app.router.add_get("/sandbox/requests", control.requests)
+    app.router.add_get("/sandbox/sends", control.sends)
     app.router.add_post("/sandbox/updates", control.add_update)
     app.router.add_get("/sandbox/faults", control.list_faults)
     app.router.add_post("/sandbox/faults", control.add_fault)

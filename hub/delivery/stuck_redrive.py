@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.delivery.retry import tier_label
 from hub.delivery.stuck import latest_messages, redrive_audit, to_resend
 from hub.kafka.client import read_topic, send_records
 from hub.kafka.topics import TopicNames
@@ -30,7 +31,8 @@ async def redrive_deliveries(
         keys = {str(s["recipient_id"]).encode() for s in wanted}
         values: list[Any] = []
         key = ChannelKey(channel)
-        for topic in (names.deliveries(key), names.retries(key)):
+        tiers = names.retry_tiers(key, [tier_label(t) for t in settings.retry.tiers])
+        for topic in (names.deliveries(key), names.retries(key), *tiers):
             records = await read_topic(settings.kafka, topic, keep=keys.__contains__)
             values += [value for _key, value in records]
         found = latest_messages(values, ids)

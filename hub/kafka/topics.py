@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hub.model.deliveries import ChannelKey
@@ -18,6 +19,13 @@ class TopicNames:
 
     def retries(self, channel: ChannelKey) -> str:
         return f"{self.prefix}.retries.{channel}.v1"
+
+    def retry_tier(self, channel: ChannelKey, label: str) -> str:
+        """A delay tier of a channel's retries (label: its delay, e.g. 30s)."""
+        return f"{self.prefix}.retries.{channel}.{label}.v1"
+
+    def retry_tiers(self, channel: ChannelKey, labels: Sequence[str]) -> list[str]:
+        return [self.retry_tier(channel, label) for label in labels]
 
     def dead_letters(self, channel: ChannelKey | str) -> str:
         return f"{self.prefix}.deadletters.{channel}.v1"

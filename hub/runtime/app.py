@@ -20,6 +20,7 @@ from hub.access.credential_store import environment_credentials
 from hub.access.credentials import CredentialIndex
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.faults import SentLedger
+from hub.delivery.retry import tier_label
 from hub.delivery.status_store import status_table_name
 from hub.errors import ConfigurationError
 from hub.intake.publishing import all_event_topics
@@ -57,6 +58,9 @@ class ChannelRuntime:
     ledger: TableT[str, Any]  # delivery id -> last status, on the deliveries' partitions
     channel: Channel[Any]
     dispatcher: Dispatcher
+    # The delay tiers retries wait in, shortest first (settings.retry.tiers); `retries` is
+    # where they arrive, and where records written before the tiers existed are read.
+    retry_tiers: list[TopicT] = field(default_factory=list)
 
 
 @dataclass
@@ -106,7 +110,9 @@ class Runtime:
 
     def work_topic_names(self) -> list[str]:
         """Topics of work in progress (broker retention applies)."""
-        work = [t for c in self.channels.values() for t in (c.deliveries, c.retries)]
+        work = [
+            t for c in self.channels.values() for t in (c.deliveries, c.retries, *c.retry_tiers)
+        ]
         return [t.get_topic_name() for t in (*work, self.outcomes)]
 
     @property
@@ -221,10 +227,13 @@ def create_runtime(settings: Settings) -> Runtime:
             settings.telegram.token.get_secret_value(),
             settings.telegram.base_url,
             timeout=settings.telegram.timeout,
+            messages_per_second=settings.telegram.messages_per_second,
         )
     channels: dict[ChannelKey, ChannelRuntime] = {}
+    labels = [tier_label(delay) for delay in settings.retry.tiers]
     for channel_key, sender in senders.items():
         ledger = app.Table(f"{prefix}-delivery-ledger-{channel_key}", default=None)
+        tiers = names.retry_tiers(channel_key, labels)
         channels[channel_key] = ChannelRuntime(
             key=channel_key,
             deliveries=app.topic(names.deliveries(channel_key), value_serializer=sealed),
@@ -235,6 +244,7 @@ def create_runtime(settings: Settings) -> Runtime:
             dispatcher=Dispatcher(
                 renderer, {channel_key: sender}, SentLedger(ledger), utc_now, settings.retry
             ),
+            retry_tiers=[app.topic(name, value_serializer=sealed) for name in tiers],
         )
     return Runtime(
         settings=settings,

@@ -16,7 +16,9 @@ from hub.runtime.agents.partners import register_partner_agents
 from hub.runtime.agents.planning import register_planning_agents
 from hub.runtime.agents.publishers import register_publisher_records
 from hub.runtime.agents.records import register_record_agents
+from hub.runtime.agents.retries import register_retry_agents
 from hub.runtime.agents.telegram import register_telegram_bot
+from hub.runtime.agents.telegram_budget import register_telegram_budget
 from hub.runtime.app import Runtime
 
 
@@ -25,8 +27,11 @@ def register_agents(rt: Runtime) -> None:
     register_planning_agents(rt)
     for channel in rt.channels.values():
         register_channel_agents(rt, channel)
+        register_retry_agents(rt, channel)
     register_record_agents(rt)
     register_partner_agents(rt)
+    if ChannelKey.TELEGRAM in rt.channels:
+        register_telegram_budget(rt)
     if ChannelKey.TELEGRAM in rt.channels and rt.settings.telegram.poll_updates:
         register_telegram_bot(rt)
     register_newsletter_agents(rt)

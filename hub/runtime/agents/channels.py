@@ -1,8 +1,7 @@
-"""Per-channel delivery and retry agents, and what a blocked or moved recipient changes."""
+"""Per-channel delivery agents, and what a blocked or moved recipient changes."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -12,7 +11,6 @@ from faust.types import StreamT
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
 from hub.delivery.inflight import InFlight
-from hub.delivery.retry import scheduled, seconds_until
 from hub.model.deliveries import ChannelKey, Delivery
 from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
@@ -20,6 +18,7 @@ from hub.model.subscriber_commands import Cause
 from hub.planning.routing import broadcasts
 from hub.runtime.agents.guard import ContiguousStream, Record, Taken
 from hub.runtime.agents.outcomes import record_outcomes
+from hub.runtime.agents.retries import flowing
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 from hub.subscribers.selfservice import command, move_chat, pause_channel
 
@@ -30,10 +29,9 @@ def register_channel_agents(
     rt: Runtime,
     channel: ChannelRuntime,
 ) -> None:
-    """The delivery and retry agents of one channel (email, telegram)."""
+    """The delivery agent of one channel (email, telegram); its retries: agents.retries."""
     app = rt.app
     deliveries = ContiguousStream(rt, f"hub.{channel.key}")
-    retries = ContiguousStream(rt, f"hub.{channel.key}-retry")
 
     @app.agent(channel.deliveries, name=f"hub.{channel.key}", concurrency=1)
     async def deliver(stream: StreamT[Any]) -> None:
@@ -62,26 +60,6 @@ def register_channel_agents(
                 # Partitions are being revoked or the worker stops: finish what is in flight
                 # before faust hands over anything else.
                 await window.drain()
-
-    @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
-    async def retry(stream: StreamT[Any]) -> None:
-        """Hand retries back to the channel once their backoff has passed."""
-        async for _key, message in retries.items(stream):
-            due = scheduled(message)
-            wait = seconds_until(due.not_before, utc_now())
-            # Wait in short steps: a rebalance waits for every agent to finish its message, so
-            # a retry due in minutes must not hold up the whole group.
-            while wait > 0 and flowing(app) and not app.rebalancing:
-                await asyncio.sleep(min(wait, 0.5))
-                wait = seconds_until(due.not_before, utc_now())
-            recipient = due.key
-            if wait > 0:
-                # Not due, and the group is rebalancing (faust stops the flow first): put it back
-                # at the end of the retry topic and let the rebalance go on (a copy read twice
-                # is stopped by the ledger).
-                await channel.retries.send(key=recipient, value=message)
-                continue
-            await channel.deliveries.send(key=recipient, value=message)
 
 
 async def send(rt: Runtime, channel: ChannelRuntime, record: Record) -> Dispatched:
@@ -136,8 +114,3 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
     await rt.subscriber_commands.send(
         key=subscriber.id.encode(), value=command(changed, cause, "hub", result.outcome.reason)
     )
-
-
-def flowing(app: Any) -> bool:
-    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
-    return bool(getattr(app.consumer, "flow_active", True))
