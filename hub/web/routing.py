@@ -56,16 +56,22 @@ def unavailable(detail: str) -> HTTPException:
 class KeyRouter:
     """Forwards requests to the owner of their key; gathers the parts of whole-hub lists."""
 
-    def __init__(self, owners: KeyOwners, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        owners: KeyOwners,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: workers in one process
+    ) -> None:
         self.owners = owners
         self.timeout = timeout
+        self.transport = transport
         self._client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         # Made on first use, inside the server's event loop.
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._client = httpx.AsyncClient(timeout=self.timeout, transport=self.transport)
         return self._client
 
     def owner(self, request: Request, kind: Keyed, key: str) -> str | None:
