@@ -97,9 +97,11 @@ class HubProcess:
             )
         return self.ready() if wait else self
 
-    def ready(self) -> HubProcess:
+    def ready(self, timeout: float = 120) -> HubProcess:
         """Wait until the started worker answers, knows its credentials and holds partitions."""
-        wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        wait_until(
+            self._healthy, timeout=timeout, what=f"the worker's health check\n{self.log_tail()}"
+        )
         # Credentials are read from Kafka after start; until then every token gets a 503.
         wait_until(
             lambda: self.get("/api/v1/credentials/me").status_code == 200,

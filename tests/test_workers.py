@@ -20,7 +20,7 @@ from tests.conftest import free_port
 from tests.helpers import load_example, wait_until
 from tests.hubprocess import TOKEN, HubProcess
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(480)]
 
 PARTITIONS = 3
 PEOPLE = [
@@ -79,7 +79,8 @@ def workers(
             )
         try:
             for worker in started:
-                worker.ready()
+                # Three starting at once on two cores: each takes longer than one alone.
+                worker.ready(timeout=240)
             yield started
         finally:
             for worker in started:

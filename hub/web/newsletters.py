@@ -79,9 +79,6 @@ def create_newsletter_routes(
         except BadRecord as exc:
             raise HTTPException(500, detail=str(exc)) from exc
 
-    def held_here(request: Request, name: str) -> bool:
-        return keys.owner(request, Keyed.NEWSLETTER, name) is None
-
     @router.get("/api/v1/newsletters", responses={401: {}, 403: {}, 503: {}})
     async def newsletters(
         request: Request, _editor: Annotated[Principal, as_editor]
@@ -97,7 +94,7 @@ def create_newsletter_routes(
                 "pending_items": len(state_of(n.name).pending),
             }
             for n in store.newsletters.values()
-            if held_here(request, n.name)
+            if keys.holds(Keyed.NEWSLETTER, n.name)
         ]
         found = {entry["name"]: entry for part in await keys.gather(request) for entry in part}
         found.update({entry["name"]: entry for entry in mine})

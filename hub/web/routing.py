@@ -74,12 +74,19 @@ class KeyRouter:
             self._client = httpx.AsyncClient(timeout=self.timeout, transport=self.transport)
         return self._client
 
-    def owner(self, request: Request, kind: Keyed, key: str) -> str | None:
-        """The owner's base URL, or None to answer here; 503 when it cannot be known."""
+    def holds(self, kind: Keyed, key: str) -> bool:
+        """Whether this worker holds the key; 503 when no worker is known to."""
+        return self._owner(kind, key) is None
+
+    def _owner(self, kind: Keyed, key: str) -> str | None:
         try:
-            owner = self.owners.owner(kind, key)
+            return self.owners.owner(kind, key)
         except OwnerUnknown as exc:
             raise unavailable(f"no worker holds this {kind} yet; try again") from exc
+
+    def owner(self, request: Request, kind: Keyed, key: str) -> str | None:
+        """The owner's base URL to forward the request to, or None to answer here."""
+        owner = self._owner(kind, key)
         if owner is not None and request.headers.get(ROUTED_BY):
             # Forwarded here, and the group has moved the key on since: do not forward again.
             raise unavailable(f"this {kind} is moving to another worker; try again")
@@ -97,21 +104,28 @@ class KeyRouter:
 
         return dependency
 
-    def _headers(self, request: Request, **extra: str) -> dict[str, str]:
+    @staticmethod
+    def _headers(request: Request, **extra: str) -> dict[str, str]:
         kept = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        return {**kept, ROUTED_BY: self.owners.me, **extra}
+        return {**kept, **extra}
 
     async def forward(self, request: Request, owner: str) -> Response:
         """The owner's answer to this request, as it gave it."""
         url = owner + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
             answer = await self.client.request(
-                request.method, url, headers=self._headers(request), content=await request.body()
+                request.method,
+                url,
+                headers=self._headers(request, **{ROUTED_BY: self.owners.me}),
+                content=await request.body(),
             )
         except httpx.HTTPError as exc:
             raise unavailable("the worker that holds this does not answer; try again") from exc
-        headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-        return Response(answer.content, status_code=answer.status_code, headers=headers)
+        response = Response(answer.content, status_code=answer.status_code)
+        for name, value in answer.headers.multi_items():  # each Set-Cookie on its own
+            if name.lower() not in _HOP_BY_HOP:
+                response.headers.append(name, value)
+        return response
 
     @staticmethod
     def is_part(request: Request) -> bool:
