@@ -14,6 +14,7 @@ from hub.model.events import Event
 from hub.model.newsletter_state import NewsletterState
 from hub.model.newsletters import CompileRequest, EditionSent, read_or_skip
 from hub.newsletters.archive import archive_record
+from hub.newsletters.catchup import run_owed
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
 from hub.newsletters.state import fold_into, next_items
@@ -21,7 +22,6 @@ from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
 
 log = logging.getLogger(__name__)
-GRACE = timedelta(seconds=10)
 
 
 def newsletters_for(rt: Runtime, event: Event) -> list[str]:
@@ -77,25 +77,15 @@ def schedule_newsletter(
 
 
 def catch_up_schedules(rt: Runtime, requested: dict[str, datetime]) -> None:
-    """On the leader: ask for the edition of a scheduled time that no trigger of this worker
-    asked for, if it passed less than `newsletter_catch_up_seconds` ago.
-
-    A crontab fires only on the worker that is leader at that moment: during a rebalance, or
-    while the group had no worker, nobody is, and the run is lost. The new leader asks for it
-    once. Harmless when the old leader did ask: the edition is kept once per period
-    (send_edition). Older runs are not caught up: a hub that was down for days sends the
-    current period's edition at its next scheduled time (or on `send-now`), not a backlog.
-    """
+    """On the leader: ask for a scheduled edition no trigger asked for (hub.newsletters.catchup)."""
     window = timedelta(seconds=rt.settings.newsletter_catch_up_seconds)
 
     @rt.app.timer(interval=min(30.0, window.total_seconds()), on_leader=True)  # type: ignore[untyped-decorator]
     async def catch_up() -> None:
         now = utc_now()
         for newsletter in rt.newsletters.values():
-            due = newsletter.period_start(now)
-            late = now - due
-            # The crontab's own run goes first (GRACE); only one nobody asked for is caught up.
-            if GRACE <= late < window and requested.get(newsletter.name) != due:
+            due = run_owed(newsletter, now, requested, window)
+            if due is not None:
                 requested[newsletter.name] = due
                 log.info("newsletter %s: catching up the run of %s", newsletter.name, due)
                 await request_edition(rt, newsletter, due, "schedule")
