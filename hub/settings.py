@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal, Self
 
@@ -77,12 +78,25 @@ class KafkaSettings(BaseModel):
         return min(2, self.replication_factor) if self.replication_factor >= 2 else None
 
 
+# Addresses a server binds to that name no one host: never an address to give other workers.
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})  # noqa: S104 - compared, not bound
+
+
 class WebSettings(BaseModel):
     """The worker's HTTP server."""
 
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the address it binds to
     port: int = Field(default=6066, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:6066"
+    # Where the other workers reach this one: a request for data this worker holds is forwarded
+    # here. Unset: http://<host>:<port>, with this machine's name when host is 0.0.0.0 or ::.
+    advertised_url: str | None = None
+
+    def canonical_url(self) -> str:
+        if self.advertised_url:
+            return self.advertised_url.rstrip("/")
+        host = socket.gethostname() if self.host in WILDCARD_HOSTS else self.host
+        return f"http://{host}:{self.port}"
 
 
 class SmtpSettings(BaseModel):
@@ -169,6 +183,37 @@ class LimitSettings(BaseModel):
     address_mails_per_day: int = Field(default=3, ge=1)
 
 
+class TableSettings(BaseModel):
+    """The worker's Kafka-backed tables."""
+
+    # Warm copies of each table partition on other workers, so a failover does not replay the
+    # whole changelog (each copy costs the disk and the changelog reading of that partition).
+    standby_replicas: int = Field(default=0, ge=0)
+    # How long the tables that grow with every delivery (the delivery ledgers, the delivery
+    # status, who published each event) keep an entry in their changelogs: compacted and
+    # deleted after this. See retention_floor_seconds for the least it may be.
+    retention_days: float = Field(default=30.0, gt=0)
+
+    @property
+    def retention_ms(self) -> int:
+        return int(self.retention_days * 86_400_000)
+
+
+# How long a delivery or retry record stays on its topic (Kafka's default retention, which the
+# hub does not change): as long as a record is there, a restart or a stuck-delivery re-plan can
+# hand it to a delivery agent again, and only the ledger keeps it from going out twice.
+WORK_TOPIC_RETENTION_SECONDS = 7 * 86_400.0
+
+
+def retry_window_seconds(retry: RetrySettings) -> float:
+    """The longest a delivery can keep being retried: every delay at its most, jitter included."""
+    delays = (
+        min(retry.base_seconds * retry.factor**n, retry.max_delay_seconds)
+        for n in range(retry.max_attempts)
+    )
+    return sum(delays) * (1 + retry.jitter)
+
+
 class EnvironmentCredential(BaseModel):
     """A credential given in the environment: its roles and the SHA-256 (hex) of its token."""
 
@@ -213,6 +258,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     old_secret_keys: list[SecretStr] = Field(default_factory=list)
     embargo_check_seconds: float = Field(default=1.0, gt=0)
+    # A newsletter run missed because no worker was leader at its time (a rebalance, a restart)
+    # is caught up by the next leader if it is at most this late (hub.runtime.agents.newsletters).
+    newsletter_catch_up_seconds: float = Field(default=900.0, gt=0)
     # Crash tests only: kill the worker at a named point, e.g. "deliver.sent:3" (hub/faults.py).
     fault_kill_at: str = ""
     # Diagnostics: log every delivery message handed to an agent and every offset committed.
@@ -226,3 +274,24 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     retry: RetrySettings = RetrySettings()
     erasure: ErasureSettings = ErasureSettings()
+    tables: TableSettings = TableSettings()
+    # This worker's stable name in the consumer group (Kafka static membership): a restart
+    # under the same name within the session timeout takes its partitions back without a
+    # rebalance. One name per worker, never shared by two running at once.
+    worker_name: str | None = None
+
+    def retention_floor_seconds(self) -> float:
+        """The least table retention that keeps a ledger entry for as long as its delivery can
+        come back: the life of a record on the delivery and retry topics, plus every retry."""
+        return WORK_TOPIC_RETENTION_SECONDS + retry_window_seconds(self.retry)
+
+    @model_validator(mode="after")
+    def _ledger_outlives_deliveries(self) -> Self:
+        floor = self.retention_floor_seconds()
+        if self.tables.retention_days * 86_400 < floor:
+            raise ValueError(
+                f"tables.retention_days ({self.tables.retention_days}) must be at least"
+                f" {floor / 86_400:.2f}: a delivery ledger entry has to outlive every copy"
+                " of its delivery on the delivery and retry topics, or it could go out twice"
+            )
+        return self

@@ -56,9 +56,11 @@ class HubProcess:
         smtp_port: int,
         subscribers_file: Path | None = None,
         partners_file: Path | None = None,
+        run_id: str | None = None,
         **env: str,
     ) -> None:
-        run_id = uuid.uuid4().hex[:10]
+        # Workers given the same run_id are one hub: topics, consumer group and secret shared.
+        run_id = run_id or uuid.uuid4().hex[:10]
         self.workdir = workdir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -93,14 +95,24 @@ class HubProcess:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        if not wait:
-            return self
-        wait_until(self._healthy, timeout=120, what=f"the worker's health check\n{self.log_tail()}")
+        return self.ready() if wait else self
+
+    def ready(self, timeout: float = 120) -> HubProcess:
+        """Wait until the started worker answers, knows its credentials and holds partitions."""
+        wait_until(
+            self._healthy, timeout=timeout, what=f"the worker's health check\n{self.log_tail()}"
+        )
         # Credentials are read from Kafka after start; until then every token gets a 503.
         wait_until(
             lambda: self.get("/api/v1/credentials/me").status_code == 200,
             timeout=60,
             what="the worker to have read its credentials",
+        )
+        # Until the group has given out its partitions, requests about an event get a 503.
+        wait_until(
+            lambda: self.get("/api/v1/workers").status_code == 200,
+            timeout=60,
+            what=f"the worker to hold its partitions\n{self.log_tail()}",
         )
         if self.partners_file is not None and not self._loaded:
             self.load_partners(self.partners_file)

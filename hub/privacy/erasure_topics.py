@@ -38,10 +38,8 @@ async def align_topic_configs(
         for response in await admin.alter_configs(resources):
             for error_code, message, _kind, name in response.resources:
                 if error_code:
-                    log.error(
-                        "topic %s: erasure settings refused (%s): %s", name, error_code, message
-                    )
+                    log.error("topic %s: settings refused (%s): %s", name, error_code, message)
     except KafkaError as exc:
-        log.error("erasure settings not applied to %s: %r", list(names), exc)
+        log.error("topic settings not applied to %s: %r", list(names), exc)
     finally:
         await admin.close()

@@ -108,6 +108,12 @@ class Runtime:
         kept += [self.event_dead_letters, self.audit, self.newsletter_records]
         return [*self.event_topics.topics, *(t.get_topic_name() for t in kept)]
 
+    def expiring_changelog_names(self) -> list[str]:
+        """Changelogs of the tables that grow with every delivery (see `expiring`)."""
+        tables = [c.ledger for c in self.channels.values()] + [self.status]
+        tables += [self.publishers] if self.publishers is not None else []
+        return [t.changelog_topic.get_topic_name() for t in tables]
+
     def work_topic_names(self) -> list[str]:
         """Topics of work in progress (broker retention applies)."""
         work = [
@@ -146,14 +152,31 @@ def create_faust_app(settings: Settings) -> faust.App:
         web_enabled=True,
         web_bind=settings.web.host,
         web_port=settings.web.port,
-        web_host=settings.web.host,
+        # What the other workers are told to forward requests to (hub.web.routing): never the
+        # bind address, which may be 0.0.0.0.
+        canonical_url=settings.web.canonical_url(),
         web_tables_enabled=False,  # it would serve table contents over HTTP
-        table_standby_replicas=0,
+        table_standby_replicas=settings.tables.standby_replicas,
+        # Static membership: a worker restarted under its name takes its partitions back
+        # without a rebalance of the whole group.
+        consumer_group_instance_id=settings.worker_name,
         broker_session_timeout=settings.kafka.session_timeout_seconds,
         broker_heartbeat_interval=settings.kafka.session_timeout_seconds / 10,
     )
     app.topic_configs = topic_configs(settings.kafka)
     return app
+
+
+def expiring(settings: Settings) -> dict[str, str]:
+    """Changelog settings of the tables that grow with every delivery: compacted (one value per
+    key) and deleted after the retention, so recovering them does not take longer for ever."""
+    retention = settings.tables.retention_ms
+    return {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(retention),
+        # Only closed segments are deleted: roll daily, so an entry goes within a day of its time.
+        "segment.ms": str(min(86_400_000, retention)),
+    }
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -232,7 +255,11 @@ def create_runtime(settings: Settings) -> Runtime:
     channels: dict[ChannelKey, ChannelRuntime] = {}
     labels = [tier_label(delay) for delay in settings.retry.tiers]
     for channel_key, sender in senders.items():
-        ledger = app.Table(f"{prefix}-delivery-ledger-{channel_key}", default=None)
+        ledger = app.Table(
+            f"{prefix}-delivery-ledger-{channel_key}",
+            default=None,
+            extra_topic_configs=expiring(settings),
+        )
         tiers = names.retry_tiers(channel_key, labels)
         channels[channel_key] = ChannelRuntime(
             key=channel_key,
@@ -263,7 +290,9 @@ def create_runtime(settings: Settings) -> Runtime:
         editions=app.Table(f"{prefix}-newsletter-editions", default=None),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),
-        status=app.Table(status_table_name(prefix), default=None),
+        status=app.Table(
+            status_table_name(prefix), default=None, extra_topic_configs=expiring(settings)
+        ),
         progress=app.Table(f"{prefix}-stream-progress", default=None),
         progress_single=app.Table(f"{prefix}-stream-progress-single", default=None, partitions=1),
         subscriber_records=subscriber_records,
@@ -275,5 +304,7 @@ def create_runtime(settings: Settings) -> Runtime:
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         credentials=CredentialIndex(environment_credentials(settings)),
-        publishers=app.Table(f"{prefix}-event-publishers", default=None),
+        publishers=app.Table(
+            f"{prefix}-event-publishers", default=None, extra_topic_configs=expiring(settings)
+        ),
     )

@@ -19,6 +19,7 @@ from hub.newsletters.config import Newsletter
 from hub.privacy.export import everything_about
 from hub.privacy.sealing import keys_from_records
 from hub.runtime.app import Runtime
+from hub.runtime.owners import TableOwners
 from hub.services import Placement
 from hub.subscribers.selfservice import command
 from hub.web.app import WebServices
@@ -83,7 +84,8 @@ class Audit:
 
 
 class Status:
-    """StatusReader: this worker's copy of the status and publishers tables."""
+    """StatusReader: this worker's copy of the status and publishers tables (the API asks the
+    worker holding an event's partition, hub.web.routing)."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -97,7 +99,9 @@ class Status:
         return str(found) if found is not None else None
 
     def deliveries(self) -> Iterable[Mapping[str, Any]]:
-        return delivery_states(scan_local(self.rt.status))
+        # faust iterates only the partitions this worker holds now (not its standby copies or
+        # partitions it held before), so each worker's part of a gathered list is its own.
+        return delivery_states((str(k), v) for k, v in self.rt.status.items() if v)
 
 
 class People:
@@ -185,4 +189,5 @@ def web_services(rt: Runtime) -> WebServices:
         newsletters=Newsletters(rt),
         credentials=Credentials(rt, rt.credentials),
         tokens=rt.credentials,
+        owners=TableOwners(rt),
     )

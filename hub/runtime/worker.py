@@ -13,10 +13,11 @@ from hub import logsafety
 from hub.access.credential_store import following
 from hub.delivery import faults
 from hub.kafka.admin import COMPACTED, KEEP_FOREVER, ensure_topics
+from hub.kafka.security import topic_configs
 from hub.privacy.erasure import compaction_config
 from hub.privacy.erasure_topics import align_topic_configs
 from hub.runtime.agents import register_agents
-from hub.runtime.app import Runtime, create_runtime
+from hub.runtime.app import Runtime, create_runtime, expiring
 from hub.runtime.services import web_services
 from hub.settings import Settings
 from hub.web.app import create_api
@@ -80,3 +81,7 @@ async def create_topics(rt: Runtime) -> None:
     await ensure_topics(rt.settings.kafka, [rt.names.subscribers], people, partitions=1)
     changelog = rt.subscriber_records.changelog_topic.get_topic_name()  # Faust creates it if new
     await align_topic_configs(rt.settings.kafka, [rt.names.subscribers, changelog], people)
+    # Tables made before they had a retention, or with another one, get it now.
+    # alter_configs replaces a topic's whole configuration: the cluster's settings go too.
+    kept = {**topic_configs(rt.settings.kafka), **expiring(rt.settings)}
+    await align_topic_configs(rt.settings.kafka, rt.expiring_changelog_names(), kept)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from hub.access.credentials import Credential
@@ -27,13 +28,17 @@ __all__ = [
     "CredentialStore",
     "DirectoryReader",
     "EventPublisher",
+    "KeyOwners",
+    "Keyed",
     "NewsletterStore",
+    "OwnerUnknown",
     "PartnerCommands",
     "PartnerReader",
     "PersonalData",
     "Placement",
     "StatusReader",
     "SubscriberCommands",
+    "ThisWorkerOnly",
     "utc_now",
 ]
 
@@ -125,3 +130,46 @@ class CredentialStore(Protocol):
 
     async def save(self, credential: Credential) -> None:
         """Write it to the credentials topic; it holds on this worker at once."""
+
+
+class Keyed(StrEnum):
+    """What a partitioned table is keyed by: the worker holding a key holds it for all of them."""
+
+    EVENT = "event"  # status and publisher of an event, by event id
+    NEWSLETTER = "newsletter"  # a newsletter's state and editions, by newsletter name
+
+
+class OwnerUnknown(Exception):
+    """No worker is known to hold the key now (the group has not assigned it yet)."""
+
+
+class KeyOwners(Protocol):
+    """Which worker of the consumer group holds which keys (the group's last assignment)."""
+
+    @property
+    def me(self) -> str:
+        """This worker's base URL, as the others reach it."""
+
+    def owner(self, kind: Keyed, key: str) -> str | None:
+        """The base URL of the worker holding `key`; None when that is this worker.
+
+        Raises OwnerUnknown when no worker holds it yet.
+        """
+
+    def members(self) -> dict[str, list[int]]:
+        """Every worker of the group by base URL, with the partitions it holds.
+
+        Raises OwnerUnknown before the group's first assignment.
+        """
+
+
+class ThisWorkerOnly:
+    """KeyOwners of a hub with one worker that holds everything (tests, tools)."""
+
+    me = "http://127.0.0.1"
+
+    def owner(self, kind: Keyed, key: str) -> str | None:
+        return None
+
+    def members(self) -> dict[str, list[int]]:
+        return {self.me: []}

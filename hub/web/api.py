@@ -21,6 +21,7 @@ from hub.services import (
     AuditTrail,
     DirectoryReader,
     EventPublisher,
+    Keyed,
     PartnerReader,
     PersonalData,
     StatusReader,
@@ -30,6 +31,7 @@ from hub.services import (
 from hub.settings import Settings
 from hub.subscribers.selfservice import export
 from hub.web.auth import BearerAuth, Principal, Role
+from hub.web.routing import KeyRouter
 
 
 class PublishedEvent(BaseModel):
@@ -95,6 +97,7 @@ def create_event_routes(
     partners: PartnerReader,
     settings: Settings,
     auth: BearerAuth,
+    keys: KeyRouter,
 ) -> APIRouter:
     router = APIRouter()
     as_publisher = Depends(auth.requires(Role.PUBLISHER))
@@ -152,9 +155,15 @@ def create_event_routes(
             offset=placed.offset,
         )
 
-    @router.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}})
+    # The worker holding the event's partition answers (after the caller is known, so a
+    # refused caller is refused by whichever worker they asked).
+    held_event = Depends(keys.by_path(Keyed.EVENT, "event_id"))
+
+    @router.get("/api/v1/events/{event_id}/status", responses={401: {}, 403: {}, 404: {}, 503: {}})
     async def event_status(
-        event_id: str, reader: Annotated[Principal, as_reader_of_status]
+        event_id: str,
+        reader: Annotated[Principal, as_reader_of_status],
+        _held_here: Annotated[None, held_event],
     ) -> dict[str, Any]:
         """Planned, sent, retrying and failed deliveries per channel and language, and why.
 
@@ -168,19 +177,24 @@ def create_event_routes(
             # The same answer as for an unknown event: others' event ids are not confirmed.
             raise HTTPException(404, detail=f"no status for event {event_id} that you published")
         if not known:
-            # Each worker holds the status of the events on its partitions.
-            raise HTTPException(404, detail=f"no status for event {event_id} on this worker")
+            raise HTTPException(404, detail=f"no status for event {event_id}")
         return summarise(event_id, event_record, deliveries)
 
-    @router.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}})
+    @router.get("/api/v1/deliveries/stuck", responses={401: {}, 403: {}, 503: {}})
     async def stuck_deliveries(
+        request: Request,
         _officer: Annotated[Principal, as_officer],
         older_than: Annotated[float | None, Query(ge=0, description="seconds")] = None,
         channel: Annotated[str | None, Query(pattern="^(email|telegram)$")] = None,
     ) -> dict[str, Any]:
         """Deliveries planned or retrying with no outcome for longer than the threshold."""
         after = settings.stuck.after_seconds if older_than is None else older_than
-        found = stuck(status.deliveries(), utc_now(), timedelta(seconds=after))
+        now, threshold = utc_now(), timedelta(seconds=after)
+        found = stuck(status.deliveries(), now, threshold)
+        # Each worker holds the partitions it was given: every other worker adds its own.
+        others = [d for part in await keys.gather(request) for d in part["deliveries"]]
+        if others:
+            found = stuck([*found, *others], now, threshold)
         found = [s for s in found if channel is None or s["channel"] == channel]
         return {"older_than_seconds": after, "total": len(found), "deliveries": found}
 

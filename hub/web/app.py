@@ -8,10 +8,10 @@ from in-memory fakes. Nothing here knows faust or the worker.
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from hub.errors import InvalidEventError
 from hub.intake.schemas import SchemaCatalog
@@ -22,12 +22,14 @@ from hub.services import (
     CredentialStore,
     DirectoryReader,
     EventPublisher,
+    KeyOwners,
     NewsletterStore,
     PartnerCommands,
     PartnerReader,
     PersonalData,
     StatusReader,
     SubscriberCommands,
+    ThisWorkerOnly,
 )
 from hub.settings import Settings
 from hub.subscribers.tokens import Signer
@@ -38,6 +40,8 @@ from hub.web.credentials import create_credential_routes
 from hub.web.newsletters import ArchiveReaders, create_newsletter_routes
 from hub.web.pages import create_pages
 from hub.web.partners import create_partner_routes
+from hub.web.routing import Forwarded, KeyRouter
+from hub.web.workers import create_worker_routes
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -62,6 +66,8 @@ class WebServices:
     newsletters: NewsletterStore
     credentials: CredentialStore
     tokens: CredentialLookup
+    # Which worker holds which keys; one worker holding everything unless told otherwise.
+    owners: KeyOwners = field(default_factory=ThisWorkerOnly)
 
 
 def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastAPI:
@@ -78,13 +84,27 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     mount_docs(api)
     auth = BearerAuth(s.tokens)
 
+    keys = KeyRouter(s.owners)
+
     @api.exception_handler(InvalidEventError)
     async def refused(_request: Request, exc: InvalidEventError) -> JSONResponse:
         return refusal(exc.status, exc.problems)
 
+    @api.exception_handler(Forwarded)
+    async def forwarded(_request: Request, exc: Forwarded) -> Response:
+        return exc.response
+
     api.include_router(
         create_event_routes(
-            s.catalog, s.publisher, s.audit, s.status, s.directory, s.partners, s.settings, auth
+            s.catalog,
+            s.publisher,
+            s.audit,
+            s.status,
+            s.directory,
+            s.partners,
+            s.settings,
+            auth,
+            keys,
         )
     )
     api.include_router(
@@ -106,9 +126,10 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     readers = ArchiveReaders(s.signer, s.directory, s.partners)
     api.include_router(
         create_newsletter_routes(
-            s.newsletters, readers, s.renderer, s.settings.web.public_url, auth
+            s.newsletters, readers, s.renderer, s.settings.web.public_url, auth, keys
         )
     )
+    api.include_router(create_worker_routes(s.owners, auth))
     api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
     api.include_router(create_credential_routes(s.credentials, s.audit, auth))
     return api

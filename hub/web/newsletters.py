@@ -17,10 +17,11 @@ from hub.newsletters.editions import may_open, render_edition
 from hub.newsletters.state import next_items
 from hub.planning.audience import ANYONE, OFFICER, Reader
 from hub.rendering.environment import Renderer
-from hub.services import DirectoryReader, NewsletterStore, PartnerReader, utc_now
+from hub.services import DirectoryReader, Keyed, NewsletterStore, PartnerReader, utc_now
 from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer
 from hub.web.auth import BearerAuth, Principal, Role
 from hub.web.pages import SECURITY_HEADERS
+from hub.web.routing import KeyRouter
 
 REFUSALS = {
     Audience.PARTNERS: (
@@ -57,9 +58,12 @@ def create_newsletter_routes(
     renderer: Renderer,
     public_url: str,
     auth: BearerAuth,
+    keys: KeyRouter,
 ) -> APIRouter:
     router = APIRouter()
     as_editor = Depends(auth.requires(Role.EDITOR))
+    # A newsletter's state and editions are on the worker holding its name's partition.
+    held_newsletter = Depends(keys.by_path(Keyed.NEWSLETTER, "name"))
 
     def newsletter(name: str) -> Newsletter:
         found = store.newsletters.get(name)
@@ -75,9 +79,12 @@ def create_newsletter_routes(
         except BadRecord as exc:
             raise HTTPException(500, detail=str(exc)) from exc
 
-    @router.get("/api/v1/newsletters")
-    async def newsletters(_editor: Annotated[Principal, as_editor]) -> list[dict[str, Any]]:
-        return [
+    @router.get("/api/v1/newsletters", responses={401: {}, 403: {}, 503: {}})
+    async def newsletters(
+        request: Request, _editor: Annotated[Principal, as_editor]
+    ) -> list[dict[str, Any]]:
+        # Each worker describes the newsletters it holds; the others add theirs.
+        mine = [
             {
                 "name": n.name,
                 "title": n.title,
@@ -87,12 +94,17 @@ def create_newsletter_routes(
                 "pending_items": len(state_of(n.name).pending),
             }
             for n in store.newsletters.values()
+            if keys.holds(Keyed.NEWSLETTER, n.name)
         ]
+        found = {entry["name"]: entry for part in await keys.gather(request) for entry in part}
+        found.update({entry["name"]: entry for entry in mine})
+        return [found[name] for name in store.newsletters if name in found]
 
-    @router.get("/api/v1/newsletters/{name}/preview")
+    @router.get("/api/v1/newsletters/{name}/preview", responses={503: {}})
     async def preview(
         name: str,
         _editor: Annotated[Principal, as_editor],
+        _held_here: Annotated[None, held_newsletter],
         lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "en",
     ) -> dict[str, Any]:
         """The next edition as it stands: its items in order, the introduction, the page."""
@@ -166,7 +178,7 @@ def create_newsletter_routes(
         )
         return HTMLResponse(html, status_code=401, headers=SECURITY_HEADERS)
 
-    @router.get("/newsletters/{name}", include_in_schema=False)
+    @router.get("/newsletters/{name}", include_in_schema=False, dependencies=[held_newsletter])
     async def archive_index(request: Request, name: str, t: str = "") -> HTMLResponse:
         chosen = newsletter(name)
         reader = reader_of(request, t)
@@ -177,7 +189,9 @@ def create_newsletter_routes(
         )
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
-    @router.get("/newsletters/{name}/feed.atom", include_in_schema=False)
+    @router.get(
+        "/newsletters/{name}/feed.atom", include_in_schema=False, dependencies=[held_newsletter]
+    )
     async def feed(request: Request, name: str, t: str = "") -> Response:
         chosen = newsletter(name)
         reader = reader_of(request, t)
@@ -189,7 +203,9 @@ def create_newsletter_routes(
             feed, media_type="application/atom+xml", headers={"Cache-Control": "no-store"}
         )
 
-    @router.get("/newsletters/{name}/{edition}", include_in_schema=False)
+    @router.get(
+        "/newsletters/{name}/{edition}", include_in_schema=False, dependencies=[held_newsletter]
+    )
     async def archive_page(
         request: Request,
         name: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from hub.model.events import Event
 from hub.model.newsletter_state import NewsletterState
 from hub.model.newsletters import CompileRequest, EditionSent, read_or_skip
 from hub.newsletters.archive import archive_record
+from hub.newsletters.catchup import run_owed
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
 from hub.newsletters.state import fold_into, next_items
@@ -48,20 +50,45 @@ def register_newsletter_agents(rt: Runtime) -> None:
             if isinstance(record, CompileRequest):
                 await send_edition(rt, newsletter, state, record)
 
+    requested: dict[str, datetime] = {}  # newsletter -> the last scheduled time asked for here
     for newsletter in rt.newsletters.values():
-        schedule_newsletter(rt, newsletter)
+        schedule_newsletter(rt, newsletter, requested)
+    catch_up_schedules(rt, requested)
 
 
-def schedule_newsletter(rt: Runtime, newsletter: Newsletter) -> None:
+async def request_edition(rt: Runtime, newsletter: Newsletter, at: datetime, by: str) -> None:
+    try:
+        request = CompileRequest(at=at.isoformat(), by=by)
+        await rt.newsletter_records.send(key=newsletter.name.encode(), value=request.dump())
+    except Exception:  # an exception escaping a crontab or timer would stop the whole worker
+        log.exception("newsletter %s: could not request the edition", newsletter.name)
+
+
+def schedule_newsletter(
+    rt: Runtime, newsletter: Newsletter, requested: dict[str, datetime]
+) -> None:
     # on_leader: one trigger per schedule; a doubled trigger around a rebalance is harmless,
     # since the edition id comes from the newsletter and the period.
     @rt.app.crontab(newsletter.schedule, timezone=ZoneInfo(newsletter.timezone), on_leader=True)
     async def trigger() -> None:
-        try:
-            request = CompileRequest(at=utc_now().isoformat(), by="schedule")
-            await rt.newsletter_records.send(key=newsletter.name.encode(), value=request.dump())
-        except Exception:  # an exception escaping a crontab would stop the whole worker
-            log.exception("newsletter %s: could not request the edition", newsletter.name)
+        now = utc_now()
+        requested[newsletter.name] = newsletter.period_start(now)
+        await request_edition(rt, newsletter, now, "schedule")
+
+
+def catch_up_schedules(rt: Runtime, requested: dict[str, datetime]) -> None:
+    """On the leader: ask for a scheduled edition no trigger asked for (hub.newsletters.catchup)."""
+    window = timedelta(seconds=rt.settings.newsletter_catch_up_seconds)
+
+    @rt.app.timer(interval=min(30.0, window.total_seconds()), on_leader=True)  # type: ignore[untyped-decorator]
+    async def catch_up() -> None:
+        now = utc_now()
+        for newsletter in rt.newsletters.values():
+            due = run_owed(newsletter, now, requested, window)
+            if due is not None:
+                requested[newsletter.name] = due
+                log.info("newsletter %s: catching up the run of %s", newsletter.name, due)
+                await request_edition(rt, newsletter, due, "schedule")
 
 
 async def send_edition(
