@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint faults bench venv kafka-start kafka-stop kafka-status mailcatcher worker clean
+.PHONY: run test lint faults bench venv kafka-start kafka-stop kafka-status cluster-start \
+	cluster-stop cluster-status mailcatcher worker clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,17 @@ kafka-stop:
 
 kafka-status:
 	$(PY) -m devstack.kafka status
+
+## cluster-start: three KRaft nodes on 127.0.0.1:19092-19094 (controllers 19192-19194), state in
+## var/cluster/, replication factor 3 and min.insync.replicas=2; status prints the hub's settings.
+cluster-start: $(STAMP)
+	$(PY) -m devstack.kafka --cluster start --timeout 180
+
+cluster-stop:
+	$(PY) -m devstack.kafka --cluster stop
+
+cluster-status:
+	$(PY) -m devstack.kafka --cluster status
 
 ## run: Kafka, the mail catcher and a worker with its HTTP API, in the foreground (Ctrl-C stops).
 run: $(STAMP)

@@ -22,7 +22,7 @@ from devstack.mailcatcher import MailCatcher
 from tests.conftest import free_port, read_outbox
 from tests.helpers import wait_until
 from tests.hubprocess import TOKEN, HubProcess
-from tests.kafka_probe import consumer_lag
+from tests.kafka_probe import bootstrap_of, consumer_lag
 
 LANGUAGES = ("en", "fr", "es")
 
@@ -64,7 +64,7 @@ class Stack:
     def work_done(self) -> bool:
         topics = [self.hub.topic(k, "email") for k in ("deliveries", "retries")]
         topics.append(f"{self.hub.prefix}.outcomes.v1")
-        return consumer_lag(self.hub.env["HUB_APP_ID"], topics) == 0
+        return consumer_lag(self.hub.env["HUB_APP_ID"], topics, bootstrap_of(self.hub.env)) == 0
 
     def status(self, event_id: str) -> dict[str, Any]:
         response = httpx.get(

@@ -50,9 +50,15 @@ def committed_past(group: str, topic: str, partition: int, offset: int) -> bool:
     return asyncio.run(_committed(group, topic, partition)) > offset
 
 
-async def _lag(group: str, topics: list[str]) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+def bootstrap_of(env: dict[str, str]) -> str:
+    """The brokers a worker with this environment uses (HUB_KAFKA__BROKER), as host:port,..."""
+    urls = env.get("HUB_KAFKA__BROKER", f"kafka://{BOOTSTRAP}").split(";")
+    return ",".join(url.strip().removeprefix("kafka://") for url in urls)
+
+
+async def _lag(group: str, topics: list[str], bootstrap: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await consumer.start()
     try:
@@ -70,9 +76,9 @@ async def _lag(group: str, topics: list[str]) -> int:
         await admin.close()
 
 
-def consumer_lag(group: str, topics: list[str]) -> int:
+def consumer_lag(group: str, topics: list[str], bootstrap: str = BOOTSTRAP) -> int:
     """Messages in `topics` the group has not committed past: 0 when all work is done."""
-    return asyncio.run(_lag(group, topics))
+    return asyncio.run(_lag(group, topics, bootstrap))
 
 
 def read_records(topic: str) -> list[dict[str, object]]:

@@ -1,29 +1,48 @@
 """A broker restart in the middle of a fan-out, with a real SMTP server: nothing lost or repeated.
 
-It stops and starts the shared broker: `make test` runs it, a test run beside others should not.
+The test runs a broker of its own (free ports, state under its tmp folder), so it stops and starts
+that broker only, never the shared one; and it checks the restart really happened: the old process
+is gone and its port refuses connections, then a new process answers metadata.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.brokers import LocalKafka, gone, private_broker
 from tests.faultstack import assert_exactly_once, received
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(420)]
 
 
-def test_broker_restart_mid_fan_out_loses_and_repeats_nothing(make_stack: Any) -> None:
-    stack = make_stack(1000)
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[LocalKafka]:
+    with private_broker(tmp_path / "kafka") as kafka:
+        yield kafka
+
+
+def test_broker_restart_mid_fan_out_loses_and_repeats_nothing(
+    broker: LocalKafka, make_stack: Any
+) -> None:
+    stack = make_stack(1000, **broker.hub_env())
     document = load_example(DEMO_ANNOUNCEMENT)
     assert stack.hub.publish(document).status_code == 202
     wait_until(lambda: len(received(stack.outbox)) >= 100, timeout=120, what="100 emails")
-    kafka = [sys.executable, "-m", "devstack.kafka"]
     assert len(received(stack.outbox)) < 1000, "the fan-out finished before the broker stopped"
-    subprocess.run([*kafka, "stop"], check=True, timeout=120)
-    subprocess.run([*kafka, "start"], check=True, timeout=180)
+
+    old_pid = broker.pid()
+    assert old_pid is not None, "the test's broker is not running from this checkout"
+    broker.stop()
+    assert gone(old_pid), f"broker process {old_pid} still alive after stop"
+    assert broker.refuses(), "something still listens on the broker's port after stop"
+
+    broker.start()
+    new_pid = broker.pid()
+    assert new_pid is not None and new_pid != old_pid, (old_pid, new_pid)
+    assert broker.info() is not None, "the restarted broker does not answer metadata"
     assert_exactly_once(stack, stack.addresses)

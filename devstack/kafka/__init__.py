@@ -1,8 +1,10 @@
-"""Single-node Apache Kafka (KRaft broker+controller) for local development, without Docker.
+"""Apache Kafka (KRaft, broker+controller nodes) for local development, without Docker: one node
+or a three-node cluster.
 
-config: paths and ports; install: the jars from Maven; storage: server.properties and formatting;
-process: launching, the pid file and logs; probe: the readiness probe; control: start, wait, stop,
-status; cli: `python -m devstack.kafka`.
+config: the jars' place and the ports; layout: the nodes (one, or three); install: the jars from
+Maven; storage: server.properties and formatting; process: launching, the pid file and logs;
+probe: the readiness probe; control: start, wait, stop, status, kill; cli: `python -m
+devstack.kafka`.
 """
 
 from devstack.kafka.probe import ClusterInfo, probe, try_probe

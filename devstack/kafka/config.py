@@ -1,4 +1,4 @@
-"""Where the local broker keeps its files, which ports it listens on, and its one error type."""
+"""Where the Kafka jars live, which ports the development broker uses, and the one error type."""
 
 # Standard library only: this runs before any `pip install`, with any Python 3.11.
 
@@ -14,25 +14,18 @@ POM = CONFIG_DIR / "pom.xml"
 LOG4J_CONFIG = CONFIG_DIR / "log4j2.properties"
 
 VAR = REPO_ROOT / "var" / "kafka"
+# The jars, fetched once, serve the development broker and every node of the local cluster.
 LIB = VAR / "lib"
 LIB_STAGING = VAR / "lib.partial"
 INSTALL_MARKER_NAME = ".installed"
-DATA = VAR / "data"
-LOGS = VAR / "logs"
-CONSOLE_LOG = LOGS / "kafka.out"
-SERVER_LOG = LOGS / "server.log"
-SERVER_PROPERTIES = VAR / "server.properties"
-PID_FILE = VAR / "kafka.pid"
-LOCK_FILE = VAR / ".lock"
 
 HOST = "127.0.0.1"
 DEFAULT_BROKER_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
 MIN_JAVA = 17  # Kafka 4.x brokers refuse older runtimes.
 
+# The heap is the node's (layout.Cluster.heap_mb).
 JVM_OPTIONS = [
-    "-Xms256m",
-    "-Xmx512m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:+ExitOnOutOfMemoryError",
