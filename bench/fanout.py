@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from bench.stack import (
     Sink,
     Target,
     end_offsets,
+    load,
     recipients,
     rss_mb,
     run_marker,
@@ -30,24 +29,6 @@ from bench.stack import (
 from bench.wire import ceiling, naive, sample_message
 from tests.helpers import load_example
 from tests.hubprocess import HubProcess
-
-
-async def load(hub: HubProcess, path: Path, count: int) -> float:
-    """`hub subscribers load` until the worker holds them all: seconds."""
-    started = time.monotonic()
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "hub.cli", "subscribers", "load", str(path)],
-        env=hub.env,
-        check=True,
-        capture_output=True,
-        timeout=1800,
-    )
-    while (await asyncio.to_thread(hub.subscriber_count)) < count:
-        if time.monotonic() - started > 1800:
-            raise TimeoutError("subscribers not loaded in 30 minutes")
-        await asyncio.sleep(0.2)
-    return time.monotonic() - started
 
 
 async def planned(topic: str, before: int, count: int, started: float) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from bench import people
-from bench.stack import RESULTS, Result, Sink, Target, worker
+from bench.stack import RESULTS, Result, Sink, Target, load, worker
 from tests.helpers import load_example
 from tests.hubprocess import TOKEN, HubProcess
 
@@ -87,7 +87,7 @@ async def main() -> None:
                 path = people.write(
                     workdir / "people.json", [people.person(i) for i in range(AUDIENCE)]
                 )
-                await asyncio.to_thread(hub.load_subscribers, path)
+                await load(hub, path, AUDIENCE)
                 sent = await publish_steadily(hub, events, per_second / AUDIENCE)
                 await sink.done(within=600 + events)
                 got = arrivals(dumps)
