@@ -60,9 +60,22 @@ lint: $(STAMP)
 faults: $(STAMP) kafka-start
 	HUB_TEST_LONG_KILLS=1 $(PY) -m pytest tests/test_faults.py tests/test_faults_delivery.py tests/test_faults_redrive.py tests/test_broker_restart.py
 
-## bench: per-message cost of rendering once and personalising, against rendering each time.
-bench: $(STAMP)
+# smtp-sink and smtp-source (the benchmarks' SMTP references) come with Debian's postfix; its
+# mail daemon is neither configured nor started.
+SMTP_SINK := /usr/sbin/smtp-sink
+$(SMTP_SINK):
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix
+
+## bench: the benchmarks of bench/ (S1 fan-out, S4 Kafka path, memory, S5 latency, S6/S7 Telegram),
+## each writing bench/results/<name>.json, then one table of every target; BENCH_RECIPIENTS scales
+## them down (default 100,000). Not part of `make test`.
+bench: $(STAMP) $(SMTP_SINK) kafka-start
 	$(PY) bench/render_once.py
+	$(PY) -m bench.fanout
+	$(PY) -m bench.latency
+	$(PY) -m bench.telegram
+	$(PY) -m bench.summary
 
 clean:
 	rm -rf var/faust var/outbox var/test

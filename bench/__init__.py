@@ -1,0 +1,1 @@
+"""Benchmarks of the hub against its references; `make bench` runs them all."""

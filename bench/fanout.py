@@ -1,0 +1,164 @@
+"""S1, S4 and memory: one N-recipient email fan-out against smtp-source and a naive smtplib loop,
+the Kafka records it wrote per email, a raw aiokafka consume → produce loop over the same
+delivery records, and the worker's load time, RSS and planning time at N subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import people
+from bench.rawloop import raw_loop
+from bench.stack import (
+    Result,
+    Sink,
+    Target,
+    end_offsets,
+    load,
+    recipients,
+    rss_mb,
+    run_marker,
+    settled_offsets,
+    worker,
+)
+from bench.wire import ceiling, naive, sample_message
+from tests.helpers import load_example
+from tests.hubprocess import HubProcess
+
+
+async def planned(topic: str, before: int, count: int, started: float) -> float:
+    """Seconds from publishing until the deliveries topic holds all `count` deliveries."""
+    # Polling the broker: nothing here could set an asyncio.Event instead.
+    while (await end_offsets([topic]))[topic] - before < count:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def api_worst(hub: HubProcess, stop: asyncio.Event) -> float:
+    """The slowest answer of the health check, asked every 100 ms until `stop`."""
+    worst = 0.0
+    async with httpx.AsyncClient(base_url=hub.base_url, timeout=60) as client:
+        while not stop.is_set():
+            asked = time.monotonic()
+            await client.get("/api/v1/health")
+            worst = max(worst, time.monotonic() - asked)
+            await asyncio.sleep(0.1)
+    return worst
+
+
+async def peak_rss(pid: int, stop: asyncio.Event) -> float:
+    peak = 0.0
+    while not stop.is_set():
+        peak = max(peak, rss_mb(pid))
+        await asyncio.sleep(0.5)
+    return peak
+
+
+async def hub_fanout(count: int, workdir: Path) -> tuple[dict[str, float], dict[str, int], float]:
+    """The hub's fan-out of one event to `count` subscribers; figures, records per topic and the
+    raw loop's rate over the delivery records it wrote."""
+    sink = Sink(count)
+    figures: dict[str, float] = {}
+    try:
+        async with worker(workdir, sink.port) as hub:
+            assert hub.process is not None
+            path = people.write(workdir / "people.json", [people.person(i) for i in range(count)])
+            figures["load_s"] = await load(hub, path, count)
+            figures["rss_loaded_mb"] = rss_mb(hub.process.pid)
+            marker = run_marker(hub)
+            before = await settled_offsets(marker, quiet=2)
+            deliveries = hub.topic("deliveries", "email")
+            stop = asyncio.Event()
+            pinging = asyncio.create_task(api_worst(hub, stop))
+            sampling = asyncio.create_task(peak_rss(hub.process.pid, stop))
+            started = time.monotonic()
+            response = await asyncio.to_thread(hub.publish, load_example())
+            assert response.status_code == 202, response.text
+            planning = asyncio.create_task(
+                planned(deliveries, before.get(deliveries, 0), count, started)
+            )
+            ended = await sink.done(within=max(600, count / 20))
+            figures["planning_s"] = await planning
+            stop.set()
+            figures["api_worst_s"] = await pinging
+            figures["rss_peak_mb"] = await sampling
+            figures["fanout_s"] = ended - started
+            figures["hub_per_s"] = count / (ended - started)
+            after = await settled_offsets(marker)
+            written = {t: after[t] - before.get(t, 0) for t in after if after[t] > before.get(t, 0)}
+            raw_rate = await raw_loop(deliveries, count, marker)
+    finally:
+        sink.stop()
+    return figures, written, raw_rate
+
+
+async def main() -> None:
+    count = recipients()
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as folder:
+        workdir = Path(folder)
+        message = sample_message()
+        # The references first, while the machine is quiet of the worker.
+        source_rate = await ceiling(message, count, workdir)
+        naive_rate = await naive(message, count)
+        figures, written, raw_rate = await hub_fanout(count, workdir / "hub")
+    hub_rate = figures["hub_per_s"]
+    per_email = sum(written.values()) / count
+    s1 = Result(
+        "s1_fanout",
+        {
+            "recipients": count,
+            "message_bytes": len(message),
+            "hub_emails_per_s": hub_rate,
+            "hub_fanout_s": figures["fanout_s"],
+            "smtp_source_per_s": source_rate,
+            "naive_smtplib_per_s": naive_rate,
+            "hub_over_ceiling": hub_rate / source_rate,
+            "hub_over_naive": hub_rate / naive_rate,
+            "kafka_records_per_email": per_email,
+            "records_per_topic": written,
+        },
+        [
+            Target("S1 hub / smtp-source ceiling", hub_rate / source_rate, ">=", 0.25),
+            Target("S1 hub / naive smtplib loop", hub_rate / naive_rate, ">=", 3),
+            Target("Kafka records written per email", per_email, "<=", 2),
+        ],
+    )
+    s4 = Result(
+        "s4_kafka",
+        {
+            "records": count,
+            "hub_deliveries_per_s": hub_rate,
+            "raw_aiokafka_per_s": raw_rate,
+            "hub_over_raw": hub_rate / raw_rate,
+        },
+    )
+    memory = Result(
+        "memory",
+        {
+            "subscribers": count,
+            "load_s": figures["load_s"],
+            "rss_loaded_mb": figures["rss_loaded_mb"],
+            "rss_peak_mb": figures["rss_peak_mb"],
+            "planning_s": figures["planning_s"],
+            "api_worst_answer_during_fanout_s": figures["api_worst_s"],
+        },
+        [
+            Target(f"planning one event to {count:,}", figures["planning_s"], "<=", 0.5, "s"),
+            Target(f"loading {count:,} subscribers", figures["load_s"], "<=", 30, "s"),
+            Target(f"worker RSS with {count:,} loaded", figures["rss_loaded_mb"], "<=", 400, "MB"),
+            Target("API's slowest answer during fan-out", figures["api_worst_s"], "<=", 0.1, "s"),
+        ],
+    )
+    for result in (s1, s4, memory):
+        result.save()
+        result.print()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(main())
