@@ -109,9 +109,10 @@ class HubProcess:
             what="the worker to have read its credentials",
         )
         # Until the group has given out its partitions, requests about an event get a 503.
+        # A restarted worker may wait for a killed one's session to time out first.
         wait_until(
             lambda: self.get("/api/v1/workers").status_code == 200,
-            timeout=60,
+            timeout=120,
             what=f"the worker to hold its partitions\n{self.log_tail()}",
         )
         if self.partners_file is not None and not self._loaded:
