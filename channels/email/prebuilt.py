@@ -172,15 +172,13 @@ class PrebuiltMessages:
         if any(_breaks(link) for link in (preferences, unsubscribe)):
             raise _NotPlain("a line break in a link")
         preferences_mark, unsubscribe_mark = prebuilt.marks
-        text = prebuilt.text.lines_for(
-            {preferences_mark: _utf8(preferences), unsubscribe_mark: _utf8(unsubscribe)}
-        )
-        html = prebuilt.html.lines_for(
-            {
-                preferences_mark: _utf8(escape(preferences)),
-                unsubscribe_mark: _utf8(escape(unsubscribe)),
-            }
-        )
+        text_links = {preferences_mark: _utf8(preferences), unsubscribe_mark: _utf8(unsubscribe)}
+        html_links = {
+            preferences_mark: _utf8(escape(preferences)),
+            unsubscribe_mark: _utf8(escape(unsubscribe)),
+        }
+        text = prebuilt.text.lines_for(text_links)
+        html = prebuilt.html.lines_for(html_links)
         encodings = (prebuilt.text.encoding(text), prebuilt.html.encoding(html))
         skeleton = prebuilt.skeleton(self.sender, utf8, links is not None, encodings)
         for line in (*text.values(), *html.values()):
@@ -203,9 +201,9 @@ class PrebuiltMessages:
                 skeleton.before_unsubscribe,
                 list_header,
                 skeleton.before_text,
-                prebuilt.text.wire(encodings[0], text),
+                prebuilt.text.wire(encodings[0], text, text_links),
                 skeleton.before_html,
-                prebuilt.html.wire(encodings[1], html),
+                prebuilt.html.wire(encodings[1], html, html_links),
                 skeleton.after_html,
             )
         )
