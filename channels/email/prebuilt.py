@@ -66,7 +66,7 @@ class _Skeleton:
     """The flattened message around the cut-out pieces, and its multipart boundary."""
 
     before_recipient: bytes  # Subject, From
-    before_unsubscribe: bytes  # X-Hub-Event-Id
+    before_unsubscribe: bytes  # X-Hub-Event-Id (empty for a message without links)
     before_text: bytes  # the rest of the headers and the text part's own
     before_html: bytes
     after_html: bytes
@@ -80,7 +80,8 @@ class Prebuilt:
         self.rendered = rendered
         self.event_id = event_id
         self.language = language
-        self.marks = tuple(mark.encode() for mark in link_marks(rendered.nonce))
+        preferences, unsubscribe = link_marks(rendered.nonce)
+        self.marks = (preferences.encode(), unsubscribe.encode())
         self.text = Body(rendered.text, self.marks, POLICY)
         self.html = Body(rendered.html, self.marks, POLICY)
         self._skeletons: dict[tuple[bool, bool, str, str], _Skeleton] = {}
@@ -116,14 +117,12 @@ class Prebuilt:
         if boundary in self.text.raw or boundary in self.html.raw:
             raise _NotPlain("the boundary is in the content")
         head, rest = _cut(raw, f"X-Hub-Slot-{slot}: 1\r\n".encode())
-        unsubscribe, rest = (
-            _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode()) if links else (b"", rest)
-        )
+        event_header = b""  # without links, it is simply the start of before_text
+        if links:
+            event_header, rest = _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode())
         before_text, rest = _cut(rest, f"text-{slot}".encode())
         before_html, after_html = _cut(rest, f"html-{slot}".encode())
-        if not links:
-            unsubscribe, before_text = before_text, b""
-        return _Skeleton(head, unsubscribe, before_text, before_html, after_html, boundary)
+        return _Skeleton(head, event_header, before_text, before_html, after_html, boundary)
 
 
 class _NotPlain(Exception):
