@@ -5,7 +5,7 @@ templates put them."""
 from __future__ import annotations
 
 import re
-from email import message_from_bytes
+from email import message_from_bytes, quoprimime
 from email.contentmanager import raw_data_manager
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels.email.bodies import Body
+from channels.email.bodies import Body, _qp_quote, _qp_wrap
 from channels.email.mime import POLICY, WIRE, build_message, wire_bytes
 from channels.email.prebuilt import PrebuiltMessages
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient
@@ -182,7 +182,7 @@ def test_each_transfer_encoding_is_the_one_set_content_chooses(
     assert chosen == reference["Content-Transfer-Encoding"]
     assert encoding is None or chosen == encoding
     flattened = reference.as_bytes(policy=WIRE).split(b"\r\n\r\n", 1)[1]
-    assert body.wire(chosen, personal) == flattened
+    assert body.wire(chosen, personal, links) == flattened
 
 
 def test_event_content_cannot_put_a_link_where_the_templates_did_not() -> None:
@@ -211,3 +211,14 @@ def test_event_content_cannot_put_a_link_where_the_templates_did_not() -> None:
         footer = body.rindex(links.preferences)
         assert PREFERENCES_MARK in body[:footer] and UNSUBSCRIBE_MARK in body[:footer]
     assert "UNSUBSCRIBE__" in text  # the guessed marker is still there, as text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(min_value=4, max_value=100))
+def test_quoting_pieces_then_wrapping_is_quoted_printable_of_the_line(
+    line: bytes, width: int
+) -> None:
+    line = line.replace(b"\r", b"").replace(b"\n", b"")
+    half = len(line) // 2
+    quoted = _qp_quote(line[:half]) + _qp_quote(line[half:])
+    assert _qp_wrap(quoted, width) == quoprimime.body_encode(line.decode("latin-1"), width, "\r\n")

@@ -10,11 +10,15 @@ base64 runs across lines, so only what follows the first personal line is encode
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Mapping
 from email import quoprimime
 from email.policy import EmailPolicy
 
 SNIFF_LINES = 10  # _encode_text decides between quoted-printable and base64 on the first ten lines
+# Quoted-printable, byte by byte (of text read as latin-1): quoprimime's body map.
+_QP_MAP = [f"={c:02X}" if quoprimime.body_check(c) else chr(c) for c in range(256)]
+_QP_PLAIN = re.compile(r"[\t\x20-\x7e]*")  # only "=" needs quoting
 
 
 class Body:
@@ -33,8 +37,9 @@ class Body:
         self.static_longest = max((len(line) for line in static), default=0)
         self.static_ascii = all(line.isascii() for line in static)
         self.raw = b"\n".join(self.lines)  # to check that a boundary is not in it
+        self._split = re.compile(b"(" + b"|".join(re.escape(mark) for mark in marks) + b")")
         self._sniffed: str | None = None
-        self._qp: list[bytes] | None = None
+        self._qp: tuple[list[bytes], dict[int, list[str | bytes]]] | None = None
         self._base64: tuple[bytes, bytes, int] | None = None
 
     def lines_for(self, links: Mapping[bytes, bytes]) -> dict[int, bytes]:
@@ -77,23 +82,43 @@ class Body:
         last = len(self.lines) - 1
         return last if personal.get(last) == b"" else last + 1
 
-    def wire(self, cte: str, personal: Mapping[int, bytes]) -> bytes:
+    def wire(self, cte: str, personal: Mapping[int, bytes], links: Mapping[bytes, bytes]) -> bytes:
         """The encoded part body as the generator writes it: CRLF line ends, a final CRLF."""
         if cte in ("7bit", "8bit"):
             return b"\r\n".join(self._merge(personal)) + b"\r\n"
         if cte == "quoted-printable":
-            encoded = list(self._static_qp())
-            for index, line in personal.items():
-                encoded[index] = _qp_line(line, self.max_line)
-            return b"\r\n".join(encoded[: self._count(personal)]) + b"\r\n"
+            return self._wire_qp(personal, links)
         return self._wire_base64(personal)
 
-    def _static_qp(self) -> list[bytes]:
+    def _wire_qp(self, personal: Mapping[int, bytes], links: Mapping[bytes, bytes]) -> bytes:
+        static, segments = self._static_qp()
+        encoded = list(static)
+        quoted = {mark: _qp_quote(link) for mark, link in links.items()}
+        for index in personal:
+            pieces = segments[index]
+            line = "".join(quoted[p] if isinstance(p, bytes) else p for p in pieces)
+            encoded[index] = _qp_wrap(line, self.max_line).encode("ascii")
+        return b"\r\n".join(encoded[: self._count(personal)]) + b"\r\n"
+
+    def _static_qp(self) -> tuple[list[bytes], dict[int, list[str | bytes]]]:
+        """The encoded lines without links, and the lines with links in quoted pieces and marks.
+
+        Quoting is byte by byte, so a line's quoted pieces joined are the quoted line: only the
+        links are quoted per email, then the line is wrapped.
+        """
         if self._qp is None:
-            self._qp = [
+            static = [
                 b"" if index in self.personal else _qp_line(line, self.max_line)
                 for index, line in enumerate(self.lines)
             ]
+            segments: dict[int, list[str | bytes]] = {
+                index: [
+                    piece if number % 2 else _qp_quote(piece)
+                    for number, piece in enumerate(self._split.split(line))
+                ]
+                for index, line in self.personal.items()
+            }
+            self._qp = (static, segments)
         return self._qp
 
     def _wire_base64(self, personal: Mapping[int, bytes]) -> bytes:
@@ -113,6 +138,43 @@ def _qp_line(line: bytes, max_line: int) -> bytes:
     # One line at a time gives the same result as the whole body: body_encode quotes every
     # byte but CR and LF before it splits, and the lines have neither.
     return quoprimime.body_encode(line.decode("latin-1"), max_line, "\r\n").encode("ascii")
+
+
+def _qp_quote(data: bytes) -> str:
+    text = data.decode("latin-1")
+    return text.replace("=", "=3D") if _QP_PLAIN.fullmatch(text) else text.translate(_QP_MAP)
+
+
+def _qp_wrap(line: str, max_line: int, eol: str = "\r\n") -> str:
+    """quoprimime.body_encode's wrapping of one line already quoted (its loop, for one line)."""
+    pieces = []
+    start = 0
+    last_start = len(line) - 1 - max_line
+    while start <= last_start:
+        stop = start + max_line - 1
+        # Never split an escape sequence.
+        if line[stop - 2] == "=":
+            pieces.append(line[start : stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            pieces.append(line[start:stop])
+            start = stop - 1
+        else:
+            pieces.append(line[start:stop] + "=")
+            start = stop
+    if line and line[-1] in " \t":
+        # Whitespace at the end of a line is quoted, or protected by a soft break.
+        room = start - last_start
+        if room >= 3:
+            end = quoprimime.quote(line[-1])
+        elif room == 2:
+            end = line[-1] + "=" + eol
+        else:
+            end = "=" + eol + quoprimime.quote(line[-1])
+        pieces.append(line[start:-1] + end)
+    else:
+        pieces.append(line[start:])
+    return eol.join(pieces)
 
 
 def _base64(data: bytes, width: int) -> bytes:

@@ -66,7 +66,7 @@ class _Skeleton:
     """The flattened message around the cut-out pieces, and its multipart boundary."""
 
     before_recipient: bytes  # Subject, From
-    before_unsubscribe: bytes  # X-Hub-Event-Id
+    before_unsubscribe: bytes  # X-Hub-Event-Id (empty for a message without links)
     before_text: bytes  # the rest of the headers and the text part's own
     before_html: bytes
     after_html: bytes
@@ -80,7 +80,8 @@ class Prebuilt:
         self.rendered = rendered
         self.event_id = event_id
         self.language = language
-        self.marks = tuple(mark.encode() for mark in link_marks(rendered.nonce))
+        preferences, unsubscribe = link_marks(rendered.nonce)
+        self.marks = (preferences.encode(), unsubscribe.encode())
         self.text = Body(rendered.text, self.marks, POLICY)
         self.html = Body(rendered.html, self.marks, POLICY)
         self._skeletons: dict[tuple[bool, bool, str, str], _Skeleton] = {}
@@ -116,14 +117,12 @@ class Prebuilt:
         if boundary in self.text.raw or boundary in self.html.raw:
             raise _NotPlain("the boundary is in the content")
         head, rest = _cut(raw, f"X-Hub-Slot-{slot}: 1\r\n".encode())
-        unsubscribe, rest = (
-            _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode()) if links else (b"", rest)
-        )
+        event_header = b""  # without links, it is simply the start of before_text
+        if links:
+            event_header, rest = _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode())
         before_text, rest = _cut(rest, f"text-{slot}".encode())
         before_html, after_html = _cut(rest, f"html-{slot}".encode())
-        if not links:
-            unsubscribe, before_text = before_text, b""
-        return _Skeleton(head, unsubscribe, before_text, before_html, after_html, boundary)
+        return _Skeleton(head, event_header, before_text, before_html, after_html, boundary)
 
 
 class _NotPlain(Exception):
@@ -172,15 +171,13 @@ class PrebuiltMessages:
         if any(_breaks(link) for link in (preferences, unsubscribe)):
             raise _NotPlain("a line break in a link")
         preferences_mark, unsubscribe_mark = prebuilt.marks
-        text = prebuilt.text.lines_for(
-            {preferences_mark: _utf8(preferences), unsubscribe_mark: _utf8(unsubscribe)}
-        )
-        html = prebuilt.html.lines_for(
-            {
-                preferences_mark: _utf8(escape(preferences)),
-                unsubscribe_mark: _utf8(escape(unsubscribe)),
-            }
-        )
+        text_links = {preferences_mark: _utf8(preferences), unsubscribe_mark: _utf8(unsubscribe)}
+        html_links = {
+            preferences_mark: _utf8(escape(preferences)),
+            unsubscribe_mark: _utf8(escape(unsubscribe)),
+        }
+        text = prebuilt.text.lines_for(text_links)
+        html = prebuilt.html.lines_for(html_links)
         encodings = (prebuilt.text.encoding(text), prebuilt.html.encoding(html))
         skeleton = prebuilt.skeleton(self.sender, utf8, links is not None, encodings)
         for line in (*text.values(), *html.values()):
@@ -203,9 +200,9 @@ class PrebuiltMessages:
                 skeleton.before_unsubscribe,
                 list_header,
                 skeleton.before_text,
-                prebuilt.text.wire(encodings[0], text),
+                prebuilt.text.wire(encodings[0], text, text_links),
                 skeleton.before_html,
-                prebuilt.html.wire(encodings[1], html),
+                prebuilt.html.wire(encodings[1], html, html_links),
                 skeleton.after_html,
             )
         )
