@@ -130,9 +130,10 @@ def test_chat_linked_from_the_preference_centre_gets_news_in_its_language(
     assert not any(research["content"]["fr"]["title"] in t for t in bot_texts(sandbox, chat))
 
 
-def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(
+def test_broadcasts_to_many_chats_stay_within_telegram_limits_by_the_sandboxs_count(
     telegram_stack: MakeStack,
 ) -> None:
+    chats, events = 150, 3
     people = [
         {
             "id": f"t{i:04d}",
@@ -142,24 +143,37 @@ def test_broadcast_to_500_chats_and_5_groups_stays_within_telegram_limits(
             "telegram_chat_id": 100000 + i,
             "subscriptions": [{"channels": ["telegram"]}],
         }
-        for i in range(500)
+        for i in range(chats)
     ]
-    groups = [str(-7001 - i) for i in range(5)]
+    groups = [str(-7001 - i) for i in range(3)]
     hub, sandbox, _catcher = telegram_stack(
         people, HUB_TELEGRAM__PUBLIC_CHANNELS=json.dumps(groups)
     )
-    news = load_example(DEMO_ANNOUNCEMENT)
-    assert hub.publish(news).status_code == 202
+    for _ in range(events):
+        assert hub.publish(load_example(DEMO_ANNOUNCEMENT)).status_code == 202
+    expected = (chats + len(groups)) * events
     wait_until(
-        lambda: sandbox.stats()["messages_sent"] >= 505,
+        lambda: sandbox.stats()["messages_sent"] >= expected,
         timeout=180,
-        what="505 messages in the sandbox",
+        what=f"{expected} messages in the sandbox",
     )
-    stats = sandbox.stats()
-    assert stats["rate_limit_violations"] == 0 and stats["answered_429"] == 0
-    per_chat = stats["per_chat"]
-    assert all(per_chat.get(str(100000 + i)) == 1 for i in range(500))
-    assert all(per_chat.get(group) == 1 for group in groups)
+    # Judged by the sandbox's own record of each send (time, chat), not the hub's limiter.
+    account = sandbox.control("GET", "sends")
+    summary = account["summary"]
+    assert summary["violations"] == 0, account["violations"][:10]
+    assert sandbox.stats()["answered_429"] == 0
+    per_chat: dict[int, int] = {}
+    for send in account["sends"]:
+        per_chat[send["chat_id"]] = per_chat.get(send["chat_id"], 0) + 1
+    assert all(per_chat.get(100000 + i) == events for i in range(chats))
+    assert all(per_chat.get(int(group)) == events for group in groups)
+    # The rate against the shortest time Telegram's limits allowed these very sends. Pacing
+    # alone would give about 0.8 (25 a second where Telegram allows 30); while the delivery
+    # agent sends one message at a time the worker's own speed bounds it (0.26, and 0.12 under
+    # heavy load, measured on a shared 2-core machine), so this bound only catches pacing that
+    # makes every message wait a chat's interval (1.1 s each: 0.03). The S6 benchmark measures
+    # the ratio; raise this bound once sends are concurrent.
+    assert summary["rate_of_allowed"] > 0.06, summary
 
 
 def test_a_429_storm_slows_telegram_while_email_completes(telegram_stack: MakeStack) -> None:

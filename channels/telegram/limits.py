@@ -48,7 +48,7 @@ class Flood:
 
 @dataclass
 class _Log:
-    """The send times still inside one window, oldest first."""
+    """The send times still inside one window, and those reserved for later, in order."""
 
     window: Window
     times: deque[float] = field(default_factory=deque)
@@ -69,12 +69,12 @@ class _Log:
         """The earliest time from `start` at which one more message keeps every window within
         the limit, counting messages reserved for later too: any `limit + 1` messages in a
         row must span at least the period."""
-        times, limit = self.times, self.window.limit
+        times, limit = list(self.times), self.window.limit
         span = self.window.period - tolerance - _EPSILON
         at = start
         while True:
             k = bisect_right(times, at)  # where a message at `at` goes
-            merged = [*list(times)[max(0, k - limit) : k], at, *list(times)[k : k + limit]]
+            merged = [*times[max(0, k - limit) : k], at, *times[k : k + limit]]
             here = min(k, limit)  # its index in `merged`
             moved = at
             for first in range(max(0, here - limit), here + 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.types import StreamT, TopicT
@@ -13,6 +14,9 @@ from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 
 # How often a waiting tier agent looks whether the group is rebalancing.
 STEP_SECONDS = 0.5
+
+# Sends a retry on: to its channel if due, else to the tier for its remaining wait.
+Forward = Callable[[bytes, Any, str | None], Awaitable[None]]
 
 
 def register_retry_agents(rt: Runtime, channel: ChannelRuntime) -> None:
@@ -49,7 +53,7 @@ def register_retry_agents(rt: Runtime, channel: ChannelRuntime) -> None:
 
 
 def register_tier(
-    rt: Runtime, channel: ChannelRuntime, topic: TopicT, label: str, forward: Any
+    rt: Runtime, channel: ChannelRuntime, topic: TopicT, label: str, forward: Forward
 ) -> None:
     app = rt.app
     name = f"hub.{channel.key}-retry-{label}"
