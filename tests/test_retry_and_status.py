@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.delivery.retry import GiveUp, RetryAt, backoff_seconds, decide, seconds_until
-from hub.delivery.status import delivery_states, fold, split, stuck, summarise
+from hub.delivery.status import advance, delivery_states, fold, split, stuck, summarise
 from hub.errors import (
     PermanentDeliveryError,
     RateLimitedError,
@@ -17,6 +17,7 @@ from hub.errors import (
     TransientDeliveryError,
 )
 from hub.model.outcomes import Outcome, OutcomeBatch, OutcomeStatus, read_outcomes
+from hub.model.status import DeliveryState
 from hub.settings import RetrySettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -288,3 +289,11 @@ def test_outcomes_records_of_either_version_read() -> None:
     assert batch.dump()["v"] == 2
     assert [o.delivery_id for o in read_outcomes(batch.dump(), "test")] == ["d1", "d2"]
     assert read_outcomes({"outcomes": [{"no": "event"}]}, "test") == []
+
+
+def test_a_merged_state_is_a_delivery_state_as_the_model_writes_it() -> None:
+    planned = advance(None, outcome("d1", OutcomeStatus.PLANNED))
+    retrying = advance(planned, outcome("d1", OutcomeStatus.RETRYING, 2))
+    for state in (planned, retrying):
+        assert state is not None and DeliveryState.parse(state).dump() == state
+    assert retrying is not None and retrying["retries"] == 3

@@ -46,30 +46,37 @@ def apply(state: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] |
 
     A current state that does not read is logged and replaced by what the outcome says.
     """
+    current = None if state is None else DeliveryState.read_or_skip(state, "status")
+    new = advance(None if current is None else current.dump(), outcome)
+    return None if new is None or state == new else new
+
+
+def advance(current: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
+    """`apply` on a state already read (a DeliveryState's JSON): the new one, or None when the
+    outcome changes nothing. Plain dicts: a status read merges every outcome of an event."""
     status = OutcomeStatus.SENT if outcome.status is OutcomeStatus.DUPLICATE else outcome.status
     if status.value not in BUCKET:
         return None
-    current = None if state is None else DeliveryState.read_or_skip(state, "status")
-    if current is not None and (current.status == "sent" or status is OutcomeStatus.PLANNED):
+    if current is not None and (current["status"] == "sent" or status is OutcomeStatus.PLANNED):
         return None
-    retries = current.retries if current else 0
+    retries = int(current["retries"]) if current else 0
     if status is OutcomeStatus.RETRYING:
         retries = max(retries, outcome.attempt + 1)
-    new = DeliveryState(
-        event_id=outcome.event_id,
-        delivery_id=outcome.delivery_id,
-        channel=outcome.channel,
-        language=outcome.language,
-        recipient_id=outcome.recipient_id,
-        status=status.value,
-        attempt=outcome.attempt,
-        retries=retries,
-        reason=outcome.reason if status is not OutcomeStatus.SENT else "",
-        at=outcome.at,
-        retry_at=outcome.retry_at,
-        planned_at=(current.planned_at if current else "") or outcome.at,
-    ).dump()
-    return None if state == new else new
+    return {
+        "v": 1,
+        "event_id": outcome.event_id,
+        "delivery_id": outcome.delivery_id,
+        "channel": outcome.channel,
+        "language": outcome.language,
+        "recipient_id": outcome.recipient_id,
+        "status": status.value,
+        "attempt": outcome.attempt,
+        "retries": retries,
+        "reason": outcome.reason if status is not OutcomeStatus.SENT else "",
+        "at": outcome.at,
+        "retry_at": outcome.retry_at,
+        "planned_at": (current["planned_at"] if current else "") or outcome.at,
+    }
 
 
 def apply_event(record: Mapping[str, Any] | None, outcome: Outcome) -> dict[str, Any] | None:
@@ -171,7 +178,7 @@ def split(
 ) -> tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]:
     """An event's record and its deliveries' states, from (key, record) pairs of the table."""
     event_record: Mapping[str, Any] | None = None
-    states: dict[str, Mapping[str, Any]] = {}
+    earlier: dict[str, Mapping[str, Any]] = {}
     deltas: list[tuple[str, Mapping[str, Any]]] = []
     prefix = f"{event_id}/"
     for key, record in records:
@@ -180,14 +187,21 @@ def split(
         elif key.startswith(f"{prefix}@"):
             deltas.append((key, record))
         elif key.startswith(prefix):
-            states[key[len(prefix) :]] = record
+            earlier[key[len(prefix) :]] = record
+    if not deltas:
+        return event_record, list(earlier.values())
+    where = f"status of {event_id}"
+    states: dict[str, dict[str, Any] | None] = {}
+    for delivery, record in earlier.items():
+        read = DeliveryState.read_or_skip(record, where)
+        states[delivery] = None if read is None else read.dump()
     for _key, record in sorted(deltas, key=lambda pair: pair[0]):
-        delta = StatusDelta.read_or_skip(record, f"status of {event_id}")
+        delta = StatusDelta.read_or_skip(record, where)
         for outcome in delta.outcomes if delta else ():
-            new = apply(states.get(outcome.delivery_id), outcome)
+            new = advance(states.get(outcome.delivery_id), outcome)
             if new is not None:
                 states[outcome.delivery_id] = new
-    return event_record, list(states.values())
+    return event_record, [state for state in states.values() if state is not None]
 
 
 def delivery_states(records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Mapping[str, Any]]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from hub.errors import BadRecord
 from hub.model.deliveries import Delivery
 from hub.model.records import Record
+
+log = logging.getLogger(__name__)
 
 
 class OutcomeStatus(StrEnum):
@@ -77,11 +81,18 @@ class OutcomeBatch(Record):
     outcomes: list[Outcome]
 
 
-def read_outcomes(value: object, where: str) -> list[Outcome]:
-    """The outcomes in a record of the outcomes topic, of either version; [] once logged if the
-    record does not read (no dead letters for outcomes)."""
+def parse_outcomes(value: object) -> list[Outcome]:
+    """The outcomes in a record of the outcomes topic, of either version; BadRecord if not."""
     if isinstance(value, dict) and "outcomes" in value:
-        batch = OutcomeBatch.read_or_skip(value, where)
-        return list(batch.outcomes) if batch else []
-    single = Outcome.read_or_skip(value, where)
-    return [single] if single else []
+        return list(OutcomeBatch.parse(value).outcomes)
+    return [Outcome.parse(value)]
+
+
+def read_outcomes(value: object, where: str) -> list[Outcome]:
+    """`parse_outcomes`, or [] once logged if the record does not read (no dead letters for
+    outcomes)."""
+    try:
+        return parse_outcomes(value)
+    except BadRecord as exc:
+        log.error("%s: record skipped: %s", where, exc)
+        return []

@@ -1,4 +1,4 @@
-"""Values of the delivery-status table: one state per delivery, and an event's reasons."""
+"""Values of the delivery-status table: outcome deltas, delivery states, an event's reasons."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ STATES = ("planned", "retrying", "sent", "failed")
 
 
 class DeliveryState(Record):
-    """Where one delivery stands (key `<event id>/<delivery id>`), folded from its outcomes."""
+    """Where one delivery stands, folded from its outcomes (kept under `<event id>/<delivery
+    id>` by earlier versions; now merged from the deltas when read)."""
 
     record_name: ClassVar[str] = "delivery state"
 

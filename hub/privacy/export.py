@@ -16,7 +16,7 @@ from hub.errors import BadRecord
 from hub.kafka.client import read_topic
 from hub.kafka.topics import TopicNames
 from hub.model import audit
-from hub.model.outcomes import Outcome, OutcomeBatch
+from hub.model.outcomes import Outcome, parse_outcomes
 from hub.model.subscribers import Subscriber
 from hub.privacy.sealing import Keys, open_value
 from hub.settings import KafkaSettings
@@ -56,9 +56,7 @@ def _outcomes(value: object) -> list[Outcome]:
     """A record of the outcomes topic, single or batch; one that does not read holds nothing of
     theirs (the status agent logged it when it met it)."""
     try:
-        if isinstance(value, dict) and "outcomes" in value:
-            return list(OutcomeBatch.parse(value).outcomes)
-        return [Outcome.parse(value)]
+        return parse_outcomes(value)
     except BadRecord:
         return []
 

@@ -83,7 +83,8 @@ class Runtime:
     editions: TableT[str, Any]  # edition id -> the archived edition
     planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
-    # "<event id>/<delivery id>" -> that delivery's state; "<event id>" -> why nothing went out
+    # "<event id>/@<offset>" -> the delivery outcomes of one outcomes record (earlier versions:
+    # "<event id>/<delivery id>" -> that delivery's state); "<event id>" -> why nothing went out
     status: TableT[str, Any]
     # "<agent>:<topic>#<partition>" -> start of a gap being read again. faust keeps a table's
     # partition n beside partition n of topics with as many partitions: one table per count.
