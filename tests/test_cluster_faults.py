@@ -131,13 +131,14 @@ def test_broker_and_worker_killed_mid_fan_out_on_a_cluster(
             timeout=120,
             what="the status to show every email sent",
         )
-        assert status["totals"] == {
+        # Retries may be any number: sends through the dead broker's partitions can be retried.
+        totals = {k: v for k, v in status["totals"].items() if k != "retries"}
+        assert totals == {
             "planned": RECIPIENTS,
             "pending": 0,
             "retrying": 0,
             "sent": RECIPIENTS,
             "failed": 0,
-            "retries": status["totals"]["retries"],
         }
         assert all(answers(hub) for hub in workers if hub is not victim)
     finally:
