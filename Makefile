@@ -44,7 +44,8 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-## test: the static checks, then the whole suite against the real broker (started if it is not running).
+## test: the static checks, then the whole suite against the real broker (started if it is not running);
+## the cluster fault test starts the three-node cluster itself if it is not running, and stops it after.
 test: lint $(CHROMIUM) kafka-start
 	$(PY) -m pytest
 
