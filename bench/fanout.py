@@ -105,6 +105,7 @@ async def main() -> None:
         # The references first, while the machine is quiet of the worker.
         source_rate = await ceiling(message, count, workdir)
         naive_rate = await naive(message, count)
+        print(f"references: smtp-source {source_rate:,.0f}/s, naive smtplib {naive_rate:,.0f}/s")
         figures, written, raw_rate = await hub_fanout(count, workdir / "hub")
     hub_rate = figures["hub_per_s"]
     per_email = sum(written.values()) / count

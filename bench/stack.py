@@ -9,6 +9,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -95,7 +96,9 @@ async def worker(workdir: Path, smtp_port: int, **env: str) -> AsyncIterator[Hub
         await asyncio.to_thread(_start, hub)
         yield hub
     except BaseException:
-        print(f"worker log (last lines):\n{hub.log_tail(60)}", file=sys.stderr)
+        kept = Path(tempfile.gettempdir()) / f"hub-bench-worker-{run_marker(hub)}.log"
+        await asyncio.to_thread(shutil.copyfile, hub.log_path, kept)
+        print(f"the worker failed; its log: {kept}", file=sys.stderr)
         raise
     finally:
         await asyncio.to_thread(hub.stop)
