@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import free_port
 from tests.helpers import wait_until
-from tests.hubprocess import HubProcess
+from tests.hubprocess import TOKEN, HubProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +127,15 @@ async def load(hub: HubProcess, path: Path, count: int) -> float:
             raise TimeoutError("subscribers not loaded in 30 minutes")
         await asyncio.sleep(0.2)
     return time.monotonic() - started
+
+
+async def publish(hub: HubProcess, document: dict[str, Any]) -> None:
+    """POST an event; a busy machine gets longer than the tests' 30 s to answer."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=hub.base_url, headers=headers, timeout=300) as client:
+        response = await client.post("/api/v1/events", json=document)
+    if response.status_code != 202:
+        raise RuntimeError(f"publish refused: {response.status_code} {response.text}")
 
 
 def _start(hub: HubProcess) -> None:
