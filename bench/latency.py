@@ -10,6 +10,8 @@ import re
 import statistics
 import tempfile
 import time
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from tests.hubprocess import TOKEN, HubProcess
 
 AUDIENCE = 10  # subscribers per event: every one of them follows all public news
 SECONDS = float(os.environ.get("BENCH_S5_SECONDS", "30"))
-MARK = re.compile(rb"Benchlat(\d+)x")
+MARK = re.compile(r"Benchlat(\d+)x")
 
 
 def rate() -> float:
@@ -61,9 +63,13 @@ def arrivals(folder: Path) -> list[tuple[int, float]]:
     """(event number, wall-clock arrival) of every message smtp-sink dumped."""
     found = []
     for path in folder.iterdir():
-        match = MARK.search(path.read_bytes())
+        # The subject may be RFC 2047-encoded (accented titles): read it decoded.
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        match = MARK.search(str(message["Subject"] or ""))
         if match:
             found.append((int(match.group(1)), path.stat().st_mtime))
+    if not found:
+        raise RuntimeError(f"no message in {folder} names its event")
     return found
 
 
