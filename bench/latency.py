@@ -86,7 +86,8 @@ async def main() -> None:
         workdir = Path(folder)
         dumps = workdir / "dumps"
         dumps.mkdir()
-        dumps.chmod(0o777)  # smtp-sink writes as nobody
+        workdir.chmod(0o755)  # smtp-sink writes as nobody: it must reach dumps/ too
+        dumps.chmod(0o777)
         sink = Sink(expected, dump=dumps)
         try:
             async with worker(workdir / "hub", sink.port) as hub:
