@@ -73,6 +73,15 @@ def arrivals(folder: Path) -> list[tuple[int, float]]:
     return found
 
 
+def dump_folder(workdir: Path) -> Path:
+    """A folder smtp-sink, running as nobody, can reach and write to."""
+    dumps = workdir / "dumps"
+    dumps.mkdir()
+    workdir.chmod(0o755)
+    dumps.chmod(0o777)
+    return dumps
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -84,10 +93,7 @@ async def main() -> None:
     expected = events * AUDIENCE
     with tempfile.TemporaryDirectory(prefix="hub-bench-s5-") as folder:
         workdir = Path(folder)
-        dumps = workdir / "dumps"
-        dumps.mkdir()
-        workdir.chmod(0o755)  # smtp-sink writes as nobody: it must reach dumps/ too
-        dumps.chmod(0o777)
+        dumps = dump_folder(workdir)
         sink = Sink(expected, dump=dumps)
         try:
             async with worker(workdir / "hub", sink.port) as hub:
