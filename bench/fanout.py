@@ -20,6 +20,7 @@ from bench.stack import (
     Target,
     end_offsets,
     load,
+    publish,
     recipients,
     rss_mb,
     run_marker,
@@ -77,8 +78,7 @@ async def hub_fanout(count: int, workdir: Path) -> tuple[dict[str, float], dict[
             pinging = asyncio.create_task(api_worst(hub, stop))
             sampling = asyncio.create_task(peak_rss(hub.process.pid, stop))
             started = time.monotonic()
-            response = await asyncio.to_thread(hub.publish, load_example())
-            assert response.status_code == 202, response.text
+            await publish(hub, load_example())
             planning = asyncio.create_task(
                 planned(deliveries, before.get(deliveries, 0), count, started)
             )
@@ -105,6 +105,7 @@ async def main() -> None:
         # The references first, while the machine is quiet of the worker.
         source_rate = await ceiling(message, count, workdir)
         naive_rate = await naive(message, count)
+        print(f"references: smtp-source {source_rate:,.0f}/s, naive smtplib {naive_rate:,.0f}/s")
         figures, written, raw_rate = await hub_fanout(count, workdir / "hub")
     hub_rate = figures["hub_per_s"]
     per_email = sum(written.values()) / count

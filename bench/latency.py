@@ -10,6 +10,8 @@ import re
 import statistics
 import tempfile
 import time
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from tests.hubprocess import TOKEN, HubProcess
 
 AUDIENCE = 10  # subscribers per event: every one of them follows all public news
 SECONDS = float(os.environ.get("BENCH_S5_SECONDS", "30"))
-MARK = re.compile(rb"Benchlat(\d+)x")
+MARK = re.compile(r"Benchlat(\d+)x")
 
 
 def rate() -> float:
@@ -61,10 +63,23 @@ def arrivals(folder: Path) -> list[tuple[int, float]]:
     """(event number, wall-clock arrival) of every message smtp-sink dumped."""
     found = []
     for path in folder.iterdir():
-        match = MARK.search(path.read_bytes())
+        # The subject may be RFC 2047-encoded (accented titles): read it decoded.
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        match = MARK.search(str(message["Subject"] or ""))
         if match:
             found.append((int(match.group(1)), path.stat().st_mtime))
+    if not found:
+        raise RuntimeError(f"no message in {folder} names its event")
     return found
+
+
+def dump_folder(workdir: Path) -> Path:
+    """A folder smtp-sink, running as nobody, can reach and write to."""
+    dumps = workdir / "dumps"
+    dumps.mkdir()
+    workdir.chmod(0o755)
+    dumps.chmod(0o777)
+    return dumps
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -78,9 +93,7 @@ async def main() -> None:
     expected = events * AUDIENCE
     with tempfile.TemporaryDirectory(prefix="hub-bench-s5-") as folder:
         workdir = Path(folder)
-        dumps = workdir / "dumps"
-        dumps.mkdir()
-        dumps.chmod(0o777)  # smtp-sink writes as nobody
+        dumps = dump_folder(workdir)
         sink = Sink(expected, dump=dumps)
         try:
             async with worker(workdir / "hub", sink.port) as hub:

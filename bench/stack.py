@@ -9,6 +9,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import free_port
 from tests.helpers import wait_until
-from tests.hubprocess import HubProcess
+from tests.hubprocess import TOKEN, HubProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +96,9 @@ async def worker(workdir: Path, smtp_port: int, **env: str) -> AsyncIterator[Hub
         await asyncio.to_thread(_start, hub)
         yield hub
     except BaseException:
-        print(f"worker log (last lines):\n{hub.log_tail(60)}", file=sys.stderr)
+        kept = Path(tempfile.gettempdir()) / f"hub-bench-worker-{run_marker(hub)}.log"
+        await asyncio.to_thread(shutil.copyfile, hub.log_path, kept)
+        print(f"the worker failed; its log: {kept}", file=sys.stderr)
         raise
     finally:
         await asyncio.to_thread(hub.stop)
@@ -119,11 +122,28 @@ async def load(hub: HubProcess, path: Path, count: int) -> float:
         await asyncio.sleep(5)
     else:
         raise RuntimeError("hub subscribers load kept failing")
-    while (await asyncio.to_thread(hub.subscriber_count)) < count:
+    while (await asyncio.to_thread(_count, hub)) < count:
         if time.monotonic() - started > 1800:
             raise TimeoutError("subscribers not loaded in 30 minutes")
         await asyncio.sleep(0.2)
     return time.monotonic() - started
+
+
+def _count(hub: HubProcess) -> int:
+    """Subscribers the worker holds; 0 while it is too busy to answer (a rebalance)."""
+    try:
+        return hub.subscriber_count()
+    except httpx.HTTPError:
+        return 0
+
+
+async def publish(hub: HubProcess, document: dict[str, Any]) -> None:
+    """POST an event; a busy machine gets longer than the tests' 30 s to answer."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=hub.base_url, headers=headers, timeout=300) as client:
+        response = await client.post("/api/v1/events", json=document)
+    if response.status_code != 202:
+        raise RuntimeError(f"publish refused: {response.status_code} {response.text}")
 
 
 def _start(hub: HubProcess) -> None:
