@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from hub.access.credentials import token_hash
 from hub.access.roles import Role
 from tests.conftest import free_port
 from tests.helpers import wait_until
+from tests.kafka_probe import delete_topics_naming
 
 # Test credentials, given to the worker as hashes (HUB_CREDENTIALS): TOKEN holds every role, so
 # tests about something else need not care; ROLE_TOKENS hold one role each.
@@ -234,6 +236,15 @@ def hub_with_mail(
             yield hub, catcher
         finally:
             hub.stop()
+            forget_topics(hub)
+
+
+def forget_topics(hub: HubProcess) -> None:
+    """Delete a stopped hub's topics; a failure to do so is reported, not fatal to the test."""
+    try:
+        delete_topics_naming(hub.prefix)
+    except Exception as exc:  # cleanup only: the test's own verdict stands
+        warnings.warn(f"topics of {hub.prefix} not deleted: {exc!r}", stacklevel=2)
 
 
 Stack = tuple[HubProcess, MailCatcher]

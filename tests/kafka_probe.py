@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -96,6 +97,26 @@ async def _topics(prefixes: tuple[str, ...]) -> list[str]:
         return sorted(t for t in await consumer.topics() if t.startswith(prefixes))
     finally:
         await consumer.stop()
+
+
+async def _delete_topics_naming(marker: str) -> None:
+    doomed = [t for t in await _topics(("",)) if marker in t]
+    if not doomed:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+def delete_topics_naming(marker: str) -> None:
+    """Delete every topic whose name holds `marker` (a finished test's run id), so the broker
+    does not carry thousands of idle partitions through the suite. Runs in a thread of its own:
+    the caller may be inside an event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _delete_topics_naming(marker)).result(timeout=120)
 
 
 def topics_starting_with(*prefixes: str) -> list[str]:
