@@ -20,6 +20,7 @@ from hub.model.subscribers import (
     SubscriberKind,
     SubscriberStatus,
     Subscription,
+    subscriber_from_dict,
 )
 from hub.newsletters.archive import archive_record, atom_feed, edition_page
 from hub.newsletters.config import load_newsletters
@@ -32,10 +33,11 @@ from hub.partners.registry import (
     PartnerRegistry,
 )
 from hub.planning import routing
-from hub.planning.audience import ANYONE, OFFICER, Reader
+from hub.planning.audience import ANYONE, OFFICER, Reader, audience_of
 from hub.planning.planner import plan_event
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
+from hub.subscribers.directory import Directory
 from tests.helpers import load_example
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -281,3 +283,102 @@ def test_no_channel_newsletter_page_or_feed_shows_anything_outside_its_audience(
             assert (title in feed) == allowed
         officer_page = edition_page(RENDERER, newsletter, record, "en", OFFICER, registry)
         assert officer_page is not None and (title in officer_page) == bool(plan.items)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    classification=st.sampled_from(list(Classification)),
+    drawn=people_st,
+    named=st.sets(st.integers(min_value=0, max_value=4), max_size=3),
+    groups=st.frozensets(st.sampled_from(SMALL), max_size=2),
+    departments=st.frozensets(st.sampled_from(SMALL), max_size=2),
+    regions=st.frozensets(st.sampled_from(REGIONS), max_size=2),
+    tag_regions=st.frozensets(st.sampled_from(REGIONS), max_size=2),
+    follows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "regions": st.frozensets(st.sampled_from(REGIONS), max_size=1),
+                "themes": st.frozensets(st.sampled_from(["partnerships", "other"]), max_size=1),
+                "mode": st.sampled_from(list(Mode)),
+                "channels": st.sampled_from([{"email"}, {"telegram"}, {"email", "telegram"}]),
+            }
+        ),
+        max_size=2,
+    ),
+    ngo_status=st.sampled_from(list(OrganisationStatus)),
+    changes=st.lists(st.tuples(st.integers(min_value=0, max_value=9), st.booleans()), max_size=4),
+)
+def test_the_indexed_audience_is_the_audience_the_rules_give_everyone(
+    classification: Classification,
+    drawn: list[dict[str, Any]],
+    named: set[int],
+    groups: frozenset[str],
+    departments: frozenset[str],
+    regions: frozenset[str],
+    tag_regions: frozenset[str],
+    follows: list[dict[str, Any]],
+    ngo_status: OrganisationStatus,
+    changes: list[tuple[int, bool]],
+) -> None:
+    """The directory's indexes narrow the people the rules run on, and change nothing: for every
+    event, registry and history of changes (edits, erasures), the audience is the one the plain
+    rules give when run on everyone."""
+    people, decisions = build_people(drawn)
+    for i, person in enumerate(people):
+        if i < len(follows):  # varied subscriptions, so every followed dimension is exercised
+            f = follows[i]
+            extra = Subscription(
+                themes=f["themes"],
+                regions=f["regions"],
+                channels=frozenset(f["channels"]),
+                mode=f["mode"],
+            )
+            people[i] = person.with_changes(subscriptions=(*person.subscriptions, extra))
+    registry = PartnerRegistry(
+        {
+            "ngo": Organisation(
+                "ngo", "NGO", OrganisationType.NGO, None, frozenset({"ngo.org"}), ngo_status
+            ),
+            "gov": Organisation(
+                "gov", "Gov", OrganisationType.GOVERNMENT, "SN", frozenset({"gov.sn"})
+            ),
+        },
+        decisions,
+    )
+    table: dict[str, Any] = {p.id: p.to_dict() for p in people}
+    directory = Directory(table)
+    directory.current()  # built, then kept current by note() alone
+    for index, erase in changes:
+        if index >= len(people):
+            continue
+        person = people[index]
+        if erase:
+            table.pop(person.id, None)
+            directory.note(person.id, None)
+        else:  # moved to another region
+            moved = person.with_changes(
+                region="eu" if person.region != "eu" else "wa",
+                updated_at=f"changed-{uuid.uuid4().hex}",
+            )
+            table[person.id] = moved.to_dict()
+            directory.note(person.id, table[person.id])
+    everyone = [subscriber_from_dict(raw) for raw in table.values()]
+    person_ids = [p.id for p in people]
+    targeting: dict[str, Any] = (
+        {
+            "groups": sorted(groups),
+            "people": sorted(person_ids[i] for i in named if i < len(person_ids)),
+        }
+        if classification is Classification.RESTRICTED
+        else {"departments": sorted(departments), "regions": sorted(regions)}
+    )
+    document = load_example(classification=classification.value, audience=targeting)
+    document["tags"] = {**document.get("tags", {}), "regions": sorted(tag_regions)}
+    news = Event.from_document(document)
+
+    def plain(chosen: list[tuple[Subscriber, frozenset[str]]]) -> set[tuple[str, frozenset[str]]]:
+        return {(s.id, channels) for s, channels in chosen}
+
+    indexed = audience_of(news, directory, registry)
+    assert plain(indexed) == plain(audience_of(news, everyone, registry))
+    assert len(indexed) == len(plain(indexed))  # nobody twice

@@ -139,7 +139,7 @@ def email_domain(address: str | None) -> str | None:
     return address.rpartition("@")[2].strip().lower().rstrip(".") or None
 
 
-def _parents(domain: str) -> Iterable[str]:
+def parent_domains(domain: str) -> Iterable[str]:
     """partner.example.org, example.org: a registered domain covers its subdomains."""
     labels = domain.split(".")
     for start in range(len(labels) - 1):
@@ -168,7 +168,7 @@ class PartnerRegistry:
             return None
         domain = email_domain(subscriber.email)
         if domain is not None:
-            for candidate in _parents(domain):
+            for candidate in parent_domains(domain):
                 owner = self._domains.get(candidate)
                 if owner is not None:
                     return Grant(self.organisations[owner], "domain")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from hub.model.events import Audience, Classification, Event
 from hub.model.subscribers import Mode, Subscriber, SubscriberKind, Subscription
@@ -111,10 +112,20 @@ def is_embargoed(event: Event, now: datetime) -> bool:
     return event.embargo_until is not None and now < event.embargo_until
 
 
+@runtime_checkable
+class Indexed(Protocol):
+    """Subscribers with indexes (hub.subscribers.directory): who could be in an event's audience,
+    a superset of it, so that the rules below run on those people only."""
+
+    def candidates(self, event: Event, partners: PartnerRegistry) -> list[Subscriber]: ...
+
+
 def audience_of(
     event: Event, subscribers: Iterable[Subscriber], partners: PartnerRegistry = EMPTY
 ) -> list[tuple[Subscriber, frozenset[str]]]:
     """Each recipient with the channels they get this event on (the planner's one call)."""
+    if isinstance(subscribers, Indexed):
+        subscribers = subscribers.candidates(event, partners)
     chosen = []
     for subscriber in subscribers:
         if may_receive(event, subscriber, partners):

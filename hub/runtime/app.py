@@ -232,8 +232,10 @@ def create_runtime(settings: Settings) -> Runtime:
 
     @subscriber_records.on_recover
     async def reindex() -> None:
-        # A lookup before recovery may have indexed a table still being loaded.
+        # A lookup before recovery may have indexed a table still being loaded: read it again,
+        # in slices, so the worker keeps answering meanwhile.
         directory_holder[0].reindex()
+        await directory_holder[0].build()
 
     # The partner registry is small and every worker decides audiences with it: the same shape.
     partner_records = app.GlobalTable(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -10,7 +11,7 @@ from faust.types import StreamT
 
 from hub.delivery import faults
 from hub.model.deliveries import EventDeadLetter
-from hub.model.events import topic_name
+from hub.model.events import Event, topic_name
 from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.records import as_json
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Planned outcomes per record on the outcomes topic (and per status record).
 PLANNED_BATCH = 500
+# Deliveries sent between two yields to the event loop: the API and other agents answer meanwhile.
+EMIT_SLICE = 100
 
 
 def register_planning_agents(rt: Runtime) -> None:
@@ -68,18 +71,27 @@ def register_planning_agents(rt: Runtime) -> None:
 
 
 async def plan_one(rt: Runtime, document: Any) -> None:
-    """Plan one event: hold it, skip it with a reason, or fan it out to the channels."""
+    """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
+
+    Who could be in the audience comes from the directory's indexes, here on the loop; the rest
+    (the rules, each recipient's deliveries and signed links) is pure work on immutable values,
+    done in a thread so that a large audience does not hold up the loop.
+    """
     try:
-        result = plan_event(
+        event = Event.from_document(document)
+        partners = rt.partners.registry()
+        seen = rt.planned.get(event.id)
+        result = await asyncio.to_thread(
+            plan_event,
             document,
-            rt.directory,
-            rt.planned,
+            rt.directory.candidates(event, partners),
+            {} if seen is None else {event.id: seen},
             utc_now(),
             default_language=rt.settings.default_language,
             links=rt.links.for_subscriber,
             broadcast=broadcast_to(rt),
             channels=set(rt.channels),
-            partners=rt.partners.registry(),
+            partners=partners,
         )
     except (KeyError, TypeError, ValueError) as exc:
         await unplannable(rt, document, repr(exc))
@@ -103,7 +115,9 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
         return
     planned: list[Outcome] = []
-    for delivery in result.deliveries:
+    for index, delivery in enumerate(result.deliveries):
+        if index % EMIT_SLICE == EMIT_SLICE - 1:
+            await asyncio.sleep(0)
         await rt.channels[delivery.channel].deliveries.send(
             key=delivery.recipient.id.encode(),
             value=delivery.as_message(result.event.document),
