@@ -44,8 +44,14 @@ class Hold:
 def test_kill_with_later_messages_sent_but_not_acknowledged_loses_and_repeats_nothing(
     make_stack: Any,
 ) -> None:
-    # The held send must outlast the kill rather than time out into a retry.
-    stack = make_stack(RECIPIENTS, HUB_SMTP__TIMEOUT="300", HUB_STUCK__AFTER_SECONDS="3600")
+    # The held send must outlast the kill rather than time out into a retry, and a rebalance
+    # (missed heartbeats on a busy machine) would wait for it: a longer session.
+    stack = make_stack(
+        RECIPIENTS,
+        HUB_SMTP__TIMEOUT="300",
+        HUB_STUCK__AFTER_SECONDS="3600",
+        HUB_KAFKA__SESSION_TIMEOUT_SECONDS="30",
+    )
     hold = Hold(stack.catcher.handler)
     document = load_example(DEMO_ANNOUNCEMENT)
     assert stack.hub.publish(document).status_code == 202
