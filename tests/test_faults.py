@@ -1,5 +1,5 @@
 """Crash tests on the real broker and a real SMTP server: a worker killed or stopped mid fan-out
-loses nothing and repeats at most the message in flight at each crash.
+loses nothing and repeats at most the messages in flight at each crash.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_worker_killed_mid_fan_out_sends_every_email_exactly_once(make_stack: An
 
 
 # Where each successive worker kills itself (hub/delivery/faults.py): mid fan-out in the planner,
-# between a send and its ledger entry (the one message a crash may repeat), between the ledger and
+# between a send and its ledger entry (the messages a crash may repeat), between the ledger and
 # the outcome, after the outcome but before the commit, and in the middle of the status fold.
 # Every kind of point at least once; the planner's first, since only a worker killed before the
 # plan is committed plans the event again.
@@ -102,8 +102,8 @@ def test_worker_killed_at_many_points_of_a_fan_out_loses_nothing(make_stack: Any
     log = stack.hub.log_path.read_text(errors="replace")
     assert log.count("fault injection: killing the worker") == len(KILL_SCHEDULE)
 
-    # Every kill, wherever it lands, may catch the delivery agent with one message accepted by
-    # the server but not yet in the ledger: at most one repeat per kill, the same message.
+    # Every kill, wherever it lands, may catch the delivery agent with messages accepted by the
+    # server but not yet in the ledger: at most the pool's size per kill, the same messages.
     assert_exactly_once(stack, stack.addresses, crashes=len(KILL_SCHEDULE))
     status = wait_until(
         lambda: (s := stack.status(document["id"])) and s["totals"]["sent"] == RECIPIENTS and s,
