@@ -82,6 +82,9 @@ class TelegramChannel(Channel[str]):
     """Sends Telegram HTML through the Bot API (or the local sandbox at another base_url)."""
 
     key: ClassVar[ChannelKey] = ChannelKey.TELEGRAM
+    # Sends waiting on one chat's pace must not hold up other chats: the limiter hands out
+    # slots to concurrent sends (messages to one chat still go one after another).
+    max_in_flight = 8
 
     def __init__(
         self,
