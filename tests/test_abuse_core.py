@@ -139,6 +139,10 @@ class CountingMapping(dict[str, Any]):
         type(self).scans += 1
         return super().items()
 
+    def keys(self) -> Any:
+        type(self).scans += 1
+        return super().keys()
+
 
 def test_lookups_by_email_and_chat_use_the_index_not_a_scan() -> None:
     people = [
