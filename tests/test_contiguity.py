@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka import TopicPartition
 
 from hub.delivery.faults import KillPoints, parse
-from hub.runtime.contiguity import Contiguity, baseline, repair_pending
+from hub.runtime.contiguity import Contiguity, baseline, never_committed, repair_pending
 
 TP = ("hub.deliveries.email.v1", 1)
 
@@ -25,6 +26,16 @@ def test_without_a_commit_work_starts_at_the_log_start() -> None:
     assert baseline(-1, None, 7) == 7
     assert baseline(78, None, 0) == 78  # a commit wins over the log start
     assert baseline(None, 12, 30) == 12
+
+
+def test_partitions_never_committed_are_rewound_but_not_changelogs() -> None:
+    events = TopicPartition("hub.events.announcement.published.v1", 0)
+    deliveries = TopicPartition("hub.deliveries.email.v1", 1)
+    outcomes = TopicPartition("hub.outcomes.v1", 2)
+    changelog = TopicPartition("hub-delivery-status-changelog", 0)
+    committed = {events: None, deliveries: 0, outcomes: 171, changelog: None}
+    assert never_committed(committed, {"hub-delivery-status-changelog"}) == [events, deliveries]
+    assert never_committed({outcomes: 1}, set()) == []
 
 
 def test_a_compacted_gap_is_read_up_to_the_offset_handed_over_not_awaited() -> None:

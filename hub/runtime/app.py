@@ -12,6 +12,7 @@ from typing import Any
 import faust
 from faust.types import TopicT
 from faust.types.tables import GlobalTableT, TableT
+from faust.types.transports import TransportT
 
 from channels.base import Channel
 from channels.email.channel import EmailChannel
@@ -35,6 +36,7 @@ from hub.privacy.sealing import keys_from_records
 from hub.rendering.environment import Renderer
 from hub.rendering.links import LinkMaker
 from hub.runtime.broker_credentials import broker_credentials
+from hub.runtime.rewind import RewindingTransport
 from hub.runtime.sealed_codec import SealingCodec
 from hub.settings import Settings
 from hub.subscribers.directory import Directory
@@ -135,6 +137,10 @@ class HubApp(faust.App):
 
     def topic(self, *topics: str, config: Mapping[str, Any] | None = None, **kw: Any) -> TopicT:
         return super().topic(*topics, config={**self.topic_configs, **(config or {})}, **kw)
+
+    def _new_transport(self) -> TransportT:
+        # A consumer that never leaves records unread after a rebalance (hub.runtime.rewind).
+        return RewindingTransport(self.conf.broker_consumer, self)
 
 
 def create_faust_app(settings: Settings) -> faust.App:

@@ -8,7 +8,9 @@ message is handled, so the agent acknowledges an offset only once everything bef
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def baseline(
@@ -25,6 +27,13 @@ def baseline(
         committed = log_start
     known = [o for o in (committed, repair_from) if o is not None and o >= 0]
     return min(known) if known else None
+
+
+def never_committed(committed: Mapping[Any, int | None], skip_topics: Collection[str]) -> list[Any]:
+    """The partitions, of `committed` (partition -> the group's offset, None for none), whose
+    work starts at the log's first offset: no commit, or a commit of offset 0. Partitions of
+    `skip_topics` (table changelogs, positioned by recovery) are left out."""
+    return [tp for tp, offset in committed.items() if not offset and tp.topic not in skip_topics]
 
 
 def repair_pending(position: int, gap: range) -> bool:
