@@ -73,16 +73,17 @@ def register_planning_agents(rt: Runtime) -> None:
 async def plan_one(rt: Runtime, document: Any) -> None:
     """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
 
-    Who could be in the audience comes from the directory's indexes; the rules then run on those
-    candidates only, and the deliveries go out in slices that yield to the loop. Not in a
-    thread: mode's service threads (faust's consumer) live in the same default executor, and a
-    worker restarted mid-fan-out with planning there was seen, now and then, never to plan.
+    Who could be in the audience comes from the directory's indexes, here on the loop; the rest
+    (the rules, each recipient's deliveries and signed links) is pure work on immutable values,
+    done in a thread so that a large audience does not hold up the loop. The deliveries then go
+    out in slices that yield to the loop.
     """
     try:
         event = Event.from_document(document)
         partners = rt.partners.registry()
         seen = rt.planned.get(event.id)
-        result = plan_event(
+        result = await asyncio.to_thread(
+            plan_event,
             document,
             rt.directory.candidates(event, partners),
             {} if seen is None else {event.id: seen},
