@@ -46,8 +46,11 @@ $(CHROMIUM):
 
 ## test: the static checks, then the whole suite against the real broker (started if it is not running);
 ## the cluster fault test starts the three-node cluster itself if it is not running, and stops it after.
+## TEST_PROCESSES: how many pytest processes share the suite (pytest-xdist), a test file each at a
+## time; 0 runs it in this process.
+TEST_PROCESSES ?= 2
 test: lint $(CHROMIUM) kafka-start
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 ## lint: the static checks alone, the first step of make test; lint-imports holds the layering
 ## of pyproject.toml's [tool.importlinter] (only hub.runtime imports faust, and so on).

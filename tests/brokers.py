@@ -80,6 +80,12 @@ def gone(pid: int) -> bool:
     return not is_our_broker(pid)
 
 
+def down(kafka: LocalKafka, pid: int, node_id: int = 1) -> bool:
+    """The node's process has exited and its port refuses connections. Wait for it: a JVM's
+    main thread may be a zombie while its other threads, which hold the sockets, still exit."""
+    return gone(pid) and kafka.refuses(node_id)
+
+
 @contextlib.contextmanager
 def private_broker(home: Path) -> Iterator[LocalKafka]:
     """A single node of the test's own: free ports, state under `home`; stopped afterwards."""

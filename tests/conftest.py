@@ -23,6 +23,18 @@ pytest_plugins = ["tests.sandbox_fixtures", "tests.faultstack", "tests.sandboxpr
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: `make test` shares the files among processes as they free up,
+    and a cluster test started last would run alone at the end. Within a file, order is kept."""
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("cluster"):
+            return 0
+        return 1 if item.get_closest_marker("kafka") else 2
+
+    items.sort(key=weight)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -52,9 +52,6 @@ def server_properties(node: Node, cluster: Cluster) -> str:
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "true",
         "log.retention.hours": "87600",
-        # The log cleaner looks for work every 2 s rather than 15 s when idle: an erasure
-        # (compaction of people's topics, hub.privacy.erasure) completes within seconds here.
-        "log.cleaner.backoff.ms": "2000",
     }
     if len(cluster.nodes) > 1:
         # A killed broker's partitions move to the others once the controller fences it:
