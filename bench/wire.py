@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bench.stack import SOURCE, Sink
 from channels.email.channel import EmailChannel
-from channels.email.mime import wire_bytes
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient
 from hub.model.events import Event
 from hub.rendering.environment import Renderer
@@ -39,7 +38,7 @@ def sample_message() -> bytes:
     )
     rendered = Renderer(REPO_ROOT / "templates").render(event, "email", "fr")
     (message,) = EmailChannel(SmtpSettings()).build(rendered, delivery)
-    return wire_bytes(message, utf8=False)
+    return message.data
 
 
 async def ceiling(message: bytes, count: int, workdir: Path, sessions: int = 8) -> float:
