@@ -132,9 +132,68 @@ async def test_a_settlement_that_raises_is_tried_again(monkeypatch: pytest.Monke
     assert calls == [[0], [0]] and rec.settled == [[0]]
 
 
+async def test_a_lingering_run_waits_for_what_finishes_close_behind_it() -> None:
+    rec = Recorder()
+    window: InFlight[Item, int] = InFlight(5, rec.run, rec.settle, linger=3600, batch=3)
+    await _admit(window, [("p0", f"k{i}", i) for i in range(5)])
+    await until(lambda: len(rec.started) == 5, "all five running")
+    rec.gate(0).set()
+    rec.gate(1).set()
+    await until(lambda: window.running == 3, "0 and 1 finished")
+    await asyncio.sleep(0)
+    assert rec.settled == []  # 2-4 still running behind them: they wait for company
+    rec.gate(2).set()
+    await until(lambda: rec.settled == [[0, 1, 2]], "a full batch settled at once")
+    rec.gate(4).set()
+    await asyncio.sleep(0)
+    assert rec.settled == [[0, 1, 2]]  # 4 waits for 3, before it
+    rec.gate(3).set()
+    await until(lambda: rec.settled == [[0, 1, 2], [3, 4]], "nothing left behind: at once")
+    assert window.unsettled == 0
+
+
+async def test_a_lingering_run_is_settled_after_the_linger_without_the_rest() -> None:
+    rec = Recorder()
+    settled = asyncio.Event()
+
+    async def settle(finished: Sequence[tuple[Item, int]]) -> None:
+        await rec.settle(finished)
+        settled.set()
+
+    window: InFlight[Item, int] = InFlight(3, rec.run, settle, linger=0.01)
+    await _admit(window, [("p0", f"k{i}", i) for i in range(3)])
+    await until(lambda: len(rec.started) == 3, "all three running")
+    rec.gate(0).set()
+    rec.gate(1).set()
+    await asyncio.wait_for(settled.wait(), timeout=10)
+    assert rec.settled == [[0, 1]]  # 2, still running, is never settled ahead of its work
+    rec.gate(2).set()
+    await window.drain()
+    assert rec.settled == [[0, 1], [2]]
+
+
+async def test_runs_of_several_partitions_ready_together_share_one_settlement() -> None:
+    rec = Recorder()
+    window: InFlight[Item, int] = InFlight(4, rec.run, rec.settle, linger=3600, batch=3)
+    await _admit(window, [("p0", "a", 0), ("p1", "b", 1), ("p2", "c", 2), ("p0", "d", 3)])
+    await until(lambda: len(rec.started) == 4, "all four running")
+    rec.gate(1).set()
+    rec.gate(2).set()
+    await until(lambda: window.running == 2, "p1 and p2 finished")
+    await asyncio.sleep(0)
+    assert rec.settled == []  # ready, lingering for company
+    rec.gate(0).set()
+    await until(lambda: rec.settled == [[1, 2, 0]], "three ready runs in one settlement")
+    rec.gate(3).set()
+    await window.drain()
+    assert rec.settled == [[1, 2, 0], [3]]
+
+
 def test_at_least_one_in_flight() -> None:
     with pytest.raises(ValueError, match="at least one"):
         InFlight(0, Recorder().run, Recorder().settle)
+    with pytest.raises(ValueError, match="at least one item"):
+        InFlight(1, Recorder().run, Recorder().settle, batch=0)
 
 
 async def _admit(window: InFlight[Item, int], items: list[Item]) -> None:

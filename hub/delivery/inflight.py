@@ -4,8 +4,13 @@ The delivery agent hands each message to `InFlight.admit` as it arrives: at most
 once (the channel's own limit: the SMTP pool's size), messages with the same key (the recipient)
 run one after another in arrival order, and a message that finished waits until every earlier
 message of its partition has finished too. Then the finished run at the head of the partition is
-settled together (outcomes written as one batch, offsets acknowledged): an offset is never
-acknowledged while an earlier one of its partition is still being sent.
+ready to be settled (outcomes written, offsets acknowledged): an offset is never acknowledged
+while an earlier one of its partition is still being sent.
+
+Ready runs of every partition are settled together, at once when `batch` are ready or nothing
+else is running, otherwise `linger` seconds after the first: messages finishing close together
+share one settlement (one outcomes record, one status write, one audit entry per event) instead
+of one each, as a producer's linger.ms batches records.
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ class InFlight(Generic[ItemT, ResultT]):
     """Runs admitted items concurrently; settles each partition's finished head in order.
 
     `run(item)` does one item's work and returns its result; `settle(finished)` receives
-    `(item, result)` pairs of one partition in admission order, once all of them and everything
-    admitted before them in that partition are done. An exception in either is logged and the
-    step run again after a pause: an item is never settled (acknowledged) without its work.
+    `(item, result)` pairs, of one partition or several, each partition's in admission order,
+    once all of them and everything admitted before them in their partition are done. An
+    exception in either is logged and the step run again after a pause: an item is never
+    settled (acknowledged) without its work.
     """
 
     def __init__(
@@ -51,10 +57,17 @@ class InFlight(Generic[ItemT, ResultT]):
         limit: int,
         run: Callable[[ItemT], Awaitable[ResultT]],
         settle: Callable[[Sequence[tuple[ItemT, ResultT]]], Awaitable[None]],
+        *,
+        linger: float = 0.0,
+        batch: int = 500,
     ) -> None:
         if limit < 1:
             raise ValueError("at least one item must be allowed in flight")
+        if linger < 0 or batch < 1:
+            raise ValueError("linger cannot be negative and a batch holds at least one item")
         self.limit = limit
+        self.linger = linger
+        self.batch = batch
         self._run = run
         self._settle = settle
         self._slots = asyncio.Semaphore(limit)
@@ -62,8 +75,10 @@ class InFlight(Generic[ItemT, ResultT]):
         # that hangs until its timeout does not let the stream pile up messages behind it.
         self._room = asyncio.Semaphore(limit * UNSETTLED_PER_SLOT)
         self._queues: dict[Hashable, deque[Slot[ItemT, ResultT]]] = {}
-        self._locks: dict[Hashable, asyncio.Lock] = {}
         self._last_by_key: dict[Hashable, Slot[ItemT, ResultT]] = {}
+        self._ready: list[Slot[ItemT, ResultT]] = []  # finished runs, in offset order per partition
+        self._settling = asyncio.Lock()  # one settlement at a time keeps each partition in order
+        self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.running = 0  # items between a free slot and their result
         self.most_running = 0  # the highest `running` seen (for tests and logs)
@@ -71,7 +86,7 @@ class InFlight(Generic[ItemT, ResultT]):
     @property
     def unsettled(self) -> int:
         """Admitted items not yet settled."""
-        return sum(len(q) for q in self._queues.values())
+        return sum(len(q) for q in self._queues.values()) + len(self._ready)
 
     async def admit(self, partition: Hashable, key: Hashable, item: ItemT) -> None:
         """Start `item` once a slot is free (this waits for one: backpressure on the stream)."""
@@ -89,8 +104,11 @@ class InFlight(Generic[ItemT, ResultT]):
 
     async def drain(self) -> None:
         """Wait until everything admitted has been settled."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._ready:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await self._settle_ready()
 
     async def _work(
         self,
@@ -113,23 +131,38 @@ class InFlight(Generic[ItemT, ResultT]):
                 del self._last_by_key[key]
         finally:
             self._slots.release()
-        await self._advance(partition)
+        self._take_finished_head(partition)
+        if self.linger == 0 or len(self._ready) >= self.batch or self.running == 0:
+            await self._settle_ready()
+        elif self._ready and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.linger, self._linger_over)
 
-    async def _advance(self, partition: Hashable) -> None:
-        """Settle the finished run at the head of the partition, in order, once."""
-        lock = self._locks.setdefault(partition, asyncio.Lock())
-        async with lock:
-            queue = self._queues.get(partition)
-            finished: list[tuple[ItemT, ResultT]] = []
-            while queue and queue[0].done.is_set():
-                head = queue.popleft()
-                finished.append((head.item, head.result))  # type: ignore[arg-type]
-            if finished:
-                await _persist(lambda: self._settle(finished), "settle")
-                for _ in finished:
+    def _take_finished_head(self, partition: Hashable) -> None:
+        """Move the partition's finished head, in order, to the ready runs (no await: atomic)."""
+        queue = self._queues.get(partition)
+        while queue and queue[0].done.is_set():
+            self._ready.append(queue.popleft())
+        if queue is not None and not queue:
+            self._queues.pop(partition, None)
+
+    def _linger_over(self) -> None:
+        self._timer = None
+        task = asyncio.create_task(self._settle_ready())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_ready(self) -> None:
+        """Settle every ready run, in batches of at most `batch`, in the order they became ready."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        async with self._settling:
+            while self._ready:
+                taken, self._ready = self._ready[: self.batch], self._ready[self.batch :]
+                finished = [(slot.item, slot.result) for slot in taken]
+                await _persist(lambda: self._settle(finished), "settle")  # type: ignore[arg-type]  # noqa: B023
+                for _ in taken:
                     self._room.release()
-            if queue is not None and not queue:
-                self._queues.pop(partition, None)
 
 
 async def _persist(step: Callable[[], Awaitable[ResultT]], what: str) -> ResultT:

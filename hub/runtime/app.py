@@ -156,6 +156,9 @@ def create_faust_app(settings: Settings) -> faust.App:
         value_serializer="json",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,  # a publish is accepted only once the broker has it
+        # A few milliseconds of batching: a fan-out writes thousands of small records, and one
+        # produce request per record costs the worker and the broker more than the wait.
+        producer_linger=0.005,
         web_enabled=True,
         web_bind=settings.web.host,
         web_port=settings.web.port,
