@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench.subscribers import records
+from hub.kafka.topics import TopicNames
 from hub.model.deliveries import ChannelKey
 from hub.partners.registry import EMPTY
 from hub.rendering.links import LinkMaker
@@ -64,6 +65,17 @@ class Topic:
         self.sent += 1
 
 
+class Producer:
+    """Acknowledges each record at the next offset, as the broker would."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    async def send_and_wait(self, topic: str, key: bytes, value: bytes, *_: Any) -> Any:
+        self.written += 1
+        return SimpleNamespace(topic=topic, partition=0, offset=self.written - 1)
+
+
 def rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -77,6 +89,8 @@ def runtime(directory: Directory) -> SimpleNamespace:
     links = LinkMaker(Signer(b"k" * 32), "https://hub.example.org", "hub.example.org", clock)
     email = SimpleNamespace(deliveries=Topic())
     return SimpleNamespace(
+        app=SimpleNamespace(producer=Producer()),
+        names=TopicNames("b"),
         directory=directory,
         planned={},
         embargoed={},

@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import free_port
 from tests.helpers import wait_until
 from tests.hubprocess import TOKEN, HubProcess
+from tests.kafka_probe import delete_topics_named, topics_naming
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,12 +197,7 @@ def _children(pid: int) -> list[int]:
 
 
 async def topics_of(marker: str) -> list[str]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=BROKER)
-    await consumer.start()
-    try:
-        return sorted(t for t in await consumer.topics() if marker in t)
-    finally:
-        await consumer.stop()
+    return sorted(await topics_naming(marker, BROKER))
 
 
 async def end_offsets(topics: Sequence[str]) -> dict[str, int]:
@@ -243,15 +238,7 @@ async def settled_offsets(marker: str, quiet: float = 3.0, within: float = 120) 
 
 
 async def delete_topics(marker: str) -> None:
-    names = await topics_of(marker)
-    if not names:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await delete_topics_named(marker, BROKER)
 
 
 # --- Results: targets, PASS/MISS, the JSON file and the table ----------------------------------

@@ -90,8 +90,8 @@ def read_records(topic: str) -> list[dict[str, object]]:
     return [value for _key, value in asyncio.run(read_topic(KafkaSettings(), topic))]
 
 
-async def _topics(prefixes: tuple[str, ...]) -> list[str]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+async def _topics(prefixes: tuple[str, ...], bootstrap: str = BOOTSTRAP) -> list[str]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
         return sorted(t for t in await consumer.topics() if t.startswith(prefixes))
@@ -99,11 +99,17 @@ async def _topics(prefixes: tuple[str, ...]) -> list[str]:
         await consumer.stop()
 
 
-async def _delete_topics_naming(marker: str) -> None:
-    doomed = [t for t in await _topics(("",)) if marker in t]
+async def topics_naming(marker: str, bootstrap: str = BOOTSTRAP) -> list[str]:
+    """Every topic on the broker whose name holds `marker`."""
+    return [t for t in await _topics(("",), bootstrap) if marker in t]
+
+
+async def delete_topics_named(marker: str, bootstrap: str = BOOTSTRAP) -> None:
+    """Delete every topic whose name holds `marker`, from inside an event loop."""
+    doomed = await topics_naming(marker, bootstrap)
     if not doomed:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.delete_topics(doomed)
@@ -116,7 +122,7 @@ def delete_topics_naming(marker: str) -> None:
     does not carry thousands of idle partitions through the suite. Runs in a thread of its own:
     the caller may be inside an event loop."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _delete_topics_naming(marker)).result(timeout=120)
+        pool.submit(asyncio.run, delete_topics_named(marker)).result(timeout=120)
 
 
 def topics_starting_with(*prefixes: str) -> list[str]:

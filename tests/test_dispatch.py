@@ -10,7 +10,8 @@ from typing import Any
 from channels.email.channel import EmailChannel
 from devstack.mailcatcher import MailCatcher
 from hub.delivery.dispatch import Dispatcher
-from hub.model.deliveries import ChannelKey
+from hub.errors import TransientDeliveryError
+from hub.model.deliveries import ChannelKey, EventAt
 from hub.model.outcomes import OutcomeStatus
 from hub.planning.routing import plan
 from hub.rendering.environment import Renderer
@@ -21,7 +22,30 @@ from tests.helpers import event, subscriber, templates_with
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
-def dispatcher(port: int, ledger: dict[str, Any], templates: Path | None = None) -> Dispatcher:
+class Shelf:
+    """Event documents by (event id, partition, offset), as the event-documents topic holds
+    them; counts the reads, and fails them while `broken` is set."""
+
+    def __init__(self) -> None:
+        self.documents: dict[tuple[str, int, int], dict[str, Any]] = {}
+        self.reads = 0
+        self.broken: Exception | None = None
+
+    def put(self, document: dict[str, Any]) -> EventAt:
+        at = EventAt(partition=0, offset=len(self.documents))
+        self.documents[(document["id"], at.partition, at.offset)] = document
+        return at
+
+    async def get(self, event_id: str, partition: int, offset: int) -> dict[str, Any] | None:
+        self.reads += 1
+        if self.broken is not None:
+            raise self.broken
+        return self.documents.get((event_id, partition, offset))
+
+
+def dispatcher(
+    port: int, ledger: dict[str, Any], templates: Path | None = None, shelf: Shelf | None = None
+) -> Dispatcher:
     channel = EmailChannel(SmtpSettings(port=port, timeout=5))
     return Dispatcher(
         Renderer(templates or REPO_ROOT / "templates"),
@@ -30,13 +54,14 @@ def dispatcher(port: int, ledger: dict[str, Any], templates: Path | None = None)
         lambda: NOW,
         RetrySettings(base_seconds=10, jitter=0),
         random.Random(0),
+        documents=shelf.get if shelf else None,
     )
 
 
 def delivery_message(recipient: str = "amina", language: str = "en") -> dict[str, Any]:
     news = event()
     (delivery,) = plan(news, [subscriber(recipient, language=language)])
-    return delivery.as_message(news.document)
+    return delivery.record(news.document).dump()  # as records before references carried it
 
 
 async def test_sent_once_then_a_redelivered_message_is_a_duplicate(
@@ -51,6 +76,43 @@ async def test_sent_once_then_a_redelivered_message_is_a_duplicate(
     assert again.outcome.status is OutcomeStatus.DUPLICATE
     assert ledger == {message["id"]: "sent"}
     assert len(read_outbox(mail_catcher.outbox)) == 1
+    await hub.channels[ChannelKey.EMAIL].close()
+
+
+async def test_deliveries_pointing_to_the_document_read_it_once_for_all_recipients(
+    mail_catcher: MailCatcher,
+) -> None:
+    shelf = Shelf()
+    news = event()
+    at = shelf.put(news.document)
+    people = [subscriber(f"p{i}") for i in range(5)]
+    hub = dispatcher(mail_catcher.controller.port, {}, shelf=shelf)
+    results = [await hub.dispatch(d.as_message(at)) for d in plan(news, people)]
+    assert [r.outcome.status for r in results] == [OutcomeStatus.SENT] * 5
+    assert shelf.reads == 1  # parsed once, then kept for the other recipients
+    sent = read_outbox(mail_catcher.outbox)
+    assert len(sent) == 5
+    assert all(news.document["content"]["en"]["title"] in m["Subject"] for m in sent)
+    await hub.channels[ChannelKey.EMAIL].close()
+
+
+async def test_a_document_that_cannot_be_read_or_found_is_retried_not_lost(
+    mail_catcher: MailCatcher,
+) -> None:
+    shelf = Shelf()
+    news = event()
+    (delivery,) = plan(news, [subscriber("amina")])
+    hub = dispatcher(mail_catcher.controller.port, {}, shelf=shelf)
+    shelf.broken = TransientDeliveryError("event document unreadable: broker down")
+    unreadable = await hub.dispatch(delivery.as_message(EventAt(partition=0, offset=0)))
+    shelf.broken = None
+    missing = await hub.dispatch(delivery.as_message(EventAt(partition=0, offset=9)))
+    for result, why in ((unreadable, "broker down"), (missing, "offset 9")):
+        assert result.outcome.status is OutcomeStatus.RETRYING
+        assert why in result.outcome.reason and result.retry is not None
+    assert read_outbox(mail_catcher.outbox) == []
+    at = shelf.put(news.document)
+    assert (await hub.dispatch(delivery.as_message(at))).outcome.status is OutcomeStatus.SENT
     await hub.channels[ChannelKey.EMAIL].close()
 
 

@@ -55,7 +55,7 @@ def message_for(
         Recipient("r1", "Reader", address),
         attempt=attempt,
     )
-    return delivery.as_message(news.document)
+    return delivery.record(news.document).dump()
 
 
 # --- Telegram -------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def message(recipient_id: str = "ext-zq", address: str = EMAIL, name: str = NAME
         language="en",
         recipient=Recipient(recipient_id, name, address),
     )
-    return {**delivery.as_message({"id": "ev-1"}), "rendered": {"subject": f"Dear {name}"}}
+    return {**delivery.record({"id": "ev-1"}).dump(), "rendered": {"subject": f"Dear {name}"}}
 
 
 def records(**people: str | None) -> dict[str, Any]:

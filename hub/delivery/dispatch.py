@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping, MutableMapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 
 # Tries (2, 4, 8 s apart) before a delivery whose recipient key is missing counts as erased.
 UNKNOWN_RECIPIENT_RETRIES = 3
+# Events kept parsed: a fan-out reads one event for every recipient.
+PARSED_EVENTS = 64
+
+# Reads an event's document by (event id, partition, offset); None if it is not there.
+Documents = Callable[[str, int, int], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +92,11 @@ class Dispatcher:
         clock: Callable[[], datetime],
         retry: RetrySettings,
         rng: random.Random | None = None,
+        documents: Documents | None = None,
     ) -> None:
         self.renderer = renderer
+        self.documents = documents
+        self._events: OrderedDict[tuple[str, int, int], Event] = OrderedDict()
         self.channels = channels
         self.ledger = ledger  # delivery id -> last status: what has been done, across restarts
         self.clock = clock
@@ -109,7 +118,7 @@ class Dispatcher:
             if record.rendered:  # transactional: rendered when it was requested
                 rendered = Rendered(**record.rendered.model_dump())
             else:
-                event = Event.from_document(dict(record.event or {}))
+                event = await self._event(record)
                 rendered = self.renderer.render(event, delivery.channel, delivery.language)
             await self.channels[delivery.channel].send(rendered, delivery, parts)
         except TemplateError as exc:
@@ -140,6 +149,31 @@ class Dispatcher:
         self.ledger[delivery.id] = OutcomeStatus.SENT.value
         parts.forget()
         return Dispatched(Outcome.of(delivery, OutcomeStatus.SENT, self.clock()))
+
+    async def _event(self, record: DeliveryRecord) -> Event:
+        """The delivery's event: the document it carries, or the one it points to (parsed once
+        per event, not once per recipient)."""
+        if record.event_at is None:
+            return Event.from_document(dict(record.event or {}))
+        key = (record.event_id, record.event_at.partition, record.event_at.offset)
+        event = self._events.get(key)
+        if event is None:
+            if self.documents is None:
+                raise ConfigurationError("event documents cannot be read on this worker")
+            document = await self.documents(*key)  # TransientDeliveryError if Kafka fails it
+            if document is None:
+                # Written before the delivery, with acks from every replica: missing only if
+                # the topic was deleted or truncated. Retried; dead-lettered if it stays so.
+                raise TransientDeliveryError(
+                    f"event document of {record.event_id} not found at partition"
+                    f" {key[1]}, offset {key[2]}"
+                )
+            event = Event.from_document(document)
+            self._events[key] = event
+            while len(self._events) > PARSED_EVENTS:
+                self._events.popitem(last=False)
+        self._events.move_to_end(key)
+        return event
 
     def _transient(
         self, delivery: Delivery, record: DeliveryRecord, error: DeliveryError

@@ -31,6 +31,11 @@ class TopicNames:
         return f"{self.prefix}.deadletters.{channel}.v1"
 
     @property
+    def event_documents(self) -> str:
+        """Compacted, by event id: each planned event's document, which deliveries point to."""
+        return f"{self.prefix}.event-documents.v1"
+
+    @property
     def subscribers(self) -> str:
         return f"{self.prefix}.subscribers.v1"
 

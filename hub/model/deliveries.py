@@ -53,6 +53,14 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class EventAt:
+    """Where an event's document is: its record on the event-documents topic."""
+
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One (event, recipient, channel) to send, in one language."""
 
@@ -69,8 +77,10 @@ class Delivery:
         self,
         event_document: dict[str, Any] | None,
         rendered: dict[str, str] | None = None,
+        event_at: EventAt | None = None,
     ) -> DeliveryRecord:
-        """The Kafka record: the event's document, or (transactional) the rendered parts."""
+        """The Kafka record: where the event's document is (or the document itself), or
+        (transactional) the rendered parts."""
         # The document was validated at intake: not checked again for each recipient, which at a
         # fan-out of thousands would cost more than the rest of planning.
         return DeliveryRecord.model_construct(
@@ -82,12 +92,14 @@ class Delivery:
             attempt=self.attempt,
             links=LinksRecord(**asdict(self.links)) if self.links else None,
             event=event_document,
+            event_at=EventAtRecord(**asdict(event_at)) if event_at else None,
             rendered=RenderedRecord(**rendered) if rendered else None,
         )
 
-    def as_message(self, event_document: dict[str, Any]) -> dict[str, Any]:
-        """The Kafka value of a delivery of an event."""
-        return self.record(event_document).dump()
+    def as_message(self, event_at: EventAt) -> dict[str, Any]:
+        """The Kafka value of a delivery of an event: a reference to its document, not a copy
+        (an event of 100 KB to 100,000 people would otherwise write 10 GB)."""
+        return self.record(None, event_at=event_at).dump()
 
     @classmethod
     def from_message(cls, value: object) -> Delivery:
@@ -111,6 +123,11 @@ class LinksRecord(_Part):
     unsubscribe_mailto: str
 
 
+class EventAtRecord(_Part):
+    partition: int
+    offset: int
+
+
 class RenderedRecord(_Part):
     subject: str
     text: str
@@ -119,7 +136,7 @@ class RenderedRecord(_Part):
 
 
 # Written only when they say something, as the hub always did.
-_OPTIONAL = ("rendered", "not_before", "redriven")
+_OPTIONAL = ("event_at", "rendered", "not_before", "redriven")
 
 
 class DeliveryRecord(Record):
@@ -134,7 +151,10 @@ class DeliveryRecord(Record):
     recipient: RecipientRecord
     attempt: int = 0
     links: LinksRecord | None = None
-    # The event's document; None for a transactional message, which carries `rendered`.
+    # Where the event's document is (hub.<prefix>.event-documents.v1); records written before
+    # that carry the document itself in `event`. Neither for a transactional message, which
+    # carries `rendered`.
+    event_at: EventAtRecord | None = None
     event: dict[str, JsonValue] | None = None
     rendered: RenderedRecord | None = None
     not_before: str | None = None  # a retry: not to be sent before this time
@@ -155,7 +175,8 @@ class DeliveryRecord(Record):
         # The document is JSON already: walking it again for every recipient is the slowest
         # part of a fan-out, so it goes in as it is.
         value = self.model_dump(mode="json", exclude={"event"})
-        value["event"] = self.event
+        if self.event is not None or self.event_at is None:
+            value["event"] = self.event
         for name in _OPTIONAL:
             if not value[name]:
                 del value[name]

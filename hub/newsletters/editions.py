@@ -136,9 +136,7 @@ def plan_edition(
             recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
             links=links(subscriber.id),
         )
-        deliveries.append(
-            {**delivery.as_message({}), "event": None, "rendered": asdict(cache[key])}
-        )
+        deliveries.append(delivery.record(None, asdict(cache[key])).dump())
     return EditionPlan(deliveries, [e.id for e in items], [e.document for e in items])
 
 

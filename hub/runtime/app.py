@@ -26,6 +26,7 @@ from hub.delivery.status_store import status_table_name
 from hub.errors import ConfigurationError
 from hub.intake.publishing import all_event_topics
 from hub.intake.schemas import SchemaCatalog
+from hub.kafka.documents import EventDocuments
 from hub.kafka.security import topic_configs
 from hub.kafka.topics import TopicNames
 from hub.model.deliveries import ChannelKey
@@ -104,6 +105,8 @@ class Runtime:
     credentials: CredentialIndex = field(default_factory=CredentialIndex)
     # event id -> who published it, on the event's partition (beside its status).
     publishers: TableT[str, Any] | None = None
+    # Planned events' documents, which deliveries point to (hub.kafka.documents).
+    event_documents: EventDocuments | None = None
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
@@ -265,6 +268,7 @@ def create_runtime(settings: Settings) -> Runtime:
             messages_per_second=settings.telegram.messages_per_second,
         )
     channels: dict[ChannelKey, ChannelRuntime] = {}
+    documents = EventDocuments(settings.kafka, names.event_documents)
     labels = [tier_label(delay) for delay in settings.retry.tiers]
     for channel_key, sender in senders.items():
         ledger = app.Table(
@@ -281,7 +285,12 @@ def create_runtime(settings: Settings) -> Runtime:
             ledger=ledger,
             channel=sender,
             dispatcher=Dispatcher(
-                renderer, {channel_key: sender}, SentLedger(ledger), utc_now, settings.retry
+                renderer,
+                {channel_key: sender},
+                SentLedger(ledger),
+                utc_now,
+                settings.retry,
+                documents=documents.get,
             ),
             retry_tiers=[app.topic(name, value_serializer=sealed) for name in tiers],
         )
@@ -315,6 +324,7 @@ def create_runtime(settings: Settings) -> Runtime:
         signer=signer,
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
+        event_documents=documents,
         credentials=CredentialIndex(environment_credentials(settings)),
         publishers=app.Table(
             f"{prefix}-event-publishers", default=None, extra_topic_configs=expiring(settings)

@@ -75,6 +75,7 @@ async def create_topics(rt: Runtime) -> None:
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
     compacted = [rt.names.credentials, rt.names.partners]
     await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
+    await ensure_topics(rt.settings.kafka, [rt.names.event_documents], COMPACTED)
     # People's records: compacted within the erasure window, so an erasure completes
     # (hub.privacy.erasure).
     people = compaction_config(rt.settings.erasure.window_seconds)

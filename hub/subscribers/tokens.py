@@ -45,6 +45,22 @@ class Claims:
     nonce: str
 
 
+class _KeyOnceSigner(itsdangerous.Signer):
+    """itsdangerous's signer, deriving its signing key once rather than for every signature
+    (the same bytes out: a fan-out signs two links per recipient)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived: bytes | None = None
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        if secret_key is not None:
+            return super().derive_key(secret_key)
+        if self._derived is None:
+            self._derived = super().derive_key()
+        return self._derived
+
+
 class Signer:
     """Signs with one key (HUB_SECRET_KEY) and accepts tokens from older keys too.
 
@@ -62,6 +78,10 @@ class Signer:
         self._serializers = {
             p: itsdangerous.URLSafeSerializer(self.keys, salt=f"hub.{p.value}") for p in Purpose
         }
+        # One signer per purpose, made once: what `dumps` would build anew for every token.
+        self._signers = {
+            p: _KeyOnceSigner(self.keys, salt=f"hub.{p.value}".encode()) for p in Purpose
+        }
         self._compact = {
             k: itsdangerous.Signer(k, salt="hub.compact", digest_method=hashlib.sha256)
             for k in self.keys
@@ -73,7 +93,8 @@ class Signer:
     def issue(self, subject: str, purpose: Purpose, now: datetime, nonce: str | None = None) -> str:
         expires = now + LIFETIME[purpose]
         body = {"s": subject, "e": int(expires.timestamp()), "n": nonce or secrets.token_urlsafe(8)}
-        return str(self._serializer(purpose).dumps(body))
+        payload = self._serializer(purpose).dump_payload(body)
+        return self._signers[purpose].sign(payload).decode()
 
     def check(self, token: str, purpose: Purpose, now: datetime) -> Claims:
         """The claims of a genuine, unexpired token for `purpose`; InvalidTokenError otherwise."""

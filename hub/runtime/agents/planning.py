@@ -10,7 +10,7 @@ from typing import Any
 from faust.types import StreamT
 
 from hub.delivery import faults
-from hub.model.deliveries import EventDeadLetter
+from hub.model.deliveries import EventAt, EventDeadLetter
 from hub.model.events import Event, topic_name
 from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
@@ -115,13 +115,14 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         log.info("event %s: %s", result.event.id, result.skipped_reason)
         await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
         return
+    # The document first, acknowledged by every replica: each delivery points to it.
+    at = await write_document(rt, result.event)
     planned: list[Outcome] = []
     for index, delivery in enumerate(result.deliveries):
         if index % EMIT_SLICE == EMIT_SLICE - 1:
             await asyncio.sleep(0)
         await rt.channels[delivery.channel].deliveries.send(
-            key=delivery.recipient.id.encode(),
-            value=delivery.as_message(result.event.document),
+            key=delivery.recipient.id.encode(), value=delivery.as_message(at)
         )
         planned.append(Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()))
         if len(planned) >= PLANNED_BATCH:
@@ -134,6 +135,19 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+async def write_document(rt: Runtime, event: Event) -> EventAt:
+    """Keep the event's document where its deliveries will read it; where that is."""
+    metadata = await rt.app.producer.send_and_wait(
+        rt.names.event_documents,
+        event.id.encode(),
+        json.dumps(event.document, ensure_ascii=False).encode(),
+        None,
+        None,
+        None,
+    )
+    return EventAt(partition=metadata.partition, offset=metadata.offset)
 
 
 async def unplannable(rt: Runtime, document: Any, cause: str) -> None:

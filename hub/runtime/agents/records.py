@@ -96,3 +96,5 @@ def register_record_agents(rt: Runtime) -> None:
     async def close_channels(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         for channel in rt.channels.values():
             await channel.channel.close()
+        if rt.event_documents is not None:
+            await rt.event_documents.close()
