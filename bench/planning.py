@@ -26,6 +26,7 @@ from hub.model.deliveries import ChannelKey
 from hub.partners.registry import EMPTY
 from hub.rendering.links import LinkMaker
 from hub.runtime.agents.planning import plan_one
+from hub.runtime.heap import HeapKeeper
 from hub.settings import REPO_ROOT
 from hub.subscribers.directory import Directory
 from hub.subscribers.tokens import Signer
@@ -90,6 +91,7 @@ def runtime(directory: Directory) -> SimpleNamespace:
     email = SimpleNamespace(deliveries=Topic())
     return SimpleNamespace(
         app=SimpleNamespace(producer=Producer()),
+        heap=HeapKeeper(),
         names=TopicNames("b"),
         directory=directory,
         planned={},

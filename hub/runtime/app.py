@@ -37,6 +37,7 @@ from hub.privacy.sealing import keys_from_records
 from hub.rendering.environment import Renderer
 from hub.rendering.links import LinkMaker
 from hub.runtime.broker_credentials import broker_credentials
+from hub.runtime.heap import HeapKeeper
 from hub.runtime.rewind import RewindingTransport
 from hub.runtime.sealed_codec import SealingCodec
 from hub.settings import Settings
@@ -107,6 +108,8 @@ class Runtime:
     publishers: TableT[str, Any] | None = None
     # Planned events' documents, which deliveries point to (hub.kafka.documents).
     event_documents: EventDocuments | None = None
+    # Freezes the heap as the subscriber index grows (hub.runtime.heap).
+    heap: HeapKeeper = field(default_factory=HeapKeeper)
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""
@@ -228,6 +231,7 @@ def create_runtime(settings: Settings) -> Runtime:
     # Its changelog holds people's records: compacted within the erasure window
     # (hub.privacy.erasure).
     directory_holder: list[Directory] = []
+    heap = HeapKeeper()
 
     async def index_change(event: Any) -> None:
         # Changes other workers made reach this one through the changelog: index them too.
@@ -248,6 +252,7 @@ def create_runtime(settings: Settings) -> Runtime:
         # in slices, so the worker keeps answering meanwhile.
         directory_holder[0].reindex()
         await directory_holder[0].build()
+        heap.settle(len(directory_holder[0]))
 
     # The partner registry is small and every worker decides audiences with it: the same shape.
     partner_records = app.GlobalTable(
@@ -325,6 +330,7 @@ def create_runtime(settings: Settings) -> Runtime:
         links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
         renderer=renderer,
         event_documents=documents,
+        heap=heap,
         credentials=CredentialIndex(environment_credentials(settings)),
         publishers=app.Table(
             f"{prefix}-event-publishers", default=None, extra_topic_configs=expiring(settings)

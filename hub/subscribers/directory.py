@@ -58,6 +58,10 @@ class Directory:
     def current(self) -> list[Subscriber]:
         return list(self)
 
+    def __len__(self) -> int:
+        """Subscribers held parsed (the indexes' size; no build is started for it)."""
+        return len(self._parsed)
+
     def candidates(self, event: Event, partners: PartnerRegistry = EMPTY) -> list[Subscriber]:
         """Everyone who could be in the event's audience, from the indexes; the audience rules
         decide among them (their answer equals the rules run on everyone)."""

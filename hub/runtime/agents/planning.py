@@ -78,6 +78,9 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     done in a thread so that a large audience does not hold up the loop. The deliveries then go
     out in slices that yield to the loop.
     """
+    # Subscribers loaded since the worker started are out of the collector's way before a
+    # fan-out allocates enough to start a full pass over them.
+    rt.heap.settle(len(rt.directory))
     try:
         event = Event.from_document(document)
         partners = rt.partners.registry()
