@@ -23,7 +23,7 @@ POINTS = (
     "deliver.sent",  # the channel accepted a message; the ledger does not know yet
     "deliver.recorded",  # the ledger knows; the outcome is not written yet
     "deliver.done",  # the outcome is written; the offset is not committed yet
-    "status.fold",  # the status agent folded one outcome
+    "status.fold",  # the status agent folded a record: reached once per outcome in it
 )
 
 
