@@ -16,6 +16,7 @@ from hub.model.deliveries import PersonalLinks
 from hub.model.newsletter_state import CurrentCuration, NewsletterState
 from hub.model.newsletters import parse_newsletter_record
 from hub.model.subscribers import Mode, SubscriberKind, Subscription
+from hub.newsletters import state as state_module
 from hub.newsletters.archive import archive_record, atom_feed, edition_page
 from hub.newsletters.config import Audience, Newsletter, load_newsletters
 from hub.newsletters.editions import accepts, items_for, plan_edition
@@ -133,6 +134,32 @@ def test_a_record_for_an_unreadable_stored_state_leaves_it_as_it_was(
     folded = fold_into(states, "monthly", item)  # the other newsletters go on
     assert folded is not None and list(folded.pending) == [b.id]
     assert states["monthly"] == folded.dump()
+
+
+def test_items_that_would_make_the_state_too_big_for_kafka_are_left_out_with_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    states: dict[str, Any] = {}
+    base = event().document
+    kept = 0
+    for number in range(400):  # ~5 KB each: past 900 KB long before the last
+        document = {**base, "id": f"{base['id'][:-3]}{number:03d}"}
+        item = parse_newsletter_record({"kind": "item", "event": document})
+        folded = fold_into(states, "weekly", item)
+        assert folded is not None
+        kept = len(folded.pending)
+    stored = states["weekly"]
+    assert 100 < kept < 400 and len(stored["pending"]) == kept
+    assert len(json.dumps(stored, ensure_ascii=False).encode()) <= state_module.MAX_STATE_BYTES
+    assert f"newsletter weekly: item {base['id'][:-3]}399 left out" in caplog.text
+    # Once an edition has gone out, items are taken again.
+    sent = parse_newsletter_record(
+        {"kind": "edition-sent", "edition": "weekly-2026-W48", "event_ids": list(stored["pending"])}
+    )
+    assert fold_into(states, "weekly", sent) is not None
+    late = {**base, "id": f"{base['id'][:-3]}999"}
+    folded = fold_into(states, "weekly", parse_newsletter_record({"kind": "item", "event": late}))
+    assert folded is not None and list(folded.pending) == [late["id"]]
 
 
 def test_excluded_items_are_left_out_and_sections_follow_the_configuration() -> None:

@@ -5,6 +5,7 @@ The records it folds are in hub.model.newsletters; the state itself in hub.model
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import MutableMapping
 from typing import Any
@@ -22,6 +23,12 @@ from hub.model.newsletters import (
 from hub.newsletters.config import Newsletter
 
 log = logging.getLogger(__name__)
+
+# A state is one table value, and so one Kafka record: Kafka refuses records over 1 MB by
+# default, and a refused changelog write would stop the worker, then stop it again after every
+# restart (the same items fold into the same state). Items that would take it past this are left
+# out of the newsletter, with an error, until an edition goes out.
+MAX_STATE_BYTES = 900_000
 
 
 def empty_state() -> NewsletterState:
@@ -70,7 +77,21 @@ def fold_into(
         log.error("newsletter %s: stored state unreadable, record skipped: %s", name, exc)
         return None
     state = apply(stored, record)
-    states[name] = state.dump()
+    value = state.dump()
+    if isinstance(record, NewsletterItem) and state is not stored:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > MAX_STATE_BYTES:
+            log.error(
+                "newsletter %s: item %s left out: %d items already wait for the next edition"
+                " (%d bytes with it, the limit is %d); send an edition or exclude items",
+                name,
+                record.event.get("id"),
+                len(stored.pending),
+                size,
+                MAX_STATE_BYTES,
+            )
+            return stored
+    states[name] = value
     return state
 
 
