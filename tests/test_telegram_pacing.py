@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -89,8 +90,8 @@ def test_concurrent_sends_each_take_their_own_slot() -> None:
         sent: list[tuple[float, int]] = []
 
         async def send(chat: int) -> None:
-            await channel.pace(chat)
-            sent.append((loop.time(), chat))
+            async with channel.paced(chat):
+                sent.append((loop.time(), chat))
 
         chats = [1, 1, 2, 3, 1, 4, 5, 6, *range(10, 60)]
         random.Random(3).shuffle(chats)
@@ -106,6 +107,54 @@ def test_concurrent_sends_each_take_their_own_slot() -> None:
     # 58 messages at 25 a second: about two seconds, chat 1's three messages included.
     span = max(at for at, _ in sent) - min(at for at, _ in sent)
     assert span < 3.0
+
+
+def test_a_send_that_goes_out_late_moves_its_chats_next_slot() -> None:
+    clock = FakeClock()
+    pacing = limiter(clock)
+    first = pacing.reserve_slot(1, group=False)
+    clock.advance(0.4)  # the loop or the connection pool held it back
+    pacing.sent(1, first.at, group=False)
+    # 1.1 s after it really went, not after its slot.
+    assert pacing.reserve(1, group=False) == pytest.approx(1.1)
+    # The overall window counts it once, at 0.4: 24 more fit now, the next at 1.4.
+    assert [pacing.reserve(c, group=False) for c in range(2, 26)] == [0] * 24
+    assert pacing.reserve(30, group=False) == pytest.approx(1.0)
+
+
+def test_sends_to_one_chat_keep_their_interval_from_when_they_really_went() -> None:
+    interval = 0.11
+
+    async def run() -> dict[int, list[float]]:
+        loop = asyncio.get_running_loop()
+        channel = TelegramChannel("1:x", "http://127.0.0.1:9/bot")
+        channel.limiter = RateLimiter(
+            clock=loop.time,
+            tolerance=0.0,
+            overall=Window("overall", 1000, 1.0),
+            private_chat=Window("private_chat", 1, interval),
+        )
+        arrived: dict[int, list[float]] = {}
+        delays = random.Random(7)
+
+        async def send(chat: int) -> None:
+            async with channel.paced(chat):
+                # The request reaches Telegram some time within the block, up to a third
+                # of a chat's interval after its slot (a busy loop, a full pool).
+                await asyncio.sleep(delays.uniform(0, interval / 3))
+                arrived.setdefault(chat, []).append(loop.time())
+                await asyncio.sleep(delays.uniform(0, interval / 3))
+
+        await asyncio.gather(*(send(chat) for chat in [1, 2, 3] * 5))
+        assert len(channel._turns) == 0  # no lock left behind
+        return arrived
+
+    arrived = asyncio.run(run())
+    assert sorted(arrived) == [1, 2, 3]
+    for times in arrived.values():
+        assert len(times) == 5
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert min(gaps) >= interval - 1e-3, gaps
 
 
 def test_workers_share_one_budget_by_their_partitions() -> None:

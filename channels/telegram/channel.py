@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import timedelta
 from typing import ClassVar
 
@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 from channels.base import Channel, Receipt
 from channels.telegram.format import split_message
 from channels.telegram.limits import RateLimiter, Window, worker_budget
+from channels.telegram.turns import ChatTurns
 from hub.errors import (
     ChatMovedError,
     ConfigurationError,
@@ -106,6 +107,7 @@ class TelegramChannel(Channel[str]):
             group_chat=Window("group_chat", 19, 60.0),
             tolerance=0.0,
         )
+        self._turns = ChatTurns()
         self._initialized = False
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[str]:
@@ -116,14 +118,25 @@ class TelegramChannel(Channel[str]):
         of the Telegram deliveries topic are this worker's (limits.worker_budget)."""
         self.limiter.set_overall(worker_budget(self.messages_per_second, assigned, total))
 
-    async def pace(self, chat: int | str) -> None:
-        """Wait for the slot taken for a message to `chat`. Sends may pace concurrently: each
-        takes its own slot at once, in the order they ask, and a chat that must wait (one
-        message a second in a private chat) holds up no other chat."""
+    @contextlib.asynccontextmanager
+    async def paced(self, chat: int | str) -> AsyncIterator[None]:
+        """Send to `chat` within the block, at a slot within every limit.
+
+        Sends to different chats pace concurrently: each takes its own slot at once, in the
+        order they ask, and a chat that must wait (one message a second in a private chat)
+        holds up no other chat. Sends to one chat take turns, and each counts from when it
+        really went out, so the next one to that chat keeps its interval to what Telegram saw.
+        """
         key = chat if isinstance(chat, int) else hash(chat)
-        wait = self.limiter.reserve(key, group=is_group(chat))
-        if wait > 0:
-            await asyncio.sleep(wait)
+        group = is_group(chat)
+        async with self._turns.turn(key):
+            slot = self.limiter.reserve_slot(key, group=group)
+            if slot.wait > 0:
+                await asyncio.sleep(slot.wait)
+            try:
+                yield
+            finally:
+                self.limiter.sent(key, slot.at, group=group)
 
     async def ready(self) -> telegram.Bot:
         """The bot, initialised once (getMe checks the token)."""
@@ -136,13 +149,13 @@ class TelegramChannel(Channel[str]):
         chat = chat_ref(delivery.recipient.address)
         with map_telegram_errors():
             await self.ready()
-            await self.pace(chat)
-            sent = await self.bot.send_message(
-                chat_id=chat,
-                text=message,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=telegram.LinkPreviewOptions(is_disabled=True),
-            )
+            async with self.paced(chat):
+                sent = await self.bot.send_message(
+                    chat_id=chat,
+                    text=message,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=telegram.LinkPreviewOptions(is_disabled=True),
+                )
         return Receipt(delivery.id, provider_id=f"{sent.chat_id}:{sent.message_id}")
 
     async def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +44,14 @@ class Flood:
 
     window: str
     retry_after: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A time taken for one message, on the limiter's clock, and the seconds until it."""
+
+    at: float
+    wait: float
 
 
 @dataclass
@@ -91,6 +99,14 @@ class _Log:
 
     def reserve(self, at: float) -> None:
         self.times.insert(bisect_right(self.times, at), at)
+
+    def move(self, slot: float, at: float) -> None:
+        """Count a message reserved for `slot` at `at` instead (if the window has already let
+        the slot go, the message still counts at `at`)."""
+        i = bisect_left(self.times, slot)
+        if i < len(self.times) and self.times[i] == slot:
+            del self.times[i]
+        self.reserve(at)
 
 
 class RateLimiter:
@@ -142,6 +158,10 @@ class RateLimiter:
         get slots in the order they ask. A chat that must wait takes an overall slot at its own
         time, not now: a message for another chat is never held up behind it.
         """
+        return self.reserve_slot(chat_id, group=group).wait
+
+    def reserve_slot(self, chat_id: int, *, group: bool) -> Slot:
+        """As `reserve`, with the slot itself on the limiter's clock (for `sent`)."""
         now = self._clock()
         self._overall.expire(now, self._tolerance)
         chat = self._chat_log(chat_id, group)
@@ -153,7 +173,16 @@ class RateLimiter:
                 break
         self._overall.reserve(at)
         chat.reserve(at)
-        return at - now
+        return Slot(at, at - now)
+
+    def sent(self, chat_id: int, slot: float, *, group: bool) -> None:
+        """The message reserved for `slot` has gone out now. Count it now instead: a loop busy
+        elsewhere or a full connection pool can send it well after its slot, and a chat's next
+        slot taken from the reserved time could then come less than its interval after what
+        Telegram saw."""
+        now = max(self._clock(), slot)
+        self._overall.move(slot, now)
+        self._chat_log(chat_id, group).move(slot, now)
 
     @property
     def overall(self) -> Window:

@@ -59,10 +59,13 @@ async def send_reply(sender: TelegramChannel, reply: Reply) -> None:
         )
     if reply.answer_callback_id:
         await bot.answer_callback_query(reply.answer_callback_id)
-    await sender.pace(reply.chat_id)
-    if reply.edit_message_id is not None:
-        await bot.edit_message_text(
-            reply.text, chat_id=reply.chat_id, message_id=reply.edit_message_id, reply_markup=markup
-        )
-    else:
-        await bot.send_message(reply.chat_id, reply.text, reply_markup=markup)
+    async with sender.paced(reply.chat_id):
+        if reply.edit_message_id is not None:
+            await bot.edit_message_text(
+                reply.text,
+                chat_id=reply.chat_id,
+                message_id=reply.edit_message_id,
+                reply_markup=markup,
+            )
+        else:
+            await bot.send_message(reply.chat_id, reply.text, reply_markup=markup)
