@@ -39,3 +39,24 @@ class NewsletterState(Record):
         Raises BadRecord for a stored value that does not read as a state.
         """
         return cls() if value is None else cls.parse(value)
+
+
+class KeptNewsletterState(Record):
+    """A newsletter's state as its table keeps it: the waiting items by id alone, in the order
+    they came, each item's document under a key of its own in the newsletter-items table.
+
+    One item more then rewrites a list of ids, not every waiting document. `pending` holds
+    whole documents in states stored before items were kept apart; they are still read.
+    """
+
+    record_name: ClassVar[str] = "newsletter state"
+
+    waiting: tuple[str, ...] = ()
+    pending: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    curation: CurrentCuration = Field(default_factory=CurrentCuration)
+    editions: tuple[str, ...] = ()
+
+    @classmethod
+    def stored(cls, value: object) -> KeptNewsletterState:
+        """The kept state, empty for a newsletter with no record yet; BadRecord if unreadable."""
+        return cls() if value is None else cls.parse(value)

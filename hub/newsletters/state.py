@@ -1,18 +1,20 @@
 """A newsletter's state between editions, folded from its topic: items, curation, editions.
 
 The records it folds are in hub.model.newsletters; the state itself in hub.model.newsletter_state.
+The worker keeps it in two tables: the state with the waiting items' ids (newsletter name ->
+KeptNewsletterState) and one entry per waiting item (item_key -> the event's document).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from hub.errors import BadRecord
+from hub.errors import BadRecord, Problem
 from hub.model.events import Event
-from hub.model.newsletter_state import CurrentCuration, NewsletterState
+from hub.model.newsletter_state import CurrentCuration, KeptNewsletterState, NewsletterState
 from hub.model.newsletters import (
     Curation,
     EditionSent,
@@ -24,10 +26,11 @@ from hub.newsletters.config import Newsletter
 
 log = logging.getLogger(__name__)
 
-# A state is one table value, and so one Kafka record: Kafka refuses records over 1 MB by
+# A kept state is one table value, and so one Kafka record: Kafka refuses records over 1 MB by
 # default, and a refused changelog write would stop the worker, then stop it again after every
-# restart (the same items fold into the same state). Items that would take it past this are left
-# out of the newsletter, with an error, until an edition goes out.
+# restart (the same items fold into the same state). With items kept apart that is some 20,000
+# waiting ids; items past it are left out of the newsletter, with an error, until an edition
+# goes out.
 MAX_STATE_BYTES = 900_000
 
 
@@ -61,10 +64,39 @@ def apply(state: NewsletterState | None, record: NewsletterRecord | object) -> N
     return state
 
 
+def item_key(name: str, event_id: str) -> str:
+    """The newsletter-items table's key of one waiting item."""
+    return f"{name}/{event_id}"
+
+
+def load(states: Mapping[str, Any], items: Mapping[str, Any], name: str) -> NewsletterState:
+    """The newsletter's state from its two tables. Raises BadRecord if it cannot be read."""
+    return _assembled(KeptNewsletterState.stored(states.get(name)), items, name)
+
+
+def _assembled(kept: KeptNewsletterState, items: Mapping[str, Any], name: str) -> NewsletterState:
+    pending = dict(kept.pending)
+    for index, event_id in enumerate(kept.waiting):
+        document = items.get(item_key(name, event_id))
+        if not isinstance(document, dict):
+            where = f"$.waiting[{index}]"
+            raise BadRecord("newsletter state", [Problem(where, f"item {event_id}: no document")])
+        pending[event_id] = document
+    # Not validated again: every document was read as a newsletter item before it was kept.
+    return NewsletterState.model_construct(
+        pending=pending, curation=kept.curation, editions=kept.editions
+    )
+
+
 def fold_into(
-    states: MutableMapping[str, Any], name: str, record: NewsletterRecord
+    states: MutableMapping[str, Any],
+    items: MutableMapping[str, Any],
+    name: str,
+    record: NewsletterRecord,
 ) -> NewsletterState | None:
-    """Fold the record into the newsletter's stored state (a table: name -> JSON) and store it.
+    """Fold the record into the newsletter's kept state and store what changed: new items'
+    documents first, then the state, then the documents of items gone out (so a crash between
+    two writes leaves nothing the state names unstored, and the record folds again the same).
 
     None, once logged with the reason, if the stored state cannot be read: the stored value is
     left as it is and the record skipped. Folding it into an empty state instead would drop
@@ -72,13 +104,18 @@ def fold_into(
     is there for someone to look at, and the other newsletters go on.
     """
     try:
-        stored = NewsletterState.stored(states.get(name))
+        kept = KeptNewsletterState.stored(states.get(name))
+        state = _assembled(kept, items, name)
     except BadRecord as exc:
         log.error("newsletter %s: stored state unreadable, record skipped: %s", name, exc)
         return None
-    state = apply(stored, record)
-    value = state.dump()
-    if isinstance(record, NewsletterItem) and state is not stored:
+    folded = apply(state, record)
+    if folded is state:
+        return state
+    value = KeptNewsletterState(
+        waiting=tuple(folded.pending), curation=folded.curation, editions=folded.editions
+    ).dump()
+    if isinstance(record, NewsletterItem):
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > MAX_STATE_BYTES:
             log.error(
@@ -86,13 +123,24 @@ def fold_into(
                 " (%d bytes with it, the limit is %d); send an edition or exclude items",
                 name,
                 record.event.get("id"),
-                len(stored.pending),
+                len(state.pending),
                 size,
                 MAX_STATE_BYTES,
             )
-            return stored
+            return state
+    already = set(kept.waiting)
+    for event_id, document in folded.pending.items():
+        if event_id not in already:  # new, or whole in a state stored before items were apart
+            items[item_key(name, event_id)] = document
     states[name] = value
-    return state
+    gone = already - folded.pending.keys()
+    if isinstance(record, EditionSent):  # again, if a crash came before they were deleted
+        gone |= set(record.event_ids) - folded.pending.keys()
+    for event_id in gone:
+        key = item_key(name, event_id)
+        if key in items:
+            del items[key]
+    return folded
 
 
 def _curated(current: CurrentCuration, record: Curation) -> CurrentCuration:

@@ -83,7 +83,8 @@ class Runtime:
     subscriber_commands: TopicT  # compacted, by subscriber id: each one's latest record
     newsletter_records: TopicT  # by newsletter name: items, curation, compile requests
     newsletters: dict[str, Newsletter]
-    newsletter_state: TableT[str, Any]  # newsletter name -> pending items, curation, editions
+    newsletter_state: TableT[str, Any]  # newsletter name -> waiting item ids, curation, editions
+    newsletter_items: TableT[str, Any]  # "<newsletter>/<event id>" -> a waiting item's document
     editions: TableT[str, Any]  # edition id -> the archived edition
     planned: TableT[str, Any]  # event id -> fingerprint of the event that was fanned out
     embargoed: TableT[str, Any]  # event id -> {until, topic, document}: held until its time
@@ -313,6 +314,7 @@ def create_runtime(settings: Settings) -> Runtime:
         newsletter_records=app.topic(names.newsletters),
         newsletters=load_newsletters(settings.newsletters_file),
         newsletter_state=app.Table(f"{prefix}-newsletter-state", default=None),
+        newsletter_items=app.Table(f"{prefix}-newsletter-items", default=None),
         editions=app.Table(f"{prefix}-newsletter-editions", default=None),
         planned=app.Table(f"{prefix}-planned-events", default=None),
         embargoed=app.Table(f"{prefix}-embargoed-events", default=None),

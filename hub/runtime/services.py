@@ -16,6 +16,7 @@ from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
 from hub.newsletters.config import Newsletter
+from hub.newsletters.state import load
 from hub.privacy.export import everything_about
 from hub.privacy.sealing import keys_from_records
 from hub.runtime.app import Runtime
@@ -136,7 +137,7 @@ class Newsletters:
         self.topic = TopicWriter(rt, rt.names.newsletters)
 
     def state(self, name: str) -> NewsletterState:
-        return NewsletterState.stored(self.rt.newsletter_state.get(name))
+        return load(self.rt.newsletter_state, self.rt.newsletter_items, name)
 
     def editions(self) -> Iterator[dict[str, Any]]:
         return (e for e in self.rt.editions.values() if e)

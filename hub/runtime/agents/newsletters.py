@@ -44,7 +44,7 @@ def register_newsletter_agents(rt: Runtime) -> None:
             record = read_or_skip(value, f"newsletter {name}")
             if record is None:  # no dead letters for this topic: logged, and the next one
                 continue
-            state = fold_into(rt.newsletter_state, name, record)
+            state = fold_into(rt.newsletter_state, rt.newsletter_items, name, record)
             if state is None:  # the stored state is unreadable: left as it is, and logged
                 continue
             if isinstance(record, CompileRequest):
