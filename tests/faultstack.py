@@ -123,11 +123,15 @@ def assert_exactly_once(stack: Stack, expected: list[str], crashes: int = 0) -> 
     """Everyone got the email once. A crash may repeat the messages that were in flight (the
     server had them, the worker died before recording them): at most the pool's size per crash,
     and each the same message, with the same Message-ID."""
-    wait_until(
-        lambda: len(received(stack.outbox)) >= len(expected),
-        timeout=240,
-        what=f"{len(expected)} recipients\n{stack.hub.log_tail()}",
-    )
+    try:
+        wait_until(lambda: len(received(stack.outbox)) >= len(expected), timeout=240)
+    except AssertionError as exc:
+        got = received(stack.outbox)
+        missing = sorted(set(expected) - set(got))
+        raise AssertionError(
+            f"{exc}: {len(got)} of {len(expected)} recipients have their email; missing"
+            f" {len(missing)}, first {missing[:5]}\n{stack.hub.log_tail(80)}"
+        ) from exc
     wait_until(stack.work_done, timeout=120, what="the worker to commit all its work")
     counts = received(stack.outbox)
     assert set(counts) == set(expected)

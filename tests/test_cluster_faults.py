@@ -124,7 +124,11 @@ def test_broker_and_worker_killed_mid_fan_out_on_a_cluster(
         assert len(received(catcher.outbox)) < RECIPIENTS, "the fan-out ended before the kills"
 
         # A killed worker may repeat what it had in flight: at most one message per connection.
-        assert_exactly_once(stack, addresses, crashes=POOL_SIZE)
+        try:
+            assert_exactly_once(stack, addresses, crashes=POOL_SIZE)
+        except AssertionError as exc:  # what the other workers were doing, to tell why
+            tails = "\n".join(f"--- worker {n}\n{w.log_tail(60)}" for n, w in enumerate(workers))
+            raise AssertionError(f"{exc}\n{tails}") from exc
         status = wait_until(
             lambda: (
                 (s := hub_json(stack, "status", document["id"]))["totals"]["sent"] == RECIPIENTS
