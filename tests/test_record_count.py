@@ -83,6 +83,11 @@ def test_records_written_per_email(stack: tuple[HubProcess, MailCatcher]) -> Non
     assert topic(".outcomes.v1") == len(records)
     assert topic("-delivery-status-changelog") == len(records)
     assert topic(".audit.v1") <= len(records) - len(planned) + 1  # + the publish
-    # The event, its publisher, the planned-events entry, newsletter items: a few per event.
-    per_event = 10
+    # A few per event: the event, its document, its publisher, its planned-events entry, and for
+    # each newsletter taking it an item record, the item's kept document and the newsletter's state.
+    newsletters = topic(".newsletter.v1")
+    assert (
+        topic("-newsletter-items-changelog") == topic("-newsletter-state-changelog") == newsletters
+    )
+    per_event = 4 + 3 * newsletters
     assert sum(written.values()) <= 2 * RECIPIENTS + 3 * len(records) + per_event

@@ -157,6 +157,11 @@ def seal_value(value: Any, keys: Keys) -> Any:
     return seal_delivery(value, keys)
 
 
+def sealed_json(value: Any, keys: Keys) -> bytes:
+    """The bytes a delivery, retry or dead-letter topic holds for `value`: sealed, then JSON."""
+    return json.dumps(seal_value(value, keys)).encode()
+
+
 def open_value(value: Any, keys: Keys) -> Any:
     """The reverse of seal_value, for the agents that send."""
     if not isinstance(value, dict):

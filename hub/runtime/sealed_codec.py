@@ -11,7 +11,7 @@ from typing import Any
 
 from faust.serializers.codecs import Codec
 
-from hub.privacy.sealing import Keys, open_value, seal_value
+from hub.privacy.sealing import Keys, open_value, sealed_json
 
 
 class SealingCodec(Codec):
@@ -22,8 +22,7 @@ class SealingCodec(Codec):
         self.keys = keys
 
     def _dumps(self, s: Any) -> bytes:
-        sealed = seal_value(s, self.keys)
-        return json.dumps(sealed).encode()  # as Faust's json codec writes every other topic
+        return sealed_json(s, self.keys)  # JSON, as Faust's json codec writes every other topic
 
     def _loads(self, s: bytes) -> Any:
         return open_value(json.loads(s), self.keys)

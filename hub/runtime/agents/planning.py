@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from faust.types import StreamT
@@ -16,7 +17,9 @@ from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.records import as_json
 from hub.model.tables import Embargo
+from hub.planning.encoding import encode_deliveries, recipient_ids
 from hub.planning.planner import due_embargoes, plan_event
+from hub.privacy.sealing import KeyLookup, Keys, keys_from_records
 from hub.runtime.agents.channels import broadcast_to
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.agents.newsletters import newsletters_for
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 PLANNED_BATCH = 500
 # Deliveries sent between two yields to the event loop: the API and other agents answer meanwhile.
 EMIT_SLICE = 100
+# Deliveries sealed and encoded at a time, off the loop: bounds what is held at once.
+ENCODE_CHUNK = 2000
 
 
 def register_planning_agents(rt: Runtime) -> None:
@@ -120,24 +125,42 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         return
     # The document first, acknowledged by every replica: each delivery points to it.
     at = await write_document(rt, result.event)
+    keys = keys_from_records(rt.subscriber_records.get)
+    topics = {key: channel.deliveries.get_topic_name() for key, channel in rt.channels.items()}
     planned: list[Outcome] = []
-    for index, delivery in enumerate(result.deliveries):
-        if index % EMIT_SLICE == EMIT_SLICE - 1:
-            await asyncio.sleep(0)
-        await rt.channels[delivery.channel].deliveries.send(
-            key=delivery.recipient.id.encode(), value=delivery.as_message(at)
-        )
-        planned.append(Outcome.of(delivery, OutcomeStatus.PLANNED, utc_now()))
-        if len(planned) >= PLANNED_BATCH:
-            await record_outcomes(rt, planned)
-            planned = []
-        faults.reached("plan.delivery")
+    for start in range(0, len(result.deliveries), ENCODE_CHUNK):
+        chunk = result.deliveries[start : start + ENCODE_CHUNK]
+        # Keys are read here (the table is the loop's); sealing and JSON in a thread.
+        found = await looked_up(keys, recipient_ids(chunk))
+        encoded = await asyncio.to_thread(encode_deliveries, chunk, at, found, utc_now())
+        for index, ready in enumerate(encoded):
+            if index % EMIT_SLICE == EMIT_SLICE - 1:
+                await asyncio.sleep(0)
+            # The bytes the topic's codec would write; flushed before any offset is committed.
+            await rt.app.producer.send(
+                topics[ready.channel], ready.key, ready.value, None, None, None
+            )
+            planned.append(ready.planned)
+            if len(planned) >= PLANNED_BATCH:
+                await record_outcomes(rt, planned)
+                planned = []
+            faults.reached("plan.delivery")
     # Each delivery was sent before its planned outcome: a status never counts one that is not
     # on its way (and a crash before this re-plans the event, the ledger stopping repeats).
     await record_outcomes(rt, planned)
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+async def looked_up(keys: Keys, recipients: Iterable[str]) -> dict[str, KeyLookup]:
+    """Every recipient's sealing key, read in slices that yield to the loop."""
+    found: dict[str, KeyLookup] = {}
+    for index, recipient_id in enumerate(recipients):
+        if index % EMIT_SLICE == EMIT_SLICE - 1:
+            await asyncio.sleep(0)
+        found[recipient_id] = keys(recipient_id)
+    return found
 
 
 async def write_document(rt: Runtime, event: Event) -> EventAt:
