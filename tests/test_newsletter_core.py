@@ -134,8 +134,8 @@ def test_a_record_for_an_unreadable_stored_state_leaves_it_as_it_was(
     assert "$.curation.pinned" in caplog.text
     assert items == {}
     folded = fold_into(states, items, "monthly", item)  # the other newsletters go on
-    assert folded is not None and list(folded.pending) == [b.id]
-    assert load(states, items, "monthly") == folded
+    assert folded is not None and folded.waiting == (b.id,)
+    assert load(states, items, "monthly").pending == {b.id: b.document}
 
 
 def test_waiting_items_are_kept_apart_from_the_state_and_go_with_their_edition() -> None:
@@ -153,8 +153,38 @@ def test_waiting_items_are_kept_apart_from_the_state_and_go_with_their_edition()
     assert list(load(states, items, "weekly").pending) == [a.id, b.id]
     sent = {"kind": "edition-sent", "edition": "weekly-1", "event_ids": [a.id]}
     folded = fold_into(states, items, "weekly", parse_newsletter_record(sent))
-    assert folded is not None and list(folded.pending) == [b.id]
+    assert folded is not None and folded.waiting == (b.id,) and folded.editions == ("weekly-1",)
     assert states["weekly"]["waiting"] == [b.id] and list(items) == [f"weekly/{b.id}"]
+
+
+class CountingReads(dict[str, Any]):
+    """A table whose documents must not be read back while folding (each read decodes one)."""
+
+    reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+def test_folding_an_item_reads_no_waiting_document_back() -> None:
+    states: dict[str, Any] = {}
+    items = CountingReads()
+    waiting = [event() for _ in range(30)]
+    for e in waiting:
+        fold_into(
+            states, items, "weekly", parse_newsletter_record({"kind": "item", "event": e.document})
+        )
+    curate = parse_newsletter_record({"kind": "curate", "pinned": [waiting[3].id]})
+    fold_into(states, items, "weekly", curate)
+    assert items.reads == 0 and len(items) == 30
+    # An edition or a preview reads them, once each.
+    assert list(load(states, items, "weekly").pending) == [e.id for e in waiting]
+    assert items.reads == 30
 
 
 def test_an_edition_folded_again_after_a_crash_deletes_what_it_had_not_yet() -> None:
@@ -182,7 +212,7 @@ def test_a_state_stored_with_whole_documents_is_read_and_moves_them_apart() -> N
     assert list(load(states, items, "weekly").pending) == [a.id]
     item = parse_newsletter_record({"kind": "item", "event": b.document})
     folded = fold_into(states, items, "weekly", item)
-    assert folded is not None and list(folded.pending) == [a.id, b.id]
+    assert folded is not None and folded.waiting == (a.id, b.id) and folded.pending == {}
     assert states["weekly"]["waiting"] == [a.id, b.id] and states["weekly"]["pending"] == {}
     assert items == {f"weekly/{a.id}": a.document, f"weekly/{b.id}": b.document}
 
@@ -209,7 +239,7 @@ def test_items_that_would_make_the_state_too_big_for_kafka_are_left_out_with_an_
         item = parse_newsletter_record({"kind": "item", "event": document})
         folded = fold_into(states, items, "weekly", item)
         assert folded is not None
-        kept = len(folded.pending)
+        kept = len(folded.waiting)
     stored = states["weekly"]
     assert 50 < kept < 400 and len(stored["waiting"]) == kept == len(items)
     assert len(json.dumps(stored, ensure_ascii=False).encode()) <= 4_000
@@ -223,7 +253,7 @@ def test_items_that_would_make_the_state_too_big_for_kafka_are_left_out_with_an_
     late = {**base, "id": f"{base['id'][:-3]}999"}
     item = parse_newsletter_record({"kind": "item", "event": late})
     folded = fold_into(states, items, "weekly", item)
-    assert folded is not None and list(folded.pending) == [late["id"]]
+    assert folded is not None and folded.waiting == (late["id"],)
 
 
 def test_excluded_items_are_left_out_and_sections_follow_the_configuration() -> None:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from pydantic import JsonValue
+
 from hub.errors import BadRecord, Problem
 from hub.model.events import Event
 from hub.model.newsletter_state import CurrentCuration, KeptNewsletterState, NewsletterState
@@ -93,10 +95,12 @@ def fold_into(
     items: MutableMapping[str, Any],
     name: str,
     record: NewsletterRecord,
-) -> NewsletterState | None:
+) -> KeptNewsletterState | None:
     """Fold the record into the newsletter's kept state and store what changed: new items'
     documents first, then the state, then the documents of items gone out (so a crash between
     two writes leaves nothing the state names unstored, and the record folds again the same).
+    The waiting documents are neither read nor written again: `load` assembles them when an
+    edition or a preview needs them.
 
     None, once logged with the reason, if the stored state cannot be read: the stored value is
     left as it is and the record skipped. Folding it into an empty state instead would drop
@@ -105,16 +109,21 @@ def fold_into(
     """
     try:
         kept = KeptNewsletterState.stored(states.get(name))
-        state = _assembled(kept, items, name)
     except BadRecord as exc:
         log.error("newsletter %s: stored state unreadable, record skipped: %s", name, exc)
         return None
-    folded = apply(state, record)
-    if folded is state:
-        return state
-    value = KeptNewsletterState(
+    # The rules of `apply`, on the ids: a document kept apart stands in as an empty one.
+    waiting: dict[str, dict[str, JsonValue]] = {event_id: {} for event_id in kept.waiting}
+    outline = NewsletterState.model_construct(
+        pending={**kept.pending, **waiting}, curation=kept.curation, editions=kept.editions
+    )
+    folded = apply(outline, record)
+    if folded is outline:
+        return kept
+    stored = KeptNewsletterState(
         waiting=tuple(folded.pending), curation=folded.curation, editions=folded.editions
-    ).dump()
+    )
+    value = stored.dump()
     if isinstance(record, NewsletterItem):
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > MAX_STATE_BYTES:
@@ -123,24 +132,23 @@ def fold_into(
                 " (%d bytes with it, the limit is %d); send an edition or exclude items",
                 name,
                 record.event.get("id"),
-                len(state.pending),
+                len(outline.pending),
                 size,
                 MAX_STATE_BYTES,
             )
-            return state
-    already = set(kept.waiting)
+            return kept
     for event_id, document in folded.pending.items():
-        if event_id not in already:  # new, or whole in a state stored before items were apart
+        if event_id not in waiting:  # new, or whole in a state stored before items were apart
             items[item_key(name, event_id)] = document
     states[name] = value
-    gone = already - folded.pending.keys()
+    gone = waiting.keys() - folded.pending.keys()
     if isinstance(record, EditionSent):  # again, if a crash came before they were deleted
         gone |= set(record.event_ids) - folded.pending.keys()
     for event_id in gone:
         key = item_key(name, event_id)
         if key in items:
             del items[key]
-    return folded
+    return stored
 
 
 def _curated(current: CurrentCuration, record: Curation) -> CurrentCuration:

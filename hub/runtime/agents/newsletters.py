@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from faust.types import StreamT
 
+from hub.errors import BadRecord
 from hub.model import audit
 from hub.model.events import Event
 from hub.model.newsletter_state import NewsletterState
@@ -17,7 +18,7 @@ from hub.newsletters.archive import archive_record
 from hub.newsletters.catchup import run_owed
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import accepts, plan_edition
-from hub.newsletters.state import fold_into, next_items
+from hub.newsletters.state import fold_into, load, next_items
 from hub.runtime.agents.guard import ContiguousStream
 from hub.runtime.app import Runtime, utc_now
 
@@ -44,16 +45,27 @@ def register_newsletter_agents(rt: Runtime) -> None:
             record = read_or_skip(value, f"newsletter {name}")
             if record is None:  # no dead letters for this topic: logged, and the next one
                 continue
-            state = fold_into(rt.newsletter_state, rt.newsletter_items, name, record)
-            if state is None:  # the stored state is unreadable: left as it is, and logged
+            kept = fold_into(rt.newsletter_state, rt.newsletter_items, name, record)
+            if kept is None:  # the stored state is unreadable: left as it is, and logged
                 continue
             if isinstance(record, CompileRequest):
-                await send_edition(rt, newsletter, state, record)
+                state = read_or_log(rt, name)
+                if state is not None:
+                    await send_edition(rt, newsletter, state, record)
 
     requested: dict[str, datetime] = {}  # newsletter -> the last scheduled time asked for here
     for newsletter in rt.newsletters.values():
         schedule_newsletter(rt, newsletter, requested)
     catch_up_schedules(rt, requested)
+
+
+def read_or_log(rt: Runtime, name: str) -> NewsletterState | None:
+    """The newsletter's whole state, items and all; None, once logged, if it cannot be read."""
+    try:
+        return load(rt.newsletter_state, rt.newsletter_items, name)
+    except BadRecord as exc:
+        log.error("newsletter %s: state unreadable, no edition compiled: %s", name, exc)
+        return None
 
 
 async def request_edition(rt: Runtime, newsletter: Newsletter, at: datetime, by: str) -> None:
