@@ -54,10 +54,21 @@ class EventDocuments:
                     raise TransientDeliveryError(f"event document unreadable: {exc!r}") from exc
                 if document is None:
                     return None
-                self._cache[key] = document
-                while len(self._cache) > CACHED_DOCUMENTS:
-                    self._cache.popitem(last=False)
+                self._keep(key, document)
         return self._cache[key]
+
+    def remember(
+        self, event_id: str, partition: int, offset: int, document: dict[str, Any]
+    ) -> None:
+        """Keep a document this worker has just written there: its deliveries, most often sent
+        by this same worker, then need no read from Kafka at all."""
+        self._keep((event_id, partition, offset), document)
+
+    def _keep(self, key: tuple[str, int, int], document: dict[str, Any]) -> None:
+        self._cache[key] = document
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHED_DOCUMENTS:
+            self._cache.popitem(last=False)
 
     async def close(self) -> None:
         if self._consumer is not None:

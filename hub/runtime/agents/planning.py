@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
 from faust.types import StreamT
 
@@ -28,12 +28,17 @@ from hub.runtime.app import Runtime, utc_now
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 # Planned outcomes per record on the outcomes topic (and per status record).
 PLANNED_BATCH = 500
 # Deliveries sent between two yields to the event loop: the API and other agents answer meanwhile.
 EMIT_SLICE = 100
 # Deliveries sealed and encoded at a time, off the loop: bounds what is held at once.
 ENCODE_CHUNK = 2000
+# Audiences up to this size are planned on the loop: a few milliseconds at most.
+INLINE_AUDIENCE = 200
 
 
 def register_planning_agents(rt: Runtime) -> None:
@@ -79,9 +84,9 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
 
     Who could be in the audience comes from the directory's indexes, here on the loop; the rest
-    (the rules, each recipient's deliveries and signed links) is pure work on immutable values,
-    done in a thread so that a large audience does not hold up the loop. The deliveries then go
-    out in slices that yield to the loop.
+    (the rules, each recipient's deliveries and signed links, sealing them) is pure work on
+    immutable values, done in a thread when the audience is large so that it does not hold up
+    the loop. The deliveries then go out in slices that yield to the loop.
     """
     # Subscribers loaded since the worker started are out of the collector's way before a
     # fan-out allocates enough to start a full pass over them.
@@ -90,10 +95,12 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         event = Event.from_document(document)
         partners = rt.partners.registry()
         seen = rt.planned.get(event.id)
-        result = await asyncio.to_thread(
+        candidates = rt.directory.candidates(event, partners)
+        result = await off_the_loop_if(
+            len(candidates) > INLINE_AUDIENCE,
             plan_event,
             document,
-            rt.directory.candidates(event, partners),
+            candidates,
             {} if seen is None else {event.id: seen},
             utc_now(),
             default_language=rt.settings.default_language,
@@ -132,7 +139,9 @@ async def plan_one(rt: Runtime, document: Any) -> None:
         chunk = result.deliveries[start : start + ENCODE_CHUNK]
         # Keys are read here (the table is the loop's); sealing and JSON in a thread.
         found = await looked_up(keys, recipient_ids(chunk))
-        encoded = await asyncio.to_thread(encode_deliveries, chunk, at, found, utc_now())
+        encoded = await off_the_loop_if(
+            len(chunk) > INLINE_AUDIENCE, encode_deliveries, chunk, at, found, utc_now()
+        )
         for index, ready in enumerate(encoded):
             if index % EMIT_SLICE == EMIT_SLICE - 1:
                 await asyncio.sleep(0)
@@ -151,6 +160,16 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+async def off_the_loop_if(
+    large: bool, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Large work in a thread, so the loop keeps answering; small work here, where a thread's
+    round trip (a wait for the GIL, a wake-up of the loop) would cost more than the work."""
+    if large:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    return work(*args, **kwargs)
 
 
 async def looked_up(keys: Keys, recipients: Iterable[str]) -> dict[str, KeyLookup]:
@@ -173,7 +192,10 @@ async def write_document(rt: Runtime, event: Event) -> EventAt:
         None,
         None,
     )
-    return EventAt(partition=metadata.partition, offset=metadata.offset)
+    at = EventAt(partition=metadata.partition, offset=metadata.offset)
+    if rt.event_documents is not None:
+        rt.event_documents.remember(event.id, at.partition, at.offset, event.document)
+    return at
 
 
 async def unplannable(rt: Runtime, document: Any, cause: str) -> None:
