@@ -41,8 +41,10 @@ from hub.model.deliveries import Delivery
 from hub.rendering.environment import Rendered
 from hub.rendering.links import link_marks
 
-# Prebuilt messages kept: one per (rendering, event, language) being sent; a fan-out uses a few.
-CACHE_SIZE = 32
+# Prebuilt messages kept: one per (rendering, event, language) being sent. A large fan-out uses
+# a few; a stream of small events many, since each partition's sends may be dozens of events
+# behind another's, and a message pushed out is built again for each partition.
+CACHE_SIZE = 256
 
 # What the email package folds to exactly "Name: value" (checked against it by the tests):
 # plain ASCII words without RFC 5322 specials, and dot-atom addresses.

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 # Tries (2, 4, 8 s apart) before a delivery whose recipient key is missing counts as erased.
 UNKNOWN_RECIPIENT_RETRIES = 3
-# Events kept parsed: a fan-out reads one event for every recipient.
-PARSED_EVENTS = 64
+# Events kept parsed: a fan-out reads one event for every recipient, and with many small events
+# each partition's sends may be dozens of events behind another's.
+PARSED_EVENTS = 256
 
 # Reads an event's document by (event id, partition, offset); None if it is not there.
 Documents = Callable[[str, int, int], Awaitable[dict[str, Any] | None]]

@@ -19,8 +19,10 @@ from hub.errors import TransientDeliveryError
 from hub.kafka.security import client_options
 from hub.settings import KafkaSettings
 
-# Events whose documents a worker keeps at hand: a handful are ever being fanned out at once.
-CACHED_DOCUMENTS = 64
+# How much of the event documents a worker keeps at hand (their JSON size). A planner can run
+# far ahead of the sending of many small events; a document pushed out before its deliveries
+# are sent is read back from Kafka, one event at a time, which holds up every send behind it.
+CACHED_DOCUMENT_BYTES = 32 * 1024 * 1024
 # How long one read may wait for the broker before the delivery is retried later.
 READ_TIMEOUT_SECONDS = 30.0
 
@@ -31,7 +33,8 @@ class EventDocuments:
     def __init__(self, settings: KafkaSettings, topic: str) -> None:
         self.settings = settings
         self.topic = topic
-        self._cache: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, int], tuple[dict[str, Any], int]] = OrderedDict()
+        self._bytes = 0  # the JSON size of what is kept
         self._consumer: AIOKafkaConsumer | None = None
         self._reading = asyncio.Lock()  # one consumer, one read at a time
 
@@ -42,7 +45,7 @@ class EventDocuments:
         key = (event_id, partition, offset)
         if key in self._cache:
             self._cache.move_to_end(key)
-            return self._cache[key]
+            return self._cache[key][0]
         async with self._reading:
             if key not in self._cache:
                 try:
@@ -55,7 +58,7 @@ class EventDocuments:
                 if document is None:
                     return None
                 self._keep(key, document)
-        return self._cache[key]
+        return self._cache[key][0]
 
     def remember(
         self, event_id: str, partition: int, offset: int, document: dict[str, Any]
@@ -65,10 +68,13 @@ class EventDocuments:
         self._keep((event_id, partition, offset), document)
 
     def _keep(self, key: tuple[str, int, int], document: dict[str, Any]) -> None:
-        self._cache[key] = document
-        self._cache.move_to_end(key)
-        while len(self._cache) > CACHED_DOCUMENTS:
-            self._cache.popitem(last=False)
+        if key in self._cache:
+            self._bytes -= self._cache.pop(key)[1]
+        size = len(json.dumps(document, ensure_ascii=False))
+        self._cache[key] = (document, size)
+        self._bytes += size
+        while self._bytes > CACHED_DOCUMENT_BYTES and len(self._cache) > 1:
+            self._bytes -= self._cache.popitem(last=False)[1][1]
 
     async def close(self) -> None:
         if self._consumer is not None:
