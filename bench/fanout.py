@@ -5,20 +5,24 @@ delivery records, and the worker's load time, RSS and planning time at N subscri
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import people
 from bench.rawloop import raw_loop
 from bench.stack import (
+    BROKER,
     Result,
     Sink,
     Target,
-    end_offsets,
     load,
     publish,
     recipients,
@@ -28,15 +32,38 @@ from bench.stack import (
     worker,
 )
 from bench.wire import ceiling, naive, sample_message
+from hub.model.deliveries import messages_in
 from tests.helpers import load_example
 from tests.hubprocess import HubProcess
 
 
-async def planned(topic: str, before: int, count: int, started: float) -> float:
-    """Seconds from publishing until the deliveries topic holds all `count` deliveries."""
-    # Polling the broker: nothing here could set an asyncio.Event instead.
-    while (await end_offsets([topic]))[topic] - before < count:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
+@asynccontextmanager
+async def tailing(topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer of every partition of `topic`, from its end as it is now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=BROKER, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        for part in parts:  # positions fixed now, before anything is published
+            await consumer.position(part)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def planned(consumer: AIOKafkaConsumer, count: int, started: float) -> float:
+    """Seconds from publishing until the deliveries topic holds all `count` deliveries written
+    since `consumer` was placed (a record may hold a batch of them)."""
+    seen = 0
+    while seen < count:
+        batches = await consumer.getmany(timeout_ms=100)
+        seen += sum(
+            len(messages_in(json.loads(record.value)))
+            for records in batches.values()
+            for record in records
+        )
     return time.monotonic() - started
 
 
@@ -77,13 +104,12 @@ async def hub_fanout(count: int, workdir: Path) -> tuple[dict[str, float], dict[
             stop = asyncio.Event()
             pinging = asyncio.create_task(api_worst(hub, stop))
             sampling = asyncio.create_task(peak_rss(hub.process.pid, stop))
-            started = time.monotonic()
-            await publish(hub, load_example())
-            planning = asyncio.create_task(
-                planned(deliveries, before.get(deliveries, 0), count, started)
-            )
-            ended = await sink.done(within=max(600, count / 20))
-            figures["planning_s"] = await planning
+            async with tailing(deliveries) as tail:
+                started = time.monotonic()
+                await publish(hub, load_example())
+                planning = asyncio.create_task(planned(tail, count, started))
+                ended = await sink.done(within=max(600, count / 20))
+                figures["planning_s"] = await planning
             stop.set()
             figures["api_worst_s"] = await pinging
             figures["rss_peak_mb"] = await sampling

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.stack import BROKER
+from hub.model.deliveries import messages_in
+
+
+def each_delivery(value: bytes) -> list[bytes]:
+    """The record's value, or each delivery of a batch record as a value of its own."""
+    messages = messages_in(json.loads(value))
+    if len(messages) == 1:
+        return [value]
+    return [json.dumps(message).encode() for message in messages]
 
 
 async def raw_loop(source: str, count: int, marker: str) -> float:
-    """Read `count` records of `source` from its start and write each to a topic of its own
-    (named with `marker`, so the run's clean-up deletes it), acks=all: records/s."""
+    """Read the deliveries of `source` from its start until `count` are moved, writing each as a
+    record of its own (a batch record's deliveries one by one, as a loop of one message per
+    record would) to a topic named with `marker` (the run's clean-up deletes it), acks=all:
+    deliveries/s."""
     target = f"b{marker}.bench-raw.v1"
     consumer = AIOKafkaConsumer(
         source,
@@ -38,9 +50,10 @@ async def raw_loop(source: str, count: int, marker: str) -> float:
         while moved < count:
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
             sends = [
-                await producer.send(target, record.value, key=record.key)
+                await producer.send(target, value, key=record.key)
                 for records in batches.values()
                 for record in records
+                for value in each_delivery(record.value)
             ]
             await asyncio.gather(*sends)
             await consumer.commit()

@@ -82,6 +82,13 @@ def consumer_lag(group: str, topics: list[str], bootstrap: str = BOOTSTRAP) -> i
     return asyncio.run(_lag(group, topics, bootstrap))
 
 
+def delivery_count(topic: str) -> int:
+    """The delivery messages now in a deliveries topic (a record may hold a batch of them)."""
+    from hub.model.deliveries import messages_in
+
+    return sum(len(messages_in(value)) for value in read_records(topic))
+
+
 def read_records(topic: str) -> list[dict[str, object]]:
     """Every value now in a topic, as JSON."""
     from hub.kafka.client import read_topic

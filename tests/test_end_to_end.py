@@ -14,7 +14,7 @@ from devstack.mailcatcher import MailCatcher
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, wait_until
 from tests.hubprocess import HubProcess, shared_hub
-from tests.kafka_probe import committed_past, topic_message_count
+from tests.kafka_probe import committed_past, delivery_count
 
 pytestmark = pytest.mark.kafka
 
@@ -160,7 +160,7 @@ def test_same_event_published_twice_fans_out_once(stack: tuple[HubProcess, MailC
         ),
         what="the planner to commit past the second copy",
     )
-    deliveries = topic_message_count(hub.topic("deliveries", "email"))
+    deliveries = delivery_count(hub.topic("deliveries", "email"))
     assert len(emails_for(catcher.outbox, document["id"])) == 5
     # Every planned delivery on the topic maps to exactly one email sent so far.
     assert deliveries == len([m for m in read_outbox(catcher.outbox) if m["X-Hub-Event-Id"]])

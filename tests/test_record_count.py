@@ -1,8 +1,9 @@
 """Kafka records written per email on the bulk path, counted at the broker for a real fan-out.
 
-Per email: its delivery and its ledger entry; per outcomes record (a batch of outcomes of one
-event): the record, its status delta and its audit entry. With the delivery agent handing
-record_outcomes batches of B, that is 2 + 3/B records per email, plus a few per event.
+Per email: its ledger entry, and a share of a delivery record (the planner writes a batch of
+deliveries per partition); per outcomes record (a batch of outcomes of one event): the record,
+its status delta and its audit entry. With the delivery agent handing record_outcomes batches of
+B, that is about 1 + 3/B records per email, plus a few per event.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from typing import Any
 import pytest
 
 from devstack.mailcatcher import MailCatcher
+from hub.kafka.partitioning import partition_of
+from hub.model.deliveries import messages_in
 from hub.model.outcomes import OutcomeStatus, read_outcomes
+from hub.planning.encoding import BATCH_ITEMS
 from hub.runtime.agents.planning import PLANNED_BATCH
+from hub.settings import KafkaSettings
 from tests.conftest import read_outbox
 from tests.helpers import DEMO_ANNOUNCEMENT, load_example, wait_until
 from tests.hubprocess import HubProcess, shared_hub
@@ -67,8 +72,18 @@ def test_records_written_per_email(stack: tuple[HubProcess, MailCatcher]) -> Non
     def topic(name: str) -> int:
         return sum(count for t, count in written.items() if t.endswith(name))
 
-    # What each email needs: its delivery and its ledger entry.
-    assert topic(".deliveries.email.v1") == RECIPIENTS
+    # What each email needs: its ledger entry, and its place in a batch of deliveries (one
+    # record per partition its recipients' keys map to).
+    partitions = {partition_of(p["id"], KafkaSettings().partitions) for p in PEOPLE}
+    assert RECIPIENTS <= BATCH_ITEMS  # so each partition's share fits one record
+    assert topic(".deliveries.email.v1") == len(partitions)
+    messages = [
+        m
+        for v in read_records(f"{hub.prefix}.deliveries.email.v1")
+        for m in messages_in(v)
+        if isinstance(m, dict) and m.get("event_id") == document["id"]
+    ]
+    assert sorted(m["recipient"]["id"] for m in messages) == sorted(p["id"] for p in PEOPLE)
     assert topic("-delivery-ledger-email-changelog") == RECIPIENTS
     # Everything else comes per outcomes record: the planner's are one per 500 deliveries, the
     # delivery agent's one per batch it hands record_outcomes (today a batch of one).
@@ -90,4 +105,4 @@ def test_records_written_per_email(stack: tuple[HubProcess, MailCatcher]) -> Non
         topic("-newsletter-items-changelog") == topic("-newsletter-state-changelog") == newsletters
     )
     per_event = 4 + 3 * newsletters
-    assert sum(written.values()) <= 2 * RECIPIENTS + 3 * len(records) + per_event
+    assert sum(written.values()) <= RECIPIENTS + len(partitions) + 3 * len(records) + per_event

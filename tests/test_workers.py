@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from devstack.mailcatcher import MailCatcher
-from hub.runtime.owners import partition_of
+from hub.kafka.partitioning import partition_of
 from hub.web.routing import ROUTED_BY
 from tests.conftest import free_port
 from tests.helpers import load_example, wait_until

@@ -10,7 +10,7 @@ from hub.delivery.retry import tier_label
 from hub.delivery.stuck import latest_messages, redrive_audit, to_resend
 from hub.kafka.client import read_topic, send_records
 from hub.kafka.topics import TopicNames
-from hub.model.deliveries import ChannelKey
+from hub.model.deliveries import ChannelKey, messages_in
 from hub.settings import Settings
 
 
@@ -28,13 +28,14 @@ async def redrive_deliveries(
     count, missing = 0, []
     for channel, wanted in by_channel.items():
         ids = {str(s["delivery_id"]) for s in wanted}
-        keys = {str(s["recipient_id"]).encode() for s in wanted}
+        # A delivery is under its recipient's id, or in a batch under its event's id.
+        keys = {str(s[field]).encode() for s in wanted for field in ("recipient_id", "event_id")}
         values: list[Any] = []
         key = ChannelKey(channel)
         tiers = names.retry_tiers(key, [tier_label(t) for t in settings.retry.tiers])
         for topic in (names.deliveries(key), names.retries(key), *tiers):
             records = await read_topic(settings.kafka, topic, keep=keys.__contains__)
-            values += [value for _key, value in records]
+            values += [message for _key, value in records for message in messages_in(value)]
         found = latest_messages(values, ids)
         resend = [to_resend(found[s["delivery_id"]]) for s in wanted if s["delivery_id"] in found]
         missing += sorted(ids - set(found))

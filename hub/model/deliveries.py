@@ -3,7 +3,8 @@
 A delivery message (`DeliveryRecord`) travels on hub.deliveries.<channel>.v1, on the retry topic
 (with `not_before`) and, wrapped in a `DeadLetter` with the reason, on the dead-letter topic. It is
 self-contained: a retry or a re-drive needs nothing else. Its personal fields are sealed on the
-topics (hub.privacy.sealing); these models read them once opened.
+topics (hub.privacy.sealing); these models read them once opened. A fan-out writes its deliveries
+in batches, many messages to one record (`{"batch": [message, ...]}`, see `messages_in`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, JsonValue, field_validator
 
 from hub.model.records import Record
+
+# The field of a record of a deliveries topic that holds many delivery messages.
+BATCH = "batch"
+
+
+def messages_in(value: object) -> list[object]:
+    """The delivery messages of one record of a deliveries topic: a planned batch, or one."""
+    if isinstance(value, dict) and isinstance(value.get(BATCH), list):
+        return list(value[BATCH])
+    return [value]
 
 
 class ChannelKey(StrEnum):

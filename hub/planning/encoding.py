@@ -1,14 +1,25 @@
-"""Planned deliveries as the bytes their topic holds, sealed, with each one's planned outcome."""
+"""Planned deliveries as the records their topics hold: sealed, batched by the partition of
+each recipient, with each delivery's planned outcome. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.model.deliveries import ChannelKey, Delivery, EventAt
+from hub.kafka.partitioning import partition_of
+from hub.model.deliveries import BATCH, ChannelKey, Delivery, EventAt
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.privacy.sealing import KeyLookup, sealed_json
+
+# Deliveries per record, and the most bytes of them (a sealed email delivery is about 1 KB):
+# few records per fan-out, each well under Kafka's 1 MB default limit, and each sent in a few
+# seconds (a worker handing its partitions over finishes the record in hand first).
+BATCH_ITEMS = 250
+BATCH_BYTES = 512 * 1024
+_OPEN = f'{{"{BATCH}": ['.encode()
+_SEPARATOR = b", "
+_CLOSE = b"]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +30,34 @@ class Encoded:
     key: bytes
     value: bytes
     planned: Outcome
+
+
+@dataclass(slots=True)
+class Batch:
+    """Deliveries of one event and channel whose recipients' keys map to one partition: one
+    record there (the partition of their retries and ledger entries too)."""
+
+    channel: ChannelKey
+    partition: int
+    key: bytes  # the event id: the record is placed by `partition`, not by its key
+    values: list[bytes] = field(default_factory=list)
+    planned: list[Outcome] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def value(self) -> bytes:
+        """What the topic's codec writes for `{"batch": [each message]}`, byte for byte."""
+        return _OPEN + _SEPARATOR.join(self.values) + _CLOSE
+
+    def has_room_for(self, item: Encoded, most_bytes: int) -> bool:
+        return not self.values or (
+            len(self.values) < BATCH_ITEMS and self.size + len(item.value) <= most_bytes
+        )
+
+    def add(self, item: Encoded) -> None:
+        self.values.append(item.value)
+        self.planned.append(item.planned)
+        self.size += len(item.value) + len(_SEPARATOR)
 
 
 def recipient_ids(deliveries: Iterable[Delivery]) -> set[str]:
@@ -46,3 +85,35 @@ def encode_deliveries(
         )
         for delivery in deliveries
     ]
+
+
+def batched(
+    encoded: Iterable[Encoded],
+    partitions: Mapping[ChannelKey, int],
+    most_bytes: int = BATCH_BYTES,
+) -> list[Batch]:
+    """The deliveries as records: grouped by channel and by the partition each recipient's key
+    maps to among that channel's `partitions`, in planned order within each record."""
+    open_batches: dict[tuple[ChannelKey, int], Batch] = {}
+    done: list[Batch] = []
+    for item in encoded:
+        partition = partition_of(item.key.decode(), partitions[item.channel])
+        batch = open_batches.get((item.channel, partition))
+        if batch is None or not batch.has_room_for(item, most_bytes):
+            if batch is not None:
+                done.append(batch)
+            batch = Batch(item.channel, partition, item.planned.event_id.encode())
+            open_batches[(item.channel, partition)] = batch
+        batch.add(item)
+    return done + list(open_batches.values())
+
+
+def encode_batches(
+    deliveries: Sequence[Delivery],
+    event_at: EventAt,
+    keys: Mapping[str, KeyLookup],
+    now: datetime,
+    partitions: Mapping[ChannelKey, int],
+) -> list[Batch]:
+    """`encode_deliveries`, then `batched`: the records of a slice of a fan-out."""
+    return batched(encode_deliveries(deliveries, event_at, keys, now), partitions)

@@ -31,6 +31,8 @@ SEALED = "sealed"
 ERASED = "erased"
 # Broadcast destinations (configured channels and groups) are not people: nothing to seal.
 BROADCAST_PREFIX = "telegram:"
+# A record of many delivery messages (hub.model.deliveries.BATCH): each sealed on its own.
+BATCH = "batch"
 EMAIL_ADDRESS = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
 
 
@@ -144,9 +146,13 @@ def erased(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def seal_value(value: Any, keys: Keys) -> Any:
-    """A delivery message, or a dead letter around one, sealed for writing to Kafka."""
+    """A delivery message, a batch of them, or a dead letter around one, sealed for Kafka."""
     if not isinstance(value, dict):
         return value
+    batch = value.get(BATCH)
+    if isinstance(batch, list):
+        sealed = [seal_delivery(m, keys) if isinstance(m, dict) else m for m in batch]
+        return {**value, BATCH: sealed}
     delivery = value.get("delivery")
     if isinstance(delivery, dict):  # a dead letter
         recipient = delivery.get("recipient")
@@ -166,6 +172,10 @@ def open_value(value: Any, keys: Keys) -> Any:
     """The reverse of seal_value, for the agents that send."""
     if not isinstance(value, dict):
         return value
+    batch = value.get(BATCH)
+    if isinstance(batch, list):
+        opened = [open_delivery(m, keys) if isinstance(m, dict) else m for m in batch]
+        return {**value, BATCH: opened}
     delivery = value.get("delivery")
     if isinstance(delivery, dict):
         return {**value, "delivery": open_delivery(delivery, keys)}

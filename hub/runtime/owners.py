@@ -11,20 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka.partitioner import DefaultPartitioner
 from yarl import URL
 
+from hub.kafka.partitioning import partition_of
 from hub.runtime.app import Runtime
 from hub.services import Keyed, OwnerUnknown
-
-_PARTITIONER = DefaultPartitioner()
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition the producer puts a record with this key on (murmur2, as Kafka's Java
-    client and aiokafka do)."""
-    every = list(range(partitions))
-    return int(_PARTITIONER(key.encode(), every, every))
 
 
 def _ident(url: str | URL) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.records import as_json
 from hub.model.tables import Embargo
-from hub.planning.encoding import encode_deliveries, recipient_ids
+from hub.planning.encoding import encode_batches, recipient_ids
 from hub.planning.planner import due_embargoes, plan_event
 from hub.privacy.sealing import KeyLookup, Keys, keys_from_records
 from hub.runtime.agents.channels import broadcast_to
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 # Planned outcomes per record on the outcomes topic (and per status record).
 PLANNED_BATCH = 500
-# Deliveries sent between two yields to the event loop: the API and other agents answer meanwhile.
+# Recipients' keys looked up between two yields to the event loop: the API answers meanwhile.
 EMIT_SLICE = 100
 # Deliveries sealed and encoded at a time, off the loop: bounds what is held at once.
 ENCODE_CHUNK = 2000
@@ -86,7 +86,7 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     Who could be in the audience comes from the directory's indexes, here on the loop; the rest
     (the rules, each recipient's deliveries and signed links, sealing them) is pure work on
     immutable values, done in a thread when the audience is large so that it does not hold up
-    the loop. The deliveries then go out in slices that yield to the loop.
+    the loop. The deliveries then go out in batches, many to a record.
     """
     # Subscribers loaded since the worker started are out of the collector's way before a
     # fan-out allocates enough to start a full pass over them.
@@ -134,32 +134,44 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     at = await write_document(rt, result.event)
     keys = keys_from_records(rt.subscriber_records.get)
     topics = {key: channel.deliveries.get_topic_name() for key, channel in rt.channels.items()}
+    partitions = {key: partition_count(rt, topic) for key, topic in topics.items()}
     planned: list[Outcome] = []
     for start in range(0, len(result.deliveries), ENCODE_CHUNK):
         chunk = result.deliveries[start : start + ENCODE_CHUNK]
         # Keys are read here (the table is the loop's); sealing and JSON in a thread.
         found = await looked_up(keys, recipient_ids(chunk))
-        encoded = await off_the_loop_if(
-            len(chunk) > INLINE_AUDIENCE, encode_deliveries, chunk, at, found, utc_now()
+        batches = await off_the_loop_if(
+            len(chunk) > INLINE_AUDIENCE,
+            encode_batches,
+            chunk,
+            at,
+            found,
+            utc_now(),
+            partitions,
         )
-        for index, ready in enumerate(encoded):
-            if index % EMIT_SLICE == EMIT_SLICE - 1:
-                await asyncio.sleep(0)
-            # The bytes the topic's codec would write; flushed before any offset is committed.
+        for batch in batches:
+            # Many deliveries to a record, on the partition of their recipients' retries and
+            # ledger entries; flushed before any offset is committed.
             await rt.app.producer.send(
-                topics[ready.channel], ready.key, ready.value, None, None, None
+                topics[batch.channel], batch.key, batch.value, batch.partition, None, None
             )
-            planned.append(ready.planned)
+            planned += batch.planned
             if len(planned) >= PLANNED_BATCH:
                 await record_outcomes(rt, planned)
                 planned = []
-            faults.reached("plan.delivery")
+            for _ in batch.planned:
+                faults.reached("plan.delivery")
     # Each delivery was sent before its planned outcome: a status never counts one that is not
     # on its way (and a crash before this re-plans the event, the ledger stopping repeats).
     await record_outcomes(rt, planned)
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+
+
+def partition_count(rt: Runtime, topic: str) -> int:
+    """The partitions of a topic this worker consumes, as the group's metadata knows them."""
+    return rt.app.consumer.topic_partitions(topic) or rt.settings.kafka.partitions
 
 
 async def off_the_loop_if(
