@@ -122,6 +122,36 @@ def test_a_patched_email_is_the_email_build_message_makes(
         assert all(len(line) <= 998 for line in got.data.split(b"\r\n"))  # type: ignore[attr-defined]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(renderings, st.text(min_size=1, max_size=40)), min_size=2, max_size=5))
+def test_events_sharing_one_shape_each_get_their_own_subject_and_event_id(
+    events: list[tuple[Rendered, str]],
+) -> None:
+    # One worker's messages: the shape of a kind of message is flattened once and serves every
+    # event of that kind, each with its own Subject and X-Hub-Event-Id lines.
+    messages = PrebuiltMessages(SENDER, DOMAIN)
+    links = PersonalLinks(
+        "https://h.example/p?t=1", "https://h.example/u?t=1", "mailto:u@h.example"
+    )
+    for rendered, event_id in events:
+        delivery = Delivery(
+            "d" * 32,
+            event_id,
+            ChannelKey.EMAIL,
+            "fr",
+            Recipient("r1", "Ana", "ana@example.org"),
+            0,
+            links,
+        )
+        expected = built(rendered, delivery, utf8=False)
+        got = patched(messages, rendered, delivery)
+        if isinstance(expected, type):
+            assert got is expected
+            continue
+        assert not isinstance(got, type), got
+        assert normalised(got.data) == normalised(expected)  # type: ignore[attr-defined]
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(names, PLAIN), min_size=2, max_size=6))
 def test_many_recipients_of_one_prebuilt_message_each_get_their_own_headers_and_links(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -75,13 +76,83 @@ class _Skeleton:
     boundary: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A skeleton for every event of one language and kind: its Subject and X-Hub-Event-Id
+    lines stand in for each event's own (each header is folded on its own, so putting a folded
+    line in place of another gives the bytes flattening the event's message would)."""
+
+    skeleton: _Skeleton
+    subject_line: bytes
+    event_line: bytes
+
+    def filled(self, subject_line: bytes, event_line: bytes) -> _Skeleton:
+        skeleton = self.skeleton
+        before_recipient = _swap(skeleton.before_recipient, self.subject_line, subject_line)
+        if skeleton.before_unsubscribe:
+            before_unsubscribe = _swap(skeleton.before_unsubscribe, self.event_line, event_line)
+            before_text = skeleton.before_text
+        else:
+            before_unsubscribe = b""
+            before_text = _swap(skeleton.before_text, self.event_line, event_line)
+        return _Skeleton(
+            before_recipient,
+            before_unsubscribe,
+            before_text,
+            skeleton.before_html,
+            skeleton.after_html,
+            skeleton.boundary,
+        )
+
+
+def _shape(
+    sender: Address, utf8: bool, links: bool, encodings: tuple[str, str], language: str
+) -> _Shape:
+    """Flatten a message of this kind once, with random slots where each recipient's, each
+    event's and each part's own bytes go (nothing in the content can forge them)."""
+    slot = secrets.token_hex(16)
+    subject, event_id = f"s{slot}", f"e{slot}"
+    message = assemble(
+        subject,
+        sender,
+        [(f"X-Hub-Slot-{slot}", "1")],
+        event_id,
+        slot if links else None,
+        language,
+        ("", ""),
+        encodings,
+    )
+    text_part, html_part = _parts(message)
+    text_part.set_payload(f"text-{slot}")
+    html_part.set_payload(f"html-{slot}")
+    raw = wire_bytes(message, utf8=utf8)
+    boundary = str(message.get_boundary()).encode("ascii")
+    head, rest = _cut(raw, f"X-Hub-Slot-{slot}: 1\r\n".encode())
+    event_header = b""  # without links, it is simply the start of before_text
+    if links:
+        event_header, rest = _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode())
+    before_text, rest = _cut(rest, f"text-{slot}".encode())
+    before_html, after_html = _cut(rest, f"html-{slot}".encode())
+    skeleton = _Skeleton(head, event_header, before_text, before_html, after_html, boundary)
+    return _Shape(
+        skeleton, _fold("Subject", subject, utf8), _fold("X-Hub-Event-Id", event_id, utf8)
+    )
+
+
+# The shape of a message of one (sender, SMTPUTF8, links, transfer encodings, language).
+ShapeOf = Callable[[Address, bool, bool, tuple[str, str], str], _Shape]
+
+
 class Prebuilt:
     """One rendering of one event in one language, for every recipient."""
 
-    def __init__(self, rendered: Rendered, event_id: str, language: str) -> None:
+    def __init__(
+        self, rendered: Rendered, event_id: str, language: str, shape_of: ShapeOf = _shape
+    ) -> None:
         self.rendered = rendered
         self.event_id = event_id
         self.language = language
+        self._shape_of = shape_of
         preferences, unsubscribe = link_marks(rendered.nonce)
         self.marks = (preferences.encode(), unsubscribe.encode())
         self.text = Body(rendered.text, self.marks, POLICY)
@@ -93,38 +164,15 @@ class Prebuilt:
     ) -> _Skeleton:
         key = (utf8, links, *encodings)
         if key not in self._skeletons:
-            self._skeletons[key] = self._flatten(sender, utf8, links, encodings)
+            shape = self._shape_of(sender, utf8, links, encodings, self.language)
+            skeleton = shape.filled(
+                _fold("Subject", header_text(self.rendered.subject), utf8),
+                _fold("X-Hub-Event-Id", self.event_id, utf8),
+            )
+            if skeleton.boundary in self.text.raw or skeleton.boundary in self.html.raw:
+                raise _NotPlain("the boundary is in the content")
+            self._skeletons[key] = skeleton
         return self._skeletons[key]
-
-    def _flatten(
-        self, sender: Address, utf8: bool, links: bool, encodings: tuple[str, str]
-    ) -> _Skeleton:
-        # Random slots: nothing in the event's content can forge them.
-        slot = secrets.token_hex(16)
-        message = assemble(
-            self.rendered.subject,
-            sender,
-            [(f"X-Hub-Slot-{slot}", "1")],
-            self.event_id,
-            slot if links else None,
-            self.language,
-            ("", ""),
-            encodings,
-        )
-        text_part, html_part = _parts(message)
-        text_part.set_payload(f"text-{slot}")
-        html_part.set_payload(f"html-{slot}")
-        raw = wire_bytes(message, utf8=utf8)
-        boundary = str(message.get_boundary()).encode("ascii")
-        if boundary in self.text.raw or boundary in self.html.raw:
-            raise _NotPlain("the boundary is in the content")
-        head, rest = _cut(raw, f"X-Hub-Slot-{slot}: 1\r\n".encode())
-        event_header = b""  # without links, it is simply the start of before_text
-        if links:
-            event_header, rest = _cut(rest, f"List-Unsubscribe: {slot}\r\n".encode())
-        before_text, rest = _cut(rest, f"text-{slot}".encode())
-        before_html, after_html = _cut(rest, f"html-{slot}".encode())
-        return _Skeleton(head, event_header, before_text, before_html, after_html, boundary)
 
 
 class _NotPlain(Exception):
@@ -142,6 +190,8 @@ class PrebuiltMessages:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[Rendered, str, str], Prebuilt] = OrderedDict()
         self._date = (0, "")
+        # Shapes by (SMTPUTF8, links, encodings, language): a handful, built once per worker.
+        self._shapes: dict[tuple[bool, bool, str, str, str], _Shape] = {}
         self._plain_domain = _PLAIN_ADDRESS.fullmatch(f"x@{message_id_domain}") is not None
 
     def message(self, rendered: Rendered, delivery: Delivery) -> WireMessage:
@@ -159,12 +209,22 @@ class PrebuiltMessages:
         key = (rendered, delivery.event_id, delivery.language)
         prebuilt = self._cache.get(key)
         if prebuilt is None:
-            prebuilt = self._cache[key] = Prebuilt(rendered, delivery.event_id, delivery.language)
+            prebuilt = Prebuilt(rendered, delivery.event_id, delivery.language, self._shape)
+            self._cache[key] = prebuilt
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
         return prebuilt
+
+    def _shape(
+        self, sender: Address, utf8: bool, links: bool, encodings: tuple[str, str], language: str
+    ) -> _Shape:
+        key = (utf8, links, *encodings, language)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = _shape(sender, utf8, links, encodings, language)
+        return shape
 
     def _patched(self, prebuilt: Prebuilt, delivery: Delivery, utf8: bool) -> WireMessage:
         links = delivery.links
@@ -252,6 +312,13 @@ def _cut(data: bytes, separator: bytes) -> tuple[bytes, bytes]:
     if not found or separator in after:
         raise _NotPlain("the skeleton does not have its slot exactly once")
     return before, after
+
+
+def _swap(data: bytes, old: bytes, new: bytes) -> bytes:
+    before, found, after = data.partition(old)
+    if not found or old in after:
+        raise _NotPlain("the skeleton does not have its slot exactly once")
+    return before + new + after
 
 
 def _breaks(value: str) -> bool:

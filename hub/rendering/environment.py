@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,25 @@ class Rendered:
     html: str
     # Names the link markers in text and html (hub.rendering.links.link_marks).
     nonce: str = ""
+
+
+class Converted:
+    """Markup converted from Markdown the first time a template shows it (`__html__`)."""
+
+    __slots__ = ("_convert", "_source", "_value")
+
+    def __init__(self, convert: Callable[[str], str], source: str) -> None:
+        self._convert = convert
+        self._source = source
+        self._value: Markup | None = None
+
+    def __html__(self) -> Markup:
+        if self._value is None:
+            self._value = Markup(self._convert(self._source))  # noqa: S704 (escaped by the converter)
+        return self._value
+
+    def __str__(self) -> str:
+        return str(self.__html__())
 
 
 def _markdown() -> MarkdownIt:
@@ -136,8 +156,9 @@ class Renderer:
             "title": content.title,
             "summary": content.summary,
             "body_markdown": content.body,
-            "body_html": Markup(self._md.render(content.body)),  # noqa: S704 (escaped by markdown-it)
-            "body_telegram": Markup(markdown_to_telegram(content.body)),  # noqa: S704 (escaped)
+            # Converted when a template first shows them: each channel's templates need one.
+            "body_html": Converted(self._md.render, content.body),  # escaped by markdown-it
+            "body_telegram": Converted(markdown_to_telegram, content.body),  # escaped
             "full_text_url": _full_text_url(doc, content.links),
             "links": [{"title": link.title, "url": link.url} for link in content.links],
             "research": doc.get("research"),

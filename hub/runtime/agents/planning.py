@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 
 from faust.types import StreamT
 
 from hub.delivery import faults
+from hub.delivery.inflight import InFlight
 from hub.model.deliveries import EventAt, EventDeadLetter
 from hub.model.events import Event, topic_name
 from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.records import as_json
+from hub.model.subscribers import Subscriber
 from hub.model.tables import Embargo
+from hub.partners.registry import PartnerRegistry
 from hub.planning.encoding import encode_batches, recipient_ids
 from hub.planning.planner import due_embargoes, plan_event
 from hub.privacy.sealing import KeyLookup, Keys, keys_from_records
 from hub.runtime.agents.channels import broadcast_to
-from hub.runtime.agents.guard import ContiguousStream
+from hub.runtime.agents.guard import ContiguousStream, Taken
 from hub.runtime.agents.newsletters import newsletters_for
 from hub.runtime.agents.outcomes import record_outcome, record_outcomes
+from hub.runtime.agents.retries import flowing
 from hub.runtime.app import Runtime, utc_now
 
 log = logging.getLogger(__name__)
@@ -39,23 +44,43 @@ EMIT_SLICE = 100
 ENCODE_CHUNK = 2000
 # Audiences up to this size are planned on the loop: a few milliseconds at most.
 INLINE_AUDIENCE = 200
+# Events planned at once (one large audience among them at most).
+PLANS_IN_FLIGHT = 8
 
 
 def register_planning_agents(rt: Runtime) -> None:
     app = rt.app
     events = ContiguousStream(rt, "hub.plan")
 
+    large_plans = asyncio.Semaphore(1)
+
     @app.agent(rt.event_topics, name="hub.plan", concurrency=1)
     async def plan(stream: StreamT[Any]) -> None:
-        """Turn accepted events into deliveries, one per recipient and channel."""
-        async for _key, document in events.items(stream):
-            try:
-                await plan_one(rt, document)
-            except Exception as exc:
-                # Last resort: an event never leaves here without a recorded outcome (an escaped
-                # exception would acknowledge it and skip it in silence).
-                log.exception("event could not be planned")
-                await unplannable(rt, document, f"{type(exc).__name__}: {exc}")
+        """Turn accepted events into deliveries, one per recipient and channel.
+
+        Up to PLANS_IN_FLIGHT events are planned at once: most of an event's time goes to
+        waiting for Kafka (its document acknowledged, its records written), so a stream of small
+        events would otherwise queue behind each round trip. Copies of one event (same key) are
+        planned one after the other, and offsets are acknowledged in order per partition, once
+        every event up to there is planned (hub.delivery.inflight).
+        """
+
+        async def settle(finished: Sequence[tuple[Taken, None]]) -> None:
+            for taken, _ in finished:
+                taken.settle()
+                if taken.event is not None:
+                    await stream.ack(taken.event)
+
+        window: InFlight[Taken, None] = InFlight(
+            PLANS_IN_FLIGHT, lambda taken: plan_or_keep(rt, taken.record.value, large_plans), settle
+        )
+        manual = cast(Any, stream).noack()  # acknowledged by hand (StreamT does not declare it)
+        async for taken in events.taken(manual):
+            await window.admit(taken.tp, taken.record.key, taken)
+            if not flowing(app):
+                # Partitions are being revoked or the worker stops: finish what is in flight
+                # before faust hands over anything else.
+                await window.drain()
 
     @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
     async def release_embargoes() -> None:
@@ -80,7 +105,20 @@ def register_planning_agents(rt: Runtime) -> None:
             log.exception("embargo release failed; will try again")
 
 
-async def plan_one(rt: Runtime, document: Any) -> None:
+async def plan_or_keep(rt: Runtime, document: Any, large_plans: asyncio.Semaphore) -> None:
+    """Plan one event; one that cannot be planned is kept as a dead letter."""
+    try:
+        await plan_one(rt, document, large_plans)
+    except Exception as exc:
+        # Last resort: an event never leaves here without a recorded outcome (an escaped
+        # exception would acknowledge it and skip it in silence).
+        log.exception("event could not be planned")
+        await unplannable(rt, document, f"{type(exc).__name__}: {exc}")
+
+
+async def plan_one(
+    rt: Runtime, document: Any, large_plans: asyncio.Semaphore | None = None
+) -> None:
     """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
 
     Who could be in the audience comes from the directory's indexes, here on the loop; the rest
@@ -88,16 +126,36 @@ async def plan_one(rt: Runtime, document: Any) -> None:
     immutable values, done in a thread when the audience is large so that it does not hold up
     the loop. The deliveries then go out in batches, many to a record.
     """
+    try:
+        event = Event.from_document(document)
+        partners = rt.partners.registry()
+        candidates = rt.directory.candidates(event, partners)
+    except (KeyError, TypeError, ValueError) as exc:
+        await unplannable(rt, document, repr(exc))
+        return
+    # One large audience at a time, whatever else is in flight: each holds its deliveries in
+    # memory until they are written.
+    large = len(candidates) > INLINE_AUDIENCE
+    async with large_plans if large and large_plans is not None else contextlib.nullcontext():
+        await fan_out(rt, document, event, candidates, partners, large)
+
+
+async def fan_out(
+    rt: Runtime,
+    document: Any,
+    event: Event,
+    candidates: list[Subscriber],
+    partners: PartnerRegistry,
+    large: bool,
+) -> None:
+    """Plan an event for its candidate recipients and write what the plan says."""
     # Subscribers loaded since the worker started are out of the collector's way before a
     # fan-out allocates enough to start a full pass over them.
     rt.heap.settle(len(rt.directory))
     try:
-        event = Event.from_document(document)
-        partners = rt.partners.registry()
         seen = rt.planned.get(event.id)
-        candidates = rt.directory.candidates(event, partners)
         result = await off_the_loop_if(
-            len(candidates) > INLINE_AUDIENCE,
+            large,
             plan_event,
             document,
             candidates,
