@@ -24,6 +24,7 @@ from bench.subscribers import records
 from hub.kafka.topics import TopicNames
 from hub.model.deliveries import ChannelKey, messages_in
 from hub.partners.registry import EMPTY
+from hub.privacy.sealing import keys_from_records
 from hub.rendering.links import LinkMaker
 from hub.runtime.agents.planning import plan_one
 from hub.runtime.heap import HeapKeeper
@@ -107,6 +108,7 @@ def runtime(directory: Directory, directory_records: Mapping[str, Any]) -> Simpl
         planned={},
         event_documents=None,
         subscriber_records=directory_records,
+        keys=keys_from_records(directory_records.get),
         embargoed={},
         settings=SimpleNamespace(
             default_language="en", kafka=SimpleNamespace(topic_prefix="b", partitions=3)

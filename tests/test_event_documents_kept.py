@@ -22,15 +22,15 @@ async def test_a_document_written_here_is_read_without_kafka_until_newer_ones_pu
     monkeypatch.setattr(documents_module, "CACHED_DOCUMENT_BYTES", 10 * size)
     # A broker nobody listens on: any read from Kafka fails.
     documents = EventDocuments(KafkaSettings(broker="127.0.0.1:1"), "t.event-documents.v1")
-    documents.remember("ev-0", 1, 7, document(0))
+    documents.remember("ev-0", 1, 7, document(0), size)
     assert await documents.get("ev-0", 1, 7) == document(0)
     for n in range(1, 10):
-        documents.remember(f"ev-{n}", 1, 7 + n, document(n))
+        documents.remember(f"ev-{n}", 1, 7 + n, document(n), size)
     # Ten fit: all of them are still at hand, the oldest included.
     assert [await documents.get(f"ev-{n}", 1, 7 + n) for n in range(10)] == [
         document(n) for n in range(10)
     ]
-    documents.remember("ev-10", 1, 17, document(10))
+    documents.remember("ev-10", 1, 17, document(10), size)
     assert await documents.get("ev-10", 1, 17) == document(10)
     with pytest.raises(TransientDeliveryError):  # the least recently used went: read again
         await documents.get("ev-0", 1, 7)

@@ -5,7 +5,8 @@ once (the channel's own limit: the SMTP pool's size), messages with the same key
 run one after another in arrival order, and a message that finished waits until every earlier
 message of its partition has finished too. Then the finished run at the head of the partition is
 ready to be settled (outcomes written, offsets acknowledged): an offset is never acknowledged
-while an earlier one of its partition is still being sent.
+while an earlier one of its partition is still being sent. The planner uses it the same way for
+events (the key: the event id; the limit: events planned at once).
 
 Ready runs of every partition are settled together, at once when `batch` are ready or nothing
 else is running, otherwise `linger` seconds after the first: messages finishing close together

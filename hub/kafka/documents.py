@@ -49,28 +49,27 @@ class EventDocuments:
         async with self._reading:
             if key not in self._cache:
                 try:
-                    document = await asyncio.wait_for(
+                    raw = await asyncio.wait_for(
                         self._read(event_id, partition, offset), READ_TIMEOUT_SECONDS
                     )
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self.close()  # a fresh consumer for the next try
                     raise TransientDeliveryError(f"event document unreadable: {exc!r}") from exc
-                if document is None:
+                if raw is None:
                     return None
-                self._keep(key, document)
+                self._keep(key, json.loads(raw), len(raw))
         return self._cache[key][0]
 
     def remember(
-        self, event_id: str, partition: int, offset: int, document: dict[str, Any]
+        self, event_id: str, partition: int, offset: int, document: dict[str, Any], size: int
     ) -> None:
-        """Keep a document this worker has just written there: its deliveries, most often sent
-        by this same worker, then need no read from Kafka at all."""
-        self._keep((event_id, partition, offset), document)
+        """Keep a document this worker has just written there (`size`: its bytes): its
+        deliveries, most often sent by this same worker, then need no read from Kafka at all."""
+        self._keep((event_id, partition, offset), document, size)
 
-    def _keep(self, key: tuple[str, int, int], document: dict[str, Any]) -> None:
+    def _keep(self, key: tuple[str, int, int], document: dict[str, Any], size: int) -> None:
         if key in self._cache:
             self._bytes -= self._cache.pop(key)[1]
-        size = len(json.dumps(document, ensure_ascii=False))
         self._cache[key] = (document, size)
         self._bytes += size
         while self._bytes > CACHED_DOCUMENT_BYTES and len(self._cache) > 1:
@@ -81,7 +80,7 @@ class EventDocuments:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
 
-    async def _read(self, event_id: str, partition: int, offset: int) -> dict[str, Any] | None:
+    async def _read(self, event_id: str, partition: int, offset: int) -> bytes | None:
         consumer = await self._started()
         tp = TopicPartition(self.topic, partition)
         consumer.assign([tp])
@@ -110,17 +109,17 @@ class EventDocuments:
 
 async def _next_with_key(
     consumer: AIOKafkaConsumer, tp: TopicPartition, key: bytes, end: int, *, first_only: bool
-) -> dict[str, Any] | None:
-    """The first record read (first_only) if it has `key`, else the last with `key` before
-    `end`; None if there is none."""
-    found: dict[str, Any] | None = None
+) -> bytes | None:
+    """The value of the first record read (first_only) if it has `key`, else of the last with
+    `key` before `end`; None if there is none."""
+    found: bytes | None = None
     while await consumer.position(tp) < end:
         batches = await consumer.getmany(tp, timeout_ms=1000)
         for message in batches.get(tp, []):
             if message.offset >= end:
                 return found
             if message.key == key and message.value is not None:
-                found = json.loads(message.value)
+                found = message.value
             if first_only:
                 return found
     return found

@@ -33,7 +33,7 @@ from hub.model.deliveries import ChannelKey
 from hub.newsletters.config import Newsletter, load_newsletters
 from hub.partners.registry import PartnerBook
 from hub.privacy.erasure import compaction_config
-from hub.privacy.sealing import keys_from_records
+from hub.privacy.sealing import Keys, keys_from_records
 from hub.rendering.environment import Renderer
 from hub.rendering.links import LinkMaker
 from hub.runtime.broker_credentials import broker_credentials
@@ -96,6 +96,7 @@ class Runtime:
     progress: TableT[str, Any]  # for topics of `kafka.partitions` partitions
     progress_single: TableT[str, Any]  # for one-partition topics (subscribers, partners)
     subscriber_records: GlobalTableT  # subscriber id -> record, on every worker
+    keys: Keys  # each subscriber's data key, from their record (hub.privacy.sealing)
     directory: Directory
     partner_commands: TopicT  # compacted: org:<id> and access:<subscriber id> records
     partner_records: GlobalTableT  # the same keys -> organisation or decision, on every worker
@@ -260,7 +261,8 @@ def create_runtime(settings: Settings) -> Runtime:
         f"{settings.kafka.topic_prefix}-partners", default=None, partitions=1
     )
     # Deliveries, retries and dead letters carry their recipient sealed with the recipient's key.
-    sealed = SealingCodec(keys_from_records(subscriber_records.get))
+    keys = keys_from_records(subscriber_records.get)
+    sealed = SealingCodec(keys)
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
@@ -324,6 +326,7 @@ def create_runtime(settings: Settings) -> Runtime:
         progress=app.Table(f"{prefix}-stream-progress", default=None),
         progress_single=app.Table(f"{prefix}-stream-progress-single", default=None, partitions=1),
         subscriber_records=subscriber_records,
+        keys=keys,
         directory=directory_holder[0],
         partner_commands=app.topic(names.partners, partitions=1),
         partner_records=partner_records,

@@ -18,7 +18,6 @@ from hub.model.subscribers import Subscriber
 from hub.newsletters.config import Newsletter
 from hub.newsletters.state import load
 from hub.privacy.export import everything_about
-from hub.privacy.sealing import keys_from_records
 from hub.runtime.app import Runtime
 from hub.runtime.owners import TableOwners
 from hub.services import Placement
@@ -124,7 +123,7 @@ class People:
             self.rt.settings.kafka,
             self.rt.names,
             [str(key) for key in self.rt.channels],
-            keys_from_records(self.rt.subscriber_records.get),
+            self.rt.keys,
         )
 
 

@@ -23,7 +23,7 @@ from hub.model.tables import Embargo
 from hub.partners.registry import PartnerRegistry
 from hub.planning.encoding import encode_batches, recipient_ids
 from hub.planning.planner import due_embargoes, plan_event
-from hub.privacy.sealing import KeyLookup, Keys, keys_from_records
+from hub.privacy.sealing import KeyLookup, Keys
 from hub.runtime.agents.channels import broadcast_to
 from hub.runtime.agents.guard import ContiguousStream, Taken
 from hub.runtime.agents.newsletters import newsletters_for
@@ -190,14 +190,13 @@ async def fan_out(
         return
     # The document first, acknowledged by every replica: each delivery points to it.
     at = await write_document(rt, result.event)
-    keys = keys_from_records(rt.subscriber_records.get)
     topics = {key: channel.deliveries.get_topic_name() for key, channel in rt.channels.items()}
     partitions = {key: partition_count(rt, topic) for key, topic in topics.items()}
     planned: list[Outcome] = []
     for start in range(0, len(result.deliveries), ENCODE_CHUNK):
         chunk = result.deliveries[start : start + ENCODE_CHUNK]
         # Keys are read here (the table is the loop's); sealing and JSON in a thread.
-        found = await looked_up(keys, recipient_ids(chunk))
+        found = await looked_up(rt.keys, recipient_ids(chunk))
         batches = await off_the_loop_if(
             len(chunk) > INLINE_AUDIENCE,
             encode_batches,
@@ -254,17 +253,13 @@ async def looked_up(keys: Keys, recipients: Iterable[str]) -> dict[str, KeyLooku
 
 async def write_document(rt: Runtime, event: Event) -> EventAt:
     """Keep the event's document where its deliveries will read it; where that is."""
+    value = json.dumps(event.document, ensure_ascii=False).encode()
     metadata = await rt.app.producer.send_and_wait(
-        rt.names.event_documents,
-        event.id.encode(),
-        json.dumps(event.document, ensure_ascii=False).encode(),
-        None,
-        None,
-        None,
+        rt.names.event_documents, event.id.encode(), value, None, None, None
     )
     at = EventAt(partition=metadata.partition, offset=metadata.offset)
     if rt.event_documents is not None:
-        rt.event_documents.remember(event.id, at.partition, at.offset, event.document)
+        rt.event_documents.remember(event.id, at.partition, at.offset, event.document, len(value))
     return at
 
 
