@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
 from faust.types import StreamT
@@ -193,6 +193,7 @@ async def fan_out(
     topics = {key: channel.deliveries.get_topic_name() for key, channel in rt.channels.items()}
     partitions = {key: partition_count(rt, topic) for key, topic in topics.items()}
     planned: list[Outcome] = []
+    acknowledged: list[Awaitable[Any]] = []
     for start in range(0, len(result.deliveries), ENCODE_CHUNK):
         chunk = result.deliveries[start : start + ENCODE_CHUNK]
         # Keys are read here (the table is the loop's); sealing and JSON in a thread.
@@ -209,9 +210,10 @@ async def fan_out(
         for batch in batches:
             # Many deliveries to a record, on the partition of their recipients' retries and
             # ledger entries; flushed before any offset is committed.
-            await rt.app.producer.send(
+            written = await rt.app.producer.send(
                 topics[batch.channel], batch.key, batch.value, batch.partition, None, None
             )
+            acknowledged.append(written)
             planned += batch.planned
             if len(planned) >= PLANNED_BATCH:
                 await record_outcomes(rt, planned)
@@ -221,6 +223,10 @@ async def fan_out(
     # Each delivery was sent before its planned outcome: a status never counts one that is not
     # on its way (and a crash before this re-plans the event, the ledger stopping repeats).
     await record_outcomes(rt, planned)
+    # Every delivery acknowledged by the brokers before the event counts as planned: a worker
+    # killed with a record still unacknowledged (its partition's leader slow or down) plans the
+    # event again, where an entry written first would have it skipped and the record lost.
+    await asyncio.gather(*acknowledged)
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
     log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
