@@ -31,7 +31,7 @@ from bench.stack import (
     settled_offsets,
     worker,
 )
-from bench.wire import ceiling, naive, sample_message
+from bench.wire import ceiling, client_alone, naive, sample_message
 from hub.model.deliveries import messages_in
 from tests.helpers import load_example
 from tests.hubprocess import HubProcess
@@ -131,7 +131,11 @@ async def main() -> None:
         # The references first, while the machine is quiet of the worker.
         source_rate = await ceiling(message, count, workdir)
         naive_rate = await naive(message, count)
-        print(f"references: smtp-source {source_rate:,.0f}/s, naive smtplib {naive_rate:,.0f}/s")
+        client_rate = await client_alone(message, count)
+        print(
+            f"references: smtp-source {source_rate:,.0f}/s, naive smtplib {naive_rate:,.0f}/s,"
+            f" aiosmtplib alone over 8 connections {client_rate:,.0f}/s"
+        )
         figures, written, raw_rate = await hub_fanout(count, workdir / "hub")
     hub_rate = figures["hub_per_s"]
     per_email = sum(written.values()) / count
@@ -144,6 +148,9 @@ async def main() -> None:
             "hub_fanout_s": figures["fanout_s"],
             "smtp_source_per_s": source_rate,
             "naive_smtplib_per_s": naive_rate,
+            "aiosmtplib_alone_per_s": client_rate,
+            "aiosmtplib_alone_over_ceiling": client_rate / source_rate,
+            "hub_over_aiosmtplib_alone": hub_rate / client_rate,
             "hub_over_ceiling": hub_rate / source_rate,
             "hub_over_naive": hub_rate / naive_rate,
             "kafka_records_per_email": per_email,

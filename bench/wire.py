@@ -1,4 +1,5 @@
-"""The message the hub sends, and the two reference senders of S1: smtp-source and a naive loop."""
+"""The message the hub sends, and the reference senders of S1: smtp-source, a naive loop, and
+the hub's SMTP client library alone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import aiosmtplib
 
 from bench.stack import SOURCE, Sink
 from channels.email.channel import EmailChannel
@@ -76,6 +79,32 @@ async def naive(message: bytes, count: int) -> float:
     thread = asyncio.create_task(asyncio.to_thread(_quietly, loop))
     ended = await sink.done(within=3600)
     await thread
+    return count / (ended - started)
+
+
+async def client_alone(message: bytes, count: int, connections: int = 8) -> float:
+    """aiosmtplib, the hub's SMTP client, sending `message` `count` times over `connections`
+    concurrent connections in this one process and nothing else (no Kafka, no building):
+    messages/s. What one process can send with it at all, the bound of a single worker."""
+    sink = Sink(count)
+    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.port) for _ in range(connections)]
+    for client in clients:
+        await client.connect()
+    remaining = iter(range(count))
+
+    async def send_through(client: aiosmtplib.SMTP) -> None:
+        for _ in remaining:
+            try:
+                await client.sendmail(SENDER, [RECIPIENT], message)
+            except aiosmtplib.SMTPException:
+                return  # the sink left after the last one
+
+    started = time.monotonic()
+    senders = asyncio.gather(*(send_through(client) for client in clients))
+    ended = await sink.done(within=3600)
+    await senders
+    for client in clients:
+        client.close()
     return count / (ended - started)
 
 

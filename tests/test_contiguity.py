@@ -1,11 +1,14 @@
-"""The agents' own check that no offset of a partition is skipped, and the kill points. No Kafka."""
+"""The agents' own check that no offset of a partition is skipped, its reads from Kafka through a
+broker outage, and the kill points. No Kafka."""
 
 from __future__ import annotations
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 
 from hub.delivery.faults import KillPoints, parse
+from hub.runtime.agents import guard
 from hub.runtime.contiguity import Contiguity, baseline, never_committed, repair_pending
 
 TP = ("hub.deliveries.email.v1", 1)
@@ -102,3 +105,27 @@ def test_kill_points_count_hits_only_when_armed() -> None:
     idle = KillPoints()
     idle.reached("deliver.done")
     assert not idle.hits
+
+
+async def test_a_read_kafka_cannot_answer_is_tried_again_until_it_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(guard, "READ_AGAIN_AFTER", (0.0,))
+    tries: list[int] = []
+
+    async def committed() -> int:
+        tries.append(len(tries))
+        if len(tries) < 4:  # the broker restarting: no answer for a while
+            raise KafkaConnectionError("Unable to bootstrap")
+        return 42
+
+    assert await guard.until_read(committed, ("hub.deliveries.email.v1", 3)) == 42
+    assert len(tries) == 4
+
+
+async def test_a_read_that_fails_otherwise_is_not_hidden() -> None:
+    async def broken() -> int:
+        raise ValueError("not a Kafka error")
+
+    with pytest.raises(ValueError, match="not a Kafka error"):
+        await guard.until_read(broken, ("t", 0))

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from channels.base import Channel
+from hub.delivery.recipients import WITHDRAWN
 from hub.delivery.retry import GiveUp, decide
 from hub.errors import (
     BadRecord,
@@ -23,7 +24,7 @@ from hub.errors import (
     TemplateError,
     TransientDeliveryError,
 )
-from hub.model.deliveries import ChannelKey, DeadLetter, Delivery, DeliveryRecord
+from hub.model.deliveries import BY_REFERENCE, ChannelKey, DeadLetter, Delivery, DeliveryRecord
 from hub.model.events import Event
 from hub.model.outcomes import Outcome, OutcomeStatus
 from hub.model.records import as_json
@@ -41,6 +42,8 @@ PARSED_EVENTS = 256
 
 # Reads an event's document by (event id, partition, offset); None if it is not there.
 Documents = Callable[[str, int, int], Awaitable[dict[str, Any] | None]]
+# Completes a message whose recipient is named by id (hub.delivery.recipients).
+Resolve = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,11 @@ class Dispatcher:
         retry: RetrySettings,
         rng: random.Random | None = None,
         documents: Documents | None = None,
+        resolve: Resolve | None = None,
     ) -> None:
         self.renderer = renderer
         self.documents = documents
+        self.resolve = resolve
         self._events: OrderedDict[tuple[str, int, int], Event] = OrderedDict()
         self.channels = channels
         self.ledger = ledger  # delivery id -> last status: what has been done, across restarts
@@ -105,8 +110,12 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
     async def dispatch(self, message: object) -> Dispatched:
+        if isinstance(message, dict) and message.get(BY_REFERENCE) and self.resolve is not None:
+            message = self.resolve(message)
         if isinstance(message, dict) and message.get(ERASED):
             return self._erased(message)
+        if isinstance(message, dict) and message.get(WITHDRAWN):
+            return self._withdrawn(message)
         try:
             record = DeliveryRecord.parse(message)
         except BadRecord as exc:  # any shape of garbage: a dead letter saying what it was
@@ -240,6 +249,20 @@ class Dispatcher:
         update = {"status": OutcomeStatus.RETRYING, "reason": reason, "retry_at": when.isoformat()}
         return Dispatched(outcome.model_copy(update=update), retry=retry)
 
+    def _withdrawn(self, message: dict[str, Any]) -> Dispatched:
+        """Not to be sent any more (the recipient unsubscribed, or has no address on the
+        channel): nothing sent, nothing to retry or re-drive, and the outcome says why."""
+        try:
+            record = DeliveryRecord.parse({**message, "recipient": _anonymous(message)})
+        except BadRecord as exc:
+            return self._unreadable(message, exc)
+        delivery = record.delivery()
+        if self.ledger.get(delivery.id) == OutcomeStatus.SENT:  # sent before they left
+            return Dispatched(Outcome.of(delivery, OutcomeStatus.DUPLICATE, self.clock()))
+        self.ledger[delivery.id] = OutcomeStatus.FAILED.value
+        reason = str(message[WITHDRAWN])
+        return Dispatched(Outcome.of(delivery, OutcomeStatus.FAILED, self.clock(), reason))
+
     def _unreadable(self, message: object, exc: BadRecord) -> Dispatched:
         now = self.clock()
         event_id = message.get("event_id", "") if isinstance(message, dict) else ""
@@ -249,6 +272,12 @@ class Dispatcher:
             event_id=str(event_id), status=OutcomeStatus.FAILED, at=now.isoformat(), reason=reason
         )
         return Dispatched(outcome, dead_letter=letter.dump())
+
+
+def _anonymous(message: dict[str, Any]) -> dict[str, str]:
+    recipient = message.get("recipient")
+    recipient_id = recipient.get("id", "") if isinstance(recipient, dict) else ""
+    return {"id": str(recipient_id), "name": "", "address": ""}
 
 
 def _where(error: BaseException) -> str:

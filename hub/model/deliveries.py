@@ -3,8 +3,13 @@
 A delivery message (`DeliveryRecord`) travels on hub.deliveries.<channel>.v1, on the retry topic
 (with `not_before`) and, wrapped in a `DeadLetter` with the reason, on the dead-letter topic. It is
 self-contained: a retry or a re-drive needs nothing else. Its personal fields are sealed on the
-topics (hub.privacy.sealing); these models read them once opened. A fan-out writes its deliveries
-in batches, many messages to one record (`{"batch": [message, ...]}`, see `messages_in`).
+topics (hub.privacy.sealing); these models read them once opened.
+
+A fan-out writes its deliveries many to a record: a roster names each recipient by id with the
+language chosen for them (`{"event_id", "channel", "event_at", "roster": [[id, language], ...]}`),
+and the worker that sends looks up the address and signs the links then (hub.delivery.recipients):
+no address is written at all, and planning signs nothing. Records written before rosters hold
+sealed messages, `{"batch": [message, ...]}`; `messages_in` reads every form.
 """
 
 from __future__ import annotations
@@ -21,13 +26,57 @@ from hub.model.records import Record
 
 # The field of a record of a deliveries topic that holds many delivery messages.
 BATCH = "batch"
+# The field of a planned record that names its recipients: [[subscriber id, language], ...].
+ROSTER = "roster"
+# Marks a message whose recipient is named by id only: looked up when it is sent.
+BY_REFERENCE = "by_reference"
 
 
 def messages_in(value: object) -> list[object]:
-    """The delivery messages of one record of a deliveries topic: a planned batch, or one."""
-    if isinstance(value, dict) and isinstance(value.get(BATCH), list):
+    """The delivery messages of one record of a deliveries topic: a roster (each recipient's
+    message by reference), a batch of sealed messages, or one message. A roster that does not
+    read stays one message, which the dispatcher turns into a dead letter saying why."""
+    if not isinstance(value, dict):
+        return [value]
+    if isinstance(value.get(BATCH), list):
         return list(value[BATCH])
+    if ROSTER in value:
+        return _roster_messages(value) or [value]
     return [value]
+
+
+def _roster_messages(value: dict[str, Any]) -> list[object]:
+    event_id, channel, roster = value.get("event_id"), value.get("channel"), value.get(ROSTER)
+    if not (isinstance(event_id, str) and isinstance(channel, str) and isinstance(roster, list)):
+        return []
+    if not all(
+        isinstance(entry, list) and len(entry) == 2 and all(isinstance(f, str) for f in entry)
+        for entry in roster
+    ):
+        return []
+    shared = {"event_id": event_id, "channel": channel, "event_at": value.get("event_at")}
+    return [
+        {
+            "id": delivery_id(event_id, channel, recipient_id),
+            **shared,
+            "language": language,
+            "recipient": {"id": recipient_id},
+            BY_REFERENCE: True,
+        }
+        for recipient_id, language in roster
+    ]
+
+
+def roster_value(
+    event_id: str, channel: ChannelKey, event_at: EventAt, recipients: list[list[str]]
+) -> dict[str, Any]:
+    """A planned record naming its recipients: [[subscriber id, language], ...]."""
+    return {
+        "event_id": event_id,
+        "channel": channel.value,
+        "event_at": asdict(event_at),
+        ROSTER: recipients,
+    }
 
 
 class ChannelKey(StrEnum):

@@ -1,22 +1,28 @@
-"""Planned deliveries as the records their topics hold: sealed, batched by the partition of
-each recipient, with each delivery's planned outcome. Pure."""
+"""Planned deliveries as the records their topics hold, grouped by the partition of each
+recipient, with each delivery's planned outcome. Pure.
+
+Subscribers are named by id in rosters (nothing about them is written, nothing signed: the sender
+looks them up); configured destinations, which are not subscribers, go as sealed batches."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.kafka.partitioning import partition_of
-from hub.model.deliveries import BATCH, ChannelKey, Delivery, EventAt
+from hub.model.deliveries import BATCH, ChannelKey, Delivery, EventAt, roster_value
 from hub.model.outcomes import Outcome, OutcomeStatus
-from hub.privacy.sealing import KeyLookup, sealed_json
+from hub.privacy.sealing import BROADCAST_PREFIX, KeyLookup, sealed_json
 
 # Deliveries per record, and the most bytes of them (a sealed email delivery is about 1 KB):
 # few records per fan-out, each well under Kafka's 1 MB default limit, and each sent in a few
 # seconds (a worker handing its partitions over finishes the record in hand first).
 BATCH_ITEMS = 250
 BATCH_BYTES = 512 * 1024
+# Recipients per roster: an entry is an id and a language (some 50 bytes).
+ROSTER_ITEMS = 500
 _OPEN = f'{{"{BATCH}": ['.encode()
 _SEPARATOR = b", "
 _CLOSE = b"]}"
@@ -60,8 +66,58 @@ class Batch:
         self.size += len(item.value) + len(_SEPARATOR)
 
 
+@dataclass(slots=True)
+class Roster:
+    """Deliveries of one event and channel to subscribers whose keys map to one partition,
+    named by id: one record there."""
+
+    channel: ChannelKey
+    partition: int
+    key: bytes  # the event id: the record is placed by `partition`, not by its key
+    event_at: EventAt
+    recipients: list[list[str]] = field(default_factory=list)
+    planned: list[Outcome] = field(default_factory=list)
+
+    @property
+    def value(self) -> bytes:
+        event_id = self.key.decode()
+        return json.dumps(
+            roster_value(event_id, self.channel, self.event_at, self.recipients)
+        ).encode()
+
+
+def is_subscriber(delivery: Delivery) -> bool:
+    """Goes to a subscriber (a roster names them), not to a configured destination."""
+    return not delivery.recipient.id.startswith(BROADCAST_PREFIX)
+
+
 def recipient_ids(deliveries: Iterable[Delivery]) -> set[str]:
     return {delivery.recipient.id for delivery in deliveries}
+
+
+def rosters(
+    deliveries: Iterable[Delivery],
+    event_at: EventAt,
+    now: datetime,
+    partitions: Mapping[ChannelKey, int],
+) -> list[Roster]:
+    """Deliveries to subscribers as rosters, by channel and by the partition each recipient's
+    key maps to among that channel's `partitions`, in planned order within each."""
+    open_rosters: dict[tuple[ChannelKey, int], Roster] = {}
+    done: list[Roster] = []
+    for delivery in deliveries:
+        recipient_id = delivery.recipient.id
+        partition = partition_of(recipient_id, partitions[delivery.channel])
+        roster = open_rosters.get((delivery.channel, partition))
+        if roster is None or len(roster.recipients) >= ROSTER_ITEMS:
+            if roster is not None:
+                done.append(roster)
+            key = delivery.event_id.encode()
+            roster = Roster(delivery.channel, partition, key, event_at)
+            open_rosters[(delivery.channel, partition)] = roster
+        roster.recipients.append([recipient_id, delivery.language])
+        roster.planned.append(Outcome.of(delivery, OutcomeStatus.PLANNED, now))
+    return done + list(open_rosters.values())
 
 
 def encode_deliveries(

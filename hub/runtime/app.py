@@ -21,6 +21,7 @@ from hub.access.credential_store import environment_credentials
 from hub.access.credentials import CredentialIndex
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.faults import SentLedger
+from hub.delivery.recipients import Recipients
 from hub.delivery.retry import tier_label
 from hub.delivery.status_store import status_table_name
 from hub.errors import ConfigurationError
@@ -267,6 +268,9 @@ def create_runtime(settings: Settings) -> Runtime:
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
     renderer = Renderer(settings.templates_dir, default_language=settings.default_language)
+    links = LinkMaker(signer, settings.web.public_url, mail_domain, utc_now)
+    # Rosters name recipients by id: their address and links are read when they are sent.
+    recipients = Recipients(directory_holder[0].held, links.for_subscriber)
     senders: dict[ChannelKey, Channel[Any]] = {ChannelKey.EMAIL: EmailChannel(settings.smtp)}
     if settings.telegram.enabled:
         senders[ChannelKey.TELEGRAM] = TelegramChannel(
@@ -299,6 +303,7 @@ def create_runtime(settings: Settings) -> Runtime:
                 utc_now,
                 settings.retry,
                 documents=documents.get,
+                resolve=recipients.resolve,
             ),
             retry_tiers=[app.topic(name, value_serializer=sealed) for name in tiers],
         )
@@ -332,7 +337,7 @@ def create_runtime(settings: Settings) -> Runtime:
         partner_records=partner_records,
         partners=PartnerBook(partner_records),
         signer=signer,
-        links=LinkMaker(signer, settings.web.public_url, mail_domain, utc_now),
+        links=links,
         renderer=renderer,
         event_documents=documents,
         heap=heap,

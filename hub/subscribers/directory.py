@@ -51,6 +51,14 @@ class Directory:
         raw = self.records.get(subscriber_id)
         return self._parse(subscriber_id, raw) if raw else None
 
+    def held(self, subscriber_id: str) -> Subscriber | None:
+        """`get` without reading the table once the indexes are built: `note()` keeps what they
+        hold as current as the table (a sender looks up every recipient of a fan-out)."""
+        if not self._indexed:
+            return self.get(subscriber_id)
+        parsed = self._parsed.get(subscriber_id)
+        return parsed[1] if parsed is not None else None
+
     def __iter__(self) -> Iterator[Subscriber]:
         self._build_once()
         return iter(self._facets)

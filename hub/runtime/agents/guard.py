@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from faust.serializers import codecs
 from faust.types import EventT, StreamT, TableT
 
@@ -18,6 +20,13 @@ from hub.runtime.app import Runtime
 from hub.runtime.contiguity import Contiguity, baseline, repair_pending
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Pauses between tries of a read from Kafka that failed (the broker down or restarting); the last
+# one repeats until it works. The record in hand is not handed over meanwhile: an agent that
+# crashed here would leave it unacknowledged for good, and its partition stuck behind it.
+READ_AGAIN_AFTER = (0.5, 1.0, 2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ class ContiguousStream:
             message = event.message
             tp = (message.topic, message.partition)
             if not self.seen.knows(tp):
-                committed, start = await self._committed(tp)
+                committed, start = await until_read(functools.partial(self._committed, tp), tp)
                 self.seen.start(tp, baseline(committed, self._repair_from(tp), start))
             gap = self.seen.missing(tp, message.offset)
             if gap:
@@ -102,7 +111,7 @@ class ContiguousStream:
                 table = self._progress(tp)
                 if table is not None:
                     table[self._progress_key(tp)] = gap.start
-                for record in await self._read(tp, gap):
+                for record in await until_read(functools.partial(self._read, tp, gap), tp):
                     self.repaired += 1
                     yield Taken(record, tp, None, _nothing)
             record = Record(event.key, event.value, dict(event.headers or {}), message.offset)
@@ -139,8 +148,8 @@ class ContiguousStream:
         """The group's committed offset (at a partition's first message faust has not moved it)
         and the partition's first offset, where the group starts without a commit."""
         admin = AIOKafkaAdminClient(**client_options(self.rt.settings.kafka))
-        await admin.start()
         try:
+            await admin.start()
             partition = TopicPartition(*tp)
             offsets = await admin.list_consumer_group_offsets(
                 self.rt.settings.app_id, partitions=[partition]
@@ -196,3 +205,17 @@ class ContiguousStream:
         finally:
             await consumer.stop()
         return records
+
+
+async def until_read(read: Callable[[], Awaitable[T]], tp: tuple[str, int]) -> T:
+    """`read()`, tried again after a pause for as long as Kafka cannot answer it."""
+    for attempt in range(10**9):
+        try:
+            return await read()
+        except KafkaError as exc:
+            pause = READ_AGAIN_AFTER[min(attempt, len(READ_AGAIN_AFTER) - 1)]
+            log.warning(
+                "%s[%d]: Kafka did not answer (%r); trying again in %.1f s", *tp, exc, pause
+            )
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")

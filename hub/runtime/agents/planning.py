@@ -21,7 +21,14 @@ from hub.model.records import as_json
 from hub.model.subscribers import Subscriber
 from hub.model.tables import Embargo
 from hub.partners.registry import PartnerRegistry
-from hub.planning.encoding import encode_batches, recipient_ids
+from hub.planning.encoding import (
+    Batch,
+    Roster,
+    encode_batches,
+    is_subscriber,
+    recipient_ids,
+    rosters,
+)
 from hub.planning.planner import due_embargoes, plan_event
 from hub.privacy.sealing import KeyLookup, Keys
 from hub.runtime.agents.channels import broadcast_to
@@ -40,8 +47,8 @@ T = TypeVar("T")
 PLANNED_BATCH = 500
 # Recipients' keys looked up between two yields to the event loop: the API answers meanwhile.
 EMIT_SLICE = 100
-# Deliveries sealed and encoded at a time, off the loop: bounds what is held at once.
-ENCODE_CHUNK = 2000
+# Deliveries encoded at a time, off the loop: bounds what is held at once.
+ENCODE_CHUNK = 4000
 # Audiences up to this size are planned on the loop: a few milliseconds at most.
 INLINE_AUDIENCE = 200
 # Events planned at once (one large audience among them at most).
@@ -122,9 +129,9 @@ async def plan_one(
     """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
 
     Who could be in the audience comes from the directory's indexes, here on the loop; the rest
-    (the rules, each recipient's deliveries and signed links, sealing them) is pure work on
-    immutable values, done in a thread when the audience is large so that it does not hold up
-    the loop. The deliveries then go out in batches, many to a record.
+    (the rules, each recipient's deliveries, the rosters naming them) is pure work on immutable
+    values, done in a thread when the audience is large so that it does not hold up the loop.
+    The deliveries then go out many to a record; their senders look up addresses and sign links.
     """
     try:
         event = Event.from_document(document)
@@ -162,7 +169,6 @@ async def fan_out(
             {} if seen is None else {event.id: seen},
             utc_now(),
             default_language=rt.settings.default_language,
-            links=rt.links.for_subscriber,
             broadcast=broadcast_to(rt),
             channels=set(rt.channels),
             partners=partners,
@@ -194,32 +200,32 @@ async def fan_out(
     partitions = {key: partition_count(rt, topic) for key, topic in topics.items()}
     planned: list[Outcome] = []
     acknowledged: list[Awaitable[Any]] = []
-    for start in range(0, len(result.deliveries), ENCODE_CHUNK):
-        chunk = result.deliveries[start : start + ENCODE_CHUNK]
-        # Keys are read here (the table is the loop's); sealing and JSON in a thread.
-        found = await looked_up(rt.keys, recipient_ids(chunk))
-        batches = await off_the_loop_if(
-            len(chunk) > INLINE_AUDIENCE,
-            encode_batches,
-            chunk,
-            at,
-            found,
-            utc_now(),
-            partitions,
-        )
-        for batch in batches:
+
+    async def write(records: Sequence[Roster | Batch]) -> None:
+        nonlocal planned
+        for record in records:
             # Many deliveries to a record, on the partition of their recipients' retries and
             # ledger entries; flushed before any offset is committed.
             written = await rt.app.producer.send(
-                topics[batch.channel], batch.key, batch.value, batch.partition, None, None
+                topics[record.channel], record.key, record.value, record.partition, None, None
             )
             acknowledged.append(written)
-            planned += batch.planned
+            planned += record.planned
             if len(planned) >= PLANNED_BATCH:
                 await record_outcomes(rt, planned)
                 planned = []
-            for _ in batch.planned:
+            for _ in record.planned:
                 faults.reached("plan.delivery")
+
+    people = [delivery for delivery in result.deliveries if is_subscriber(delivery)]
+    for start in range(0, len(people), ENCODE_CHUNK):
+        chunk = people[start : start + ENCODE_CHUNK]
+        large_chunk = len(chunk) > INLINE_AUDIENCE
+        await write(await off_the_loop_if(large_chunk, rosters, chunk, at, utc_now(), partitions))
+    destinations = [delivery for delivery in result.deliveries if not is_subscriber(delivery)]
+    if destinations:  # configured channels and groups: a few, sealed like any message
+        found = await looked_up(rt.keys, recipient_ids(destinations))
+        await write(encode_batches(destinations, at, found, utc_now(), partitions))
     # Each delivery was sent before its planned outcome: a status never counts one that is not
     # on its way (and a crash before this re-plans the event, the ledger stopping repeats).
     await record_outcomes(rt, planned)
