@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 from faust.types import StreamT
 
@@ -17,9 +17,8 @@ from hub.model.events import Event
 from hub.model.outcomes import OutcomeStatus
 from hub.model.subscriber_commands import Cause
 from hub.planning.routing import broadcasts
-from hub.runtime.agents.guard import ContiguousStream, Record, Taken
+from hub.runtime.agents.guard import ContiguousStream, Record, Taken, acknowledge, run_in_flight
 from hub.runtime.agents.outcomes import record_outcomes
-from hub.runtime.agents.retries import flowing
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 from hub.subscribers.selfservice import command, move_chat, pause_channel
 
@@ -54,9 +53,7 @@ def register_channel_agents(
             for message, _ in finished:
                 faults.reached("deliver.done")
                 if message.last:  # every message of its record is settled: acknowledge it
-                    message.taken.settle()
-                    if message.taken.event is not None:
-                        await stream.ack(message.taken.event)
+                    await acknowledge(stream, message.taken)
 
         window: InFlight[Message, Dispatched] = InFlight(
             channel.channel.max_in_flight,
@@ -64,19 +61,17 @@ def register_channel_agents(
             settle,
             linger=SETTLE_LINGER_SECONDS,
         )
-        manual = cast(Any, stream).noack()  # acknowledged by hand (StreamT does not declare it)
-        async for taken in deliveries.taken(manual):
-            for message in messages_of(taken):
-                await window.admit(taken.tp, message.record.key, message)
-            if not flowing(app):
-                # Partitions are being revoked or the worker stops: finish what is in flight
-                # before faust hands over anything else.
-                await window.drain()
+        await run_in_flight(
+            deliveries,
+            stream,
+            window,
+            lambda taken: [(message.record.key, message) for message in messages_of(taken)],
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One delivery message of a taken record (a record holds one, or a planned batch)."""
+    """One delivery message of a taken record (a record holds one, or a roster or batch)."""
 
     taken: Taken
     record: Record

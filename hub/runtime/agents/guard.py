@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from faust.serializers import codecs
 from faust.types import EventT, StreamT, TableT
 
+from hub.delivery.inflight import InFlight
 from hub.kafka.security import client_options
 from hub.runtime.app import Runtime
 from hub.runtime.contiguity import Contiguity, baseline, repair_pending
@@ -22,6 +23,7 @@ from hub.runtime.contiguity import Contiguity, baseline, repair_pending
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 
 # Pauses between tries of a read from Kafka that failed (the broker down or restarting); the last
 # one repeats until it works. The record in hand is not handed over meanwhile: an agent that
@@ -219,3 +221,33 @@ async def until_read(read: Callable[[], Awaitable[T]], tp: tuple[str, int]) -> T
             )
             await asyncio.sleep(pause)
     raise AssertionError("unreachable")
+
+
+def flowing(app: Any) -> bool:
+    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
+    return bool(getattr(app.consumer, "flow_active", True))
+
+
+async def run_in_flight(
+    guard: ContiguousStream,
+    stream: StreamT[Any],
+    window: InFlight[ItemT, Any],
+    items: Callable[[Taken], Iterable[tuple[Hashable, ItemT]]],
+) -> None:
+    """Hand each taken record's items (key, item) to `window`, acknowledging by hand: the
+    window's settle step acknowledges a record (`acknowledge`) once everything up to it in its
+    partition is done. When partitions are being revoked or the worker stops, everything in
+    flight is finished before faust hands over anything else."""
+    manual = cast(Any, stream).noack()  # acknowledged by hand (StreamT does not declare it)
+    async for taken in guard.taken(manual):
+        for key, item in items(taken):
+            await window.admit(taken.tp, key, item)
+        if not flowing(guard.rt.app):
+            await window.drain()
+
+
+async def acknowledge(stream: StreamT[Any], taken: Taken) -> None:
+    """A record handled, with every earlier one of its partition: settle it and ack it."""
+    taken.settle()
+    if taken.event is not None:
+        await stream.ack(taken.event)

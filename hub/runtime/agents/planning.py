@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar
 
 from faust.types import StreamT
 
@@ -32,10 +32,9 @@ from hub.planning.encoding import (
 from hub.planning.planner import due_embargoes, plan_event
 from hub.privacy.sealing import KeyLookup, Keys
 from hub.runtime.agents.channels import broadcast_to
-from hub.runtime.agents.guard import ContiguousStream, Taken
+from hub.runtime.agents.guard import ContiguousStream, Taken, acknowledge, run_in_flight
 from hub.runtime.agents.newsletters import newsletters_for
 from hub.runtime.agents.outcomes import record_outcome, record_outcomes
-from hub.runtime.agents.retries import flowing
 from hub.runtime.app import Runtime, utc_now
 
 log = logging.getLogger(__name__)
@@ -74,20 +73,12 @@ def register_planning_agents(rt: Runtime) -> None:
 
         async def settle(finished: Sequence[tuple[Taken, None]]) -> None:
             for taken, _ in finished:
-                taken.settle()
-                if taken.event is not None:
-                    await stream.ack(taken.event)
+                await acknowledge(stream, taken)
 
         window: InFlight[Taken, None] = InFlight(
             PLANS_IN_FLIGHT, lambda taken: plan_or_keep(rt, taken.record.value, large_plans), settle
         )
-        manual = cast(Any, stream).noack()  # acknowledged by hand (StreamT does not declare it)
-        async for taken in events.taken(manual):
-            await window.admit(taken.tp, taken.record.key, taken)
-            if not flowing(app):
-                # Partitions are being revoked or the worker stops: finish what is in flight
-                # before faust hands over anything else.
-                await window.drain()
+        await run_in_flight(events, stream, window, lambda taken: [(taken.record.key, taken)])
 
     @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
     async def release_embargoes() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from faust.types import StreamT, TopicT
 
 from hub.delivery.retry import hand_off_at, next_hop, scheduled, seconds_until, tier_label
-from hub.runtime.agents.guard import ContiguousStream
+from hub.runtime.agents.guard import ContiguousStream, flowing
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 
 # How often a waiting tier agent looks whether the group is rebalancing.
@@ -78,8 +78,3 @@ async def wait_for(app: Any, until: str | None) -> None:
     while wait > 0 and flowing(app) and not app.rebalancing:
         await asyncio.sleep(min(wait, STEP_SECONDS))
         wait = seconds_until(until, utc_now())
-
-
-def flowing(app: Any) -> bool:
-    """Is faust handing out messages? It stops the flow first when partitions are revoked."""
-    return bool(getattr(app.consumer, "flow_active", True))
