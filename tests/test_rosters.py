@@ -173,3 +173,12 @@ async def test_a_message_sent_before_its_recipient_left_is_a_duplicate_not_a_fai
     assert again.outcome.status is OutcomeStatus.DUPLICATE
     assert len(read_outbox(mail_catcher.outbox)) == 1
     await hub.channels[ChannelKey.EMAIL].close()
+
+
+async def test_a_message_by_reference_that_does_not_read_is_a_dead_letter_naming_why() -> None:
+    [message] = roster_messages(subscriber("amina"))
+    hub = sender(1, People(subscriber("amina")), {}, event().document)  # nothing is sent
+    for broken in ({**message, "channel": "fax"}, {**message, "recipient": {"name": "x"}}):
+        result = await hub.dispatch(broken)
+        assert result.outcome.status is OutcomeStatus.FAILED and result.dead_letter is not None
+        assert "unreadable delivery" in result.outcome.reason

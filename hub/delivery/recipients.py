@@ -44,10 +44,12 @@ class Recipients:
     def resolve(self, message: dict[str, Any]) -> dict[str, Any]:
         rest = {name: value for name, value in message.items() if name != BY_REFERENCE}
         recipient = message.get("recipient")
+        recipient_id = recipient.get("id") if isinstance(recipient, dict) else None
         try:
             channel = ChannelKey(str(message.get("channel")))
-            recipient_id = str(recipient["id"])  # type: ignore[index]
-        except (KeyError, TypeError, ValueError):
+        except ValueError:
+            channel = None
+        if not isinstance(recipient_id, str) or channel is None:
             return rest  # not a delivery: the dispatcher names what is wrong with it
         subscriber = self.find(recipient_id)
         if subscriber is None:  # still by reference: a retry looks them up again

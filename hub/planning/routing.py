@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from hub.delivery.recipients import address_on
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient, delivery_id
 from hub.model.events import Classification, Event
 from hub.model.subscribers import Subscriber, SubscriberKind
@@ -25,14 +26,6 @@ def transactional(
         recipient=Recipient(subscriber.id, subscriber.name, subscriber.email),
     )
     return delivery.record(None, rendered).dump()
-
-
-def _address(subscriber: Subscriber, channel: ChannelKey) -> str | None:
-    if channel is ChannelKey.EMAIL:
-        return subscriber.email
-    if channel is ChannelKey.TELEGRAM and subscriber.telegram_chat_id is not None:
-        return str(subscriber.telegram_chat_id)
-    return None
 
 
 def broadcasts(
@@ -85,7 +78,7 @@ def plan(
         subscriber, channels = item if isinstance(item, tuple) else (item, item.channels)
         language = choose_language(subscriber.language, event.languages, default_language)
         for channel in sorted(ChannelKey):
-            address = _address(subscriber, channel) if channel in channels else None
+            address = address_on(subscriber, channel) if channel in channels else None
             if address is None:
                 continue
             deliveries.append(
