@@ -211,16 +211,15 @@ class ContiguousStream:
 
 async def until_read(read: Callable[[], Awaitable[T]], tp: tuple[str, int]) -> T:
     """`read()`, tried again after a pause for as long as Kafka cannot answer it."""
-    for attempt in range(10**9):
+    attempt = 0
+    while True:
         try:
             return await read()
         except KafkaError as exc:
             pause = READ_AGAIN_AFTER[min(attempt, len(READ_AGAIN_AFTER) - 1)]
-            log.warning(
-                "%s[%d]: Kafka did not answer (%r); trying again in %.1f s", *tp, exc, pause
-            )
+            attempt += 1
+            log.warning("%s[%d]: Kafka did not answer (%r); again in %.1f s", *tp, exc, pause)
             await asyncio.sleep(pause)
-    raise AssertionError("unreachable")
 
 
 def flowing(app: Any) -> bool:
