@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from channels.email.bodies import Body, _qp_quote, _qp_wrap
@@ -113,6 +113,8 @@ def patched(messages: PrebuiltMessages, rendered: Rendered, delivery: Delivery) 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(renderings, names, addresses, link_sets, delivery_ids)
+# A last line that was only a link, left empty without links, before a final line break.
+@example(Rendered("", "", f"\n{PREFERENCES}\n", NONCE), "", "0@example.org", None, "1")
 def test_a_patched_email_is_the_email_build_message_makes(
     rendered: Rendered, name: str, address: str, links: PersonalLinks | None, delivery_id: str
 ) -> None:

@@ -27,7 +27,9 @@ class Body:
     def __init__(self, text: str, marks: tuple[bytes, ...], policy: EmailPolicy) -> None:
         self.max_line = policy.max_line_length or 0
         self.cte_8bit = policy.cte_type == "8bit"
-        self.lines = text.encode("utf-8").splitlines()
+        encoded = text.encode("utf-8")
+        self.lines = encoded.splitlines()
+        self.ends_with_break = encoded.endswith((b"\n", b"\r"))
         self.personal = {
             index: line
             for index, line in enumerate(self.lines)
@@ -78,9 +80,11 @@ class Body:
 
     def _count(self, personal: Mapping[int, bytes]) -> int:
         # A last line left empty (its link was "") is no line at all once the text is split
-        # again, as set_content does: "a\nM" becomes "a\n", one line.
+        # again, as set_content does: "a\nM" becomes "a\n", one line; but "a\nM\n" becomes
+        # "a\n\n", still two.
         last = len(self.lines) - 1
-        return last if personal.get(last) == b"" else last + 1
+        dropped = personal.get(last) == b"" and not self.ends_with_break
+        return last if dropped else last + 1
 
     def wire(self, cte: str, personal: Mapping[int, bytes], links: Mapping[bytes, bytes]) -> bytes:
         """The encoded part body as the generator writes it: CRLF line ends, a final CRLF."""

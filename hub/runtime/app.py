@@ -39,6 +39,7 @@ from hub.rendering.environment import Renderer
 from hub.rendering.links import LinkMaker
 from hub.runtime.broker_credentials import broker_credentials
 from hub.runtime.heap import HeapKeeper
+from hub.runtime.ledger import ConfirmedTable, confirmed_table
 from hub.runtime.rewind import RewindingTransport
 from hub.runtime.sealed_codec import SealingCodec
 from hub.settings import Settings
@@ -60,7 +61,7 @@ class ChannelRuntime:
     deliveries: TopicT  # key: recipient id
     retries: TopicT
     dead_letters: TopicT
-    ledger: TableT[str, Any]  # delivery id -> last status, on the deliveries' partitions
+    ledger: ConfirmedTable  # delivery id -> last status, on the deliveries' partitions
     channel: Channel[Any]
     dispatcher: Dispatcher
     # The delay tiers retries wait in, shortest first (settings.retry.tiers); `retries` is
@@ -283,7 +284,8 @@ def create_runtime(settings: Settings) -> Runtime:
     documents = EventDocuments(settings.kafka, names.event_documents)
     labels = [tier_label(delay) for delay in settings.retry.tiers]
     for channel_key, sender in senders.items():
-        ledger = app.Table(
+        ledger = confirmed_table(
+            app,
             f"{prefix}-delivery-ledger-{channel_key}",
             default=None,
             extra_topic_configs=expiring(settings),

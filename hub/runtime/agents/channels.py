@@ -104,6 +104,10 @@ async def send(rt: Runtime, channel: ChannelRuntime, record: Record) -> Dispatch
         # Written again: the local store may know it was sent while the changelog (what
         # another worker would restore) lost that write in a crash.
         channel.ledger[result.outcome.delivery_id] = OutcomeStatus.SENT.value
+    if result.outcome.status in (OutcomeStatus.SENT, OutcomeStatus.DUPLICATE):
+        # The message's slot stays taken until the changelog has its ledger entry: a worker
+        # killed now repeats at most the messages in flight, not all its unflushed writes.
+        await channel.ledger.confirmed(result.outcome.delivery_id)
     faults.reached("deliver.recorded")
     if result.retry is not None:
         key = str(result.outcome.recipient_id).encode()
