@@ -231,6 +231,18 @@ class ErasureSettings(BaseModel):
     window_seconds: float = Field(default=600.0, ge=1)
 
 
+class ConsoleSettings(BaseModel):
+    """The officer console (/console): sessions and the maker-checker rule."""
+
+    idle_minutes: float = Field(default=30.0, gt=0)  # a session unused this long ends
+    session_hours: float = Field(default=12.0, gt=0)  # and any session ends after this
+    # An event whose audience is larger than this needs a second officer's approval (as does
+    # one for partners or for all staff, whatever its size).
+    approval_threshold: int = Field(default=500, ge=0)
+    # The time zone the schedule field starts in (the officer may choose any IANA zone).
+    default_zone: str = "UTC"
+
+
 class Settings(BaseSettings):
     """Everything the hub needs to run; secrets only come from the environment."""
 
@@ -276,6 +288,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     retry: RetrySettings = RetrySettings()
     erasure: ErasureSettings = ErasureSettings()
+    console: ConsoleSettings = ConsoleSettings()
     tables: TableSettings = TableSettings()
     # This worker's stable name in the consumer group (Kafka static membership): a restart
     # under the same name within the session timeout takes its partitions back without a

@@ -220,11 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.cli import partners as cli_partners
     from hub.cli import subscribers as cli_subscribers
     from hub.cli import tokens as cli_tokens
+    from hub.cli import users as cli_users
 
     cli_subscribers.add_commands(commands)
     cli_newsletters.add_commands(commands)
     cli_partners.add_commands(commands)
     cli_tokens.add_commands(commands)
+    cli_users.add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")

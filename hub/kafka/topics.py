@@ -56,5 +56,13 @@ class TopicNames:
         return f"{self.prefix}.credentials.v1"
 
     @property
+    def accounts(self) -> str:
+        return f"{self.prefix}.accounts.v1"
+
+    @property
+    def console(self) -> str:
+        return f"{self.prefix}.console.v1"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit.v1"

@@ -17,8 +17,10 @@ from faust.types.transports import TransportT
 from channels.base import Channel
 from channels.email.channel import EmailChannel
 from channels.telegram.channel import TelegramChannel
+from hub.access.accounts import AccountIndex
 from hub.access.credential_store import environment_credentials
 from hub.access.credentials import CredentialIndex
+from hub.console.submissions import SubmissionIndex
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.faults import SentLedger
 from hub.delivery.recipients import Recipients
@@ -28,6 +30,7 @@ from hub.errors import ConfigurationError
 from hub.intake.publishing import all_event_topics
 from hub.intake.schemas import SchemaCatalog
 from hub.kafka.documents import EventDocuments
+from hub.kafka.follower import Index
 from hub.kafka.security import topic_configs
 from hub.kafka.topics import TopicNames
 from hub.model.deliveries import ChannelKey
@@ -108,12 +111,24 @@ class Runtime:
     renderer: Renderer
     # API credentials, kept current from the credentials topic by a task on every worker.
     credentials: CredentialIndex = field(default_factory=CredentialIndex)
+    # The console's accounts and submissions, followed the same way (hub.kafka.follower).
+    accounts: AccountIndex = field(default_factory=AccountIndex)
+    console: SubmissionIndex = field(default_factory=SubmissionIndex)
     # event id -> who published it, on the event's partition (beside its status).
     publishers: TableT[str, Any] | None = None
     # Planned events' documents, which deliveries point to (hub.kafka.documents).
     event_documents: EventDocuments | None = None
     # Freezes the heap as the subscriber index grows (hub.runtime.heap).
     heap: HeapKeeper = field(default_factory=HeapKeeper)
+
+    @property
+    def followed(self) -> list[tuple[str, Index, str]]:
+        """The compacted topics every worker reads whole into memory, as (topic, index, what)."""
+        return [
+            (self.names.credentials, self.credentials, "credentials"),
+            (self.names.accounts, self.accounts, "console accounts"),
+            (self.names.console, self.console, "console submissions"),
+        ]
 
     def records_topic_names(self) -> list[str]:
         """Topics that are a record (kept for ever): events, dead letters, the audit trail."""

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hub.access.credentials import Credential, CredentialIndex
+from hub.console.submissions import Submission
 from hub.delivery.status import delivery_states, split
 from hub.delivery.status_store import scan_local
+from hub.errors import ConfigurationError
 from hub.intake.publishing import Accepted
 from hub.kafka.client import read_topic
 from hub.model import audit
+from hub.model.deliveries import ChannelKey, Delivery, Recipient
 from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
@@ -169,6 +173,47 @@ class Credentials:
         self.index.apply(credential.name, record)
 
 
+class ConsoleTopic:
+    """ConsoleStore: the worker's submission index, kept current from the console topic."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.index = rt.console
+        self.topic = TopicWriter(rt, rt.names.console)
+
+    @property
+    def ready(self) -> bool:
+        return self.index.ready
+
+    def get(self, submission_id: str) -> Submission | None:
+        return self.index.get(submission_id)
+
+    def all(self) -> list[Submission]:
+        return self.index.all()
+
+    async def save(self, submission: Submission) -> None:
+        record = submission.as_record()
+        await self.topic.send(submission.id.encode(), record)
+        self.index.apply(submission.id, record)  # here at once; the others within a fetch
+
+
+class ChannelTestSender:
+    """TestSender: one message through this worker's channel, outside any fan-out."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def send(self, channel: str, rendered: Any, to: str, name: str, language: str) -> str:
+        runtime = self.rt.channels.get(ChannelKey(channel))
+        if runtime is None:
+            raise ConfigurationError(f"the {channel} channel is not enabled on this hub")
+        test_id = secrets.token_hex(16)
+        delivery = Delivery(
+            test_id, f"test:{test_id}", ChannelKey(channel), language, Recipient(to, name, to)
+        )
+        receipts = await runtime.channel.send(rendered, delivery)
+        return receipts[0].provider_id if receipts else ""
+
+
 def web_services(rt: Runtime) -> WebServices:
     """Everything the web layer is given, built over this worker's runtime."""
     people = People(rt)
@@ -190,4 +235,7 @@ def web_services(rt: Runtime) -> WebServices:
         credentials=Credentials(rt, rt.credentials),
         tokens=rt.credentials,
         owners=TableOwners(rt),
+        accounts=rt.accounts,
+        console=ConsoleTopic(rt),
+        test_sender=ChannelTestSender(rt) if ChannelKey.EMAIL in rt.channels else None,
     )

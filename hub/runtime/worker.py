@@ -10,9 +10,9 @@ import faust
 from faust.contrib.asgi import serve_asgi
 
 from hub import logsafety
-from hub.access.credential_store import following
 from hub.delivery import faults
 from hub.kafka.admin import COMPACTED, KEEP_FOREVER, ensure_topics
+from hub.kafka.follower import following
 from hub.kafka.security import topic_configs
 from hub.privacy.erasure import compaction_config
 from hub.privacy.erasure_topics import align_topic_configs
@@ -33,8 +33,9 @@ def build_worker_runtime(settings: Settings) -> Runtime:
     register_agents(rt)
     api = create_api(
         web_services(rt),
-        # Credentials are followed for as long as the web server runs (its ASGI lifespan).
-        lifespan=lambda _api: following(settings.kafka, rt.names.credentials, rt.credentials),
+        # Credentials, accounts and console submissions are followed for as long as the web
+        # server runs (its ASGI lifespan).
+        lifespan=lambda _api: following(settings.kafka, rt.followed),
     )
     serve_asgi(rt.app, api, host=settings.web.host, port=settings.web.port)
     return rt
@@ -73,7 +74,7 @@ async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
     await ensure_topics(rt.settings.kafka, rt.work_topic_names())
-    compacted = [rt.names.credentials, rt.names.partners]
+    compacted = [rt.names.credentials, rt.names.partners, rt.names.accounts, rt.names.console]
     await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
     await ensure_topics(rt.settings.kafka, [rt.names.event_documents], COMPACTED)
     # People's records: compacted within the erasure window, so an erasure completes

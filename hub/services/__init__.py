@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from hub.access.accounts import Account
 from hub.access.credentials import Credential
+from hub.console.submissions import Submission
 from hub.intake.publishing import Accepted
 from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
@@ -24,7 +26,9 @@ from hub.partners.desk import PartnerCommands
 from hub.partners.registry import PartnerRegistry
 
 __all__ = [
+    "AccountReader",
     "AuditTrail",
+    "ConsoleStore",
     "CredentialStore",
     "DirectoryReader",
     "EventPublisher",
@@ -38,6 +42,7 @@ __all__ = [
     "Placement",
     "StatusReader",
     "SubscriberCommands",
+    "TestSender",
     "ThisWorkerOnly",
     "utc_now",
 ]
@@ -130,6 +135,39 @@ class CredentialStore(Protocol):
 
     async def save(self, credential: Credential) -> None:
         """Write it to the credentials topic; it holds on this worker at once."""
+
+
+class AccountReader(Protocol):
+    """The console's accounts as this worker follows them (hub.access.accounts.AccountIndex)."""
+
+    @property
+    def ready(self) -> bool:
+        """False until the accounts topic was read: a disabled account could still sign in."""
+
+    def get(self, name: str) -> Account | None: ...
+
+    def verify(self, name: str, password: str) -> Account | None: ...
+
+
+class ConsoleStore(Protocol):
+    """The console's submissions (hub.console.submissions), on the console topic."""
+
+    @property
+    def ready(self) -> bool:
+        """False until the console topic was read to its end."""
+
+    def get(self, submission_id: str) -> Submission | None: ...
+
+    def all(self) -> list[Submission]: ...
+
+    async def save(self, submission: Submission) -> None:
+        """Write its new state; it holds on this worker at once, on the others within a fetch."""
+
+
+class TestSender(Protocol):
+    async def send(self, channel: str, rendered: Any, to: str, name: str, language: str) -> str:
+        """Send one rendered message now, outside any fan-out; the provider's receipt. Raises
+        hub.errors.DeliveryError (or ConfigurationError) when it cannot."""
 
 
 class Keyed(StrEnum):

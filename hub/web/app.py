@@ -9,16 +9,21 @@ from in-memory fakes. Nothing here knows faust or the worker.
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import escape
 
 from hub.errors import InvalidEventError
 from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
 from hub.rendering.environment import Renderer
 from hub.services import (
+    AccountReader,
     AuditTrail,
+    ConsoleStore,
     CredentialStore,
     DirectoryReader,
     EventPublisher,
@@ -29,6 +34,7 @@ from hub.services import (
     PersonalData,
     StatusReader,
     SubscriberCommands,
+    TestSender,
     ThisWorkerOnly,
 )
 from hub.settings import Settings
@@ -36,7 +42,10 @@ from hub.subscribers.tokens import Signer
 from hub.web.api import create_event_routes, create_subscriber_routes, refusal
 from hub.web.api_docs import mount_docs
 from hub.web.auth import BearerAuth, CredentialLookup
+from hub.web.console.routes import ConsoleServices, SignInNeeded, create_console
+from hub.web.console.sessions import Sessions
 from hub.web.credentials import create_credential_routes
+from hub.web.forms import FormRefused
 from hub.web.newsletters import ArchiveReaders, create_newsletter_routes
 from hub.web.pages import create_pages
 from hub.web.partners import create_partner_routes
@@ -68,6 +77,10 @@ class WebServices:
     tokens: CredentialLookup
     # Which worker holds which keys; one worker holding everything unless told otherwise.
     owners: KeyOwners = field(default_factory=ThisWorkerOnly)
+    # The officer console (/console), served when its accounts and submissions are given.
+    accounts: AccountReader | None = None
+    console: ConsoleStore | None = None
+    test_sender: TestSender | None = None
 
 
 def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastAPI:
@@ -132,4 +145,43 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     api.include_router(create_worker_routes(s.owners, auth))
     api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
     api.include_router(create_credential_routes(s.credentials, s.audit, auth))
+    if s.accounts is not None and s.console is not None:
+        mount_console(api, s, s.accounts, s.console)
     return api
+
+
+def mount_console(
+    api: FastAPI, s: WebServices, accounts: AccountReader, store: ConsoleStore
+) -> None:
+    sessions = Sessions(
+        s.signer.keys,
+        idle=timedelta(minutes=s.settings.console.idle_minutes),
+        lifetime=timedelta(hours=s.settings.console.session_hours),
+        secure=s.settings.web.public_url.lower().startswith("https://"),
+    )
+    services = ConsoleServices(
+        settings=s.settings,
+        catalog=s.catalog,
+        renderer=s.renderer,
+        sessions=sessions,
+        accounts=accounts,
+        store=store,
+        publisher=s.publisher,
+        trail=s.audit,
+        status=s.status,
+        directory=s.directory,
+        partners=s.partners,
+        test_sender=s.test_sender,
+    )
+
+    @api.exception_handler(SignInNeeded)
+    async def sign_in_first(_request: Request, exc: SignInNeeded) -> Response:
+        query = urlencode({"next": exc.back_to})
+        return RedirectResponse(f"/console/sign-in?{query}", status_code=303)
+
+    @api.exception_handler(FormRefused)
+    async def form_refused(_request: Request, exc: FormRefused) -> Response:
+        body = f"<!DOCTYPE html><title>{escape(exc.heading)}</title><h1>{escape(exc.heading)}</h1>"
+        return HTMLResponse(f"{body}<p>{escape(exc.text)}</p>", status_code=exc.status)
+
+    api.include_router(create_console(services))

@@ -1,0 +1,1 @@
+"""The officer console's plain-Python core: forms, submissions, approval and scheduling."""

@@ -1,0 +1,1 @@
+"""The officer console: sign-in, compose, preview, approve, schedule and follow events."""

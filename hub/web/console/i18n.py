@@ -1,0 +1,134 @@
+"""The console's own words in English, French and Spanish (the officer's account language).
+
+Keys are the English text; a missing translation shows the English, and a test checks that
+every string the templates use has both translations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+FR_ES: dict[str, tuple[str, str]] = {
+    "Officer console": ("Console des chargés de communication", "Consola de los oficiales"),
+    "Sign in": ("Se connecter", "Iniciar sesión"),
+    "Sign out": ("Se déconnecter", "Cerrar sesión"),
+    "Name": ("Identifiant", "Usuario"),
+    "Password": ("Mot de passe", "Contraseña"),
+    "Wrong name or password, or the account is disabled.": (
+        "Identifiant ou mot de passe incorrect, ou compte désactivé.",
+        "Usuario o contraseña incorrectos, o cuenta desactivada.",
+    ),
+    "Your session has ended. Sign in again.": (
+        "Votre session a pris fin. Reconnectez-vous.",
+        "Su sesión ha terminado. Inicie sesión de nuevo.",
+    ),
+    "Too many attempts. Wait a minute.": (
+        "Trop de tentatives. Patientez une minute.",
+        "Demasiados intentos. Espere un minuto.",
+    ),
+    "Events": ("Événements", "Eventos"),
+    "New event": ("Nouvel événement", "Nuevo evento"),
+    "Subscribers": ("Abonnés", "Suscriptores"),
+    "Type": ("Type", "Tipo"),
+    "Author": ("Auteur", "Autor"),
+    "State": ("État", "Estado"),
+    "Since": ("Depuis", "Desde"),
+    "Filter": ("Filtrer", "Filtrar"),
+    "Title": ("Titre", "Título"),
+    "Updated": ("Mis à jour", "Actualizado"),
+    "No event matches.": ("Aucun événement ne correspond.", "Ningún evento coincide."),
+    "Awaiting your approval": ("En attente de votre approbation", "Pendiente de su aprobación"),
+    "Decisions on your events": ("Décisions sur vos événements", "Decisiones sobre sus eventos"),
+    "Compose": ("Rédiger", "Redactar"),
+    "Envelope": ("Enveloppe", "Sobre"),
+    "Content": ("Contenu", "Contenido"),
+    "Summary": ("Résumé", "Resumen"),
+    "Body (Markdown)": ("Corps (Markdown)", "Cuerpo (Markdown)"),
+    "Links (one per line: Title | https://…)": (
+        "Liens (un par ligne : Titre | https://…)",
+        "Enlaces (uno por línea: Título | https://…)",
+    ),
+    "Preview": ("Aperçu", "Vista previa"),
+    "Save draft": ("Enregistrer le brouillon", "Guardar borrador"),
+    "Check and dry run": ("Vérifier et simuler", "Comprobar y simular"),
+    "Send me a test": ("M'envoyer un test", "Enviarme una prueba"),
+    "Submit": ("Soumettre", "Enviar"),
+    "Publish at (optional)": ("Publier le (facultatif)", "Publicar el (opcional)"),
+    "Time zone": ("Fuseau horaire", "Zona horaria"),
+    "Draft saved.": ("Brouillon enregistré.", "Borrador guardado."),
+    "The event has problems:": ("L'événement a des problèmes :", "El evento tiene problemas:"),
+    "Missing languages": ("Langues manquantes", "Idiomas que faltan"),
+    "people will get a fallback language": (
+        "personnes recevront une autre langue",
+        "personas recibirán otro idioma",
+    ),
+    "No language is missing.": ("Aucune langue ne manque.", "No falta ningún idioma."),
+    "Dry run": ("Simulation", "Simulación"),
+    "recipients": ("destinataires", "destinatarios"),
+    "deliveries": ("envois", "envíos"),
+    "By channel": ("Par canal", "Por canal"),
+    "By language": ("Par langue", "Por idioma"),
+    "By classification": ("Par classification", "Por clasificación"),
+    "Sample": ("Échantillon", "Muestra"),
+    "Test sent to": ("Test envoyé à", "Prueba enviada a"),
+    "The test could not be sent:": (
+        "Le test n'a pas pu être envoyé :",
+        "No se pudo enviar la prueba:",
+    ),
+    "Needs approval by a second officer:": (
+        "Doit être approuvé par un second chargé :",
+        "Necesita la aprobación de un segundo oficial:",
+    ),
+    "Approve": ("Approuver", "Aprobar"),
+    "Decline": ("Refuser", "Rechazar"),
+    "Comment": ("Commentaire", "Comentario"),
+    "Cancel event": ("Annuler l'événement", "Cancelar el evento"),
+    "Reschedule": ("Reprogrammer", "Reprogramar"),
+    "Edit": ("Modifier", "Editar"),
+    "History": ("Historique", "Historial"),
+    "Delivery status": ("État des envois", "Estado de los envíos"),
+    "Channel": ("Canal", "Canal"),
+    "Language": ("Langue", "Idioma"),
+    "planned": ("prévus", "previstos"),
+    "sent": ("envoyés", "enviados"),
+    "retrying": ("nouvel essai", "reintentando"),
+    "failed": ("échoués", "fallidos"),
+    "Publishes at": ("Publication le", "Se publica el"),
+    "Embargoed until": ("Sous embargo jusqu'au", "Con embargo hasta"),
+    "Pre-brief list": ("Liste de pré-information", "Lista de información previa"),
+    "approved": ("approuvé", "aprobado"),
+    "refused": ("refusé (non valide)", "rechazado (no válido)"),
+    "Skip to content": ("Aller au contenu", "Ir al contenido"),
+    "Separate values with commas": (
+        "Séparez les valeurs par des virgules",
+        "Separe los valores con comas",
+    ),
+    "draft": ("brouillon", "borrador"),
+    "awaiting-approval": ("en attente d'approbation", "pendiente de aprobación"),
+    "declined": ("refusé", "rechazado"),
+    "scheduled": ("programmé", "programado"),
+    "published": ("publié", "publicado"),
+    "cancelled": ("annulé", "cancelado"),
+    "Not allowed": ("Non autorisé", "No permitido"),
+    "This page needs the officer role.": (
+        "Cette page demande le rôle de chargé.",
+        "Esta página requiere el rol de oficial.",
+    ),
+    "Search": ("Rechercher", "Buscar"),
+    "Email HTML": ("Courriel HTML", "Correo HTML"),
+    "Email text": ("Courriel texte", "Correo texto"),
+    "Telegram": ("Telegram", "Telegram"),
+    "Newsletter item": ("Article de lettre", "Artículo del boletín"),
+    "Back to the event": ("Retour à l'événement", "Volver al evento"),
+    "Audit trail": ("Piste d'audit", "Registro de auditoría"),
+    "live": ("en direct", "en directo"),
+}
+LANGUAGES = ("en", "fr", "es")
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """The function templates call as `_()`: the text in `language`, English if none."""
+    column = {"fr": 0, "es": 1}.get(language)
+    if column is None:
+        return lambda text: text
+    return lambda text: FR_ES.get(text, (text, text))[column]
