@@ -17,7 +17,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.access import credential_store
+from hub.access import account_store, accounts, credential_store
 from hub.access.credentials import token_hash
 from hub.access.roles import Role
 from hub.settings import REPO_ROOT, Settings
@@ -64,6 +64,42 @@ async def _dev_credentials(settings: Settings) -> dict[Role, str]:
         path.write_text(tokens[role])
         path.chmod(0o600)
     return tokens
+
+
+# One console account per role, and a second officer to approve what the first submits.
+DEMO_ACCOUNTS = [(f"demo-{role.value}", role) for role in Role] + [("demo-officer-2", Role.OFFICER)]
+
+
+async def _demo_accounts(settings: Settings) -> list[tuple[str, Role, str]]:
+    """The demo console accounts with their passwords (kept in var/, made once).
+
+    An account whose password no longer matches the one in var/ (var/ or Kafka's data wiped)
+    gets that password again, or is created.
+    """
+    index = await account_store.load(settings)
+    found = []
+    now = datetime.now(UTC)
+    for name, role in DEMO_ACCOUNTS:
+        path = VAR / f"dev-console-{name}-password"
+        password = _dev_secret(path)
+        existing = index.get(name)
+        if existing is None:
+            account = accounts.create(
+                name,
+                display_name=f"Demo {role.value}" + (" 2" if name.endswith("-2") else ""),
+                email=f"{name}@hub.example.org",
+                roles=[role.value],
+                language="en",
+                password=password,
+                by="make-run",
+                now=now,
+                existing=None,
+            )
+            await account_store.save(settings, account, "account.created", "make-run", now)
+        elif index.verify(name, password) is None:
+            await account_store.reset_password(settings, name, password, "make-run", now)
+        found.append((name, role, password))
+    return found
 
 
 def _dev_secret(path: Path) -> str:
@@ -115,6 +151,10 @@ def main() -> int:
     if settings.secret_key is None:
         env["HUB_SECRET_KEY"] = _dev_secret(SECRET_FILE)
     tokens = asyncio.run(_dev_credentials(settings))
+    demo = asyncio.run(_demo_accounts(settings))
+    account_lines = "\n".join(
+        f"    {name:<16} {role.value:<10} password {password}" for name, role, password in demo
+    )
     token_lines = "\n".join(
         f"    {role.value:<10} {tokens[role]}  ({_token_file(role).relative_to(REPO_ROOT)})"
         for role in Role
@@ -170,6 +210,8 @@ The hub is running.
   Publish from here:  .venv/bin/hub publish {DEMO_EVENT}
   API documentation:  {base}/docs
   Subscribe page:     {base}/subscribe
+  Officer console:    {base}/console (`hub users list` shows every account)
+{account_lines}
   Demo subscribers:   {DEMO_SUBSCRIBERS.relative_to(REPO_ROOT)} (loaded)
   Emails land in:     {outbox.relative_to(REPO_ROOT)}/ (one .eml file per message)
   Telegram sandbox:   http://127.0.0.1:8081/ (what the bot sent, per chat)

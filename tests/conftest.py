@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SMTP server on a free port, free ports, and the Kafka broker."""
+"""Shared fixtures: a real SMTP server on a free port, free ports, the Kafka broker, Chromium."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from devstack.mailcatcher import MailCatcher
 
@@ -96,3 +97,28 @@ def kafka_broker() -> str:
     if info is None:
         pytest.fail("Kafka is not running on 127.0.0.1:9092: run `make test`, which starts it")
     return "127.0.0.1:9092"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine's own probe starts it: no sandbox as root, no background network calls.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

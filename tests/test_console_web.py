@@ -370,3 +370,16 @@ async def test_a_sign_in_never_redirects_to_another_site(console: Console) -> No
             data={"name": "pat.publisher", "password": PASSWORD, "next": "https://evil.example/"},
         )
         assert answer.headers["location"] == "/console/events"
+
+
+async def test_ten_wrong_passwords_stop_sign_ins_from_that_client(console: Console) -> None:
+    async with console.client() as client:
+        for _ in range(10):
+            wrong = await client.post(
+                "/console/sign-in", data={"name": "pat.publisher", "password": "wrong password!"}
+            )
+            assert wrong.status_code == 401
+        right = await client.post(
+            "/console/sign-in", data={"name": "pat.publisher", "password": PASSWORD}
+        )
+        assert right.status_code == 429 and "hub_console" not in client.cookies

@@ -146,13 +146,20 @@ def create(
         name=name,
         display_name=display_name.strip() or name,
         email=check_email(email),
-        roles=parse_roles(roles),
+        roles=_roles(roles),
         language=check_language(language),
         password_hash=HASHER.hash(check_password(password)),
         password_set_at=now.isoformat(),
         created_at=now.isoformat(),
         created_by=by,
     )
+
+
+def _roles(values: Iterable[str]) -> frozenset[Role]:
+    try:
+        return parse_roles(values)
+    except CredentialError as exc:
+        raise AccountError(str(exc).replace("a credential", "an account")) from None
 
 
 def reset(existing: Account | None, name: str, password: str, now: datetime) -> Account:

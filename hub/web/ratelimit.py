@@ -21,6 +21,16 @@ class SlidingWindow:
         self.max_keys = max_keys
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
 
+    def waiting(self, key: str, now: float) -> float:
+        """The seconds to wait before a hit of `key` would be allowed (0: now), counting none."""
+        hits = self._hits.get(key)
+        if hits is None:
+            return 0.0
+        recent = [t for t in hits if now - t < self.window]
+        if len(recent) >= self.limit:
+            return max(1.0, math.ceil(recent[0] + self.window - now))
+        return 0.0
+
     def hit(self, key: str, now: float) -> float:
         """Count one hit; 0 if allowed, else the seconds to wait (the hit is not counted)."""
         hits = self._hits.get(key)

@@ -130,7 +130,7 @@ def create_console(s: ConsoleServices) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
     env = s.renderer.environment
     markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
-    sign_ins = SlidingWindow(limit=10, window=60.0)
+    failed_sign_ins = SlidingWindow(limit=10, window=60.0)
 
     def page(
         request: Request,
@@ -207,7 +207,8 @@ def create_console(s: ConsoleServices) -> APIRouter:
         form = await forms.read_form(request.headers, request.stream(), 8 * 1024)
         back_to = _local(str(form.get("next", "")))
         client = request.client.host if request.client else "unknown"
-        if sign_ins.hit(client, time.monotonic()) > 0:
+        if failed_sign_ins.waiting(client, time.monotonic()) > 0:
+            # Ten wrong passwords a minute from one client, then none tried for a while.
             return page(
                 request,
                 "sign_in.html.j2",
@@ -220,6 +221,7 @@ def create_console(s: ConsoleServices) -> APIRouter:
             raise HTTPException(503, detail="the worker is starting; try again in a moment")
         account = s.accounts.verify(str(form.get("name", "")), str(form.get("password", "")))
         if account is None or not account.has(*CONSOLE_ROLES):
+            failed_sign_ins.hit(client, time.monotonic())
             return page(
                 request,
                 "sign_in.html.j2",
