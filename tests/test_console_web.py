@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,14 @@ from hub.access.credentials import CredentialIndex
 from hub.console.submissions import State, Submission, SubmissionIndex
 from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
+from hub.model.subscribers import PartnerRequest, SubscriberKind
 from hub.newsletters.config import load_newsletters
+from hub.newsletters.state import apply
 from hub.rendering.environment import Renderer
 from hub.settings import Settings
 from hub.subscribers.tokens import Signer
 from hub.web.app import WebServices, create_api
-from tests.helpers import PARTNERS, subscriber
+from tests.helpers import PARTNERS, load_example, subscriber
 from tests.test_web_services import (
     DEMO_NEWSLETTERS,
     FakeAudit,
@@ -77,6 +80,10 @@ class Console:
     store: MemoryConsole
     sender: RecordingSender
     accounts: AccountIndex
+    people: FakePeople
+    partners: FakePartners
+    newsletters: FakeNewsletters
+    directory: FakeDirectory
 
     def client(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app)
@@ -92,6 +99,7 @@ async def console(tmp_path: Path) -> Console:
         ("pat.publisher", "publisher", "en"),
         ("olga.officer", "officer", "fr"),
         ("otto.officer", "officer", "en"),
+        ("eva.editor", "editor", "es"),
     ):
         account = accounts.create(
             name,
@@ -119,6 +127,8 @@ async def console(tmp_path: Path) -> Console:
     index = CredentialIndex()
     index.ready = True
     fakes = FakePeople()
+    partners = FakePartners(PARTNERS)
+    newsletters = FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS))
     services = WebServices(
         settings=settings,
         catalog=SchemaCatalog(settings.schemas_dir),
@@ -129,18 +139,29 @@ async def console(tmp_path: Path) -> Console:
         audit=audit,
         status=FakeStatus(),
         directory=directory,
-        partners=FakePartners(PARTNERS),
-        partner_commands=FakePartners(PARTNERS),
+        partners=partners,
+        partner_commands=partners,
         subscriber_commands=fakes,
         personal_data=fakes,
-        newsletters=FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS)),
+        newsletters=newsletters,
         credentials=FakeCredentials(index),
         tokens=index,
         accounts=people,
         console=store,
         test_sender=sender,
     )
-    return Console(create_api(services), publisher, audit, store, sender, people)
+    return Console(
+        create_api(services),
+        publisher,
+        audit,
+        store,
+        sender,
+        people,
+        fakes,
+        partners,
+        newsletters,
+        directory,
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -383,3 +404,112 @@ async def test_ten_wrong_passwords_stop_sign_ins_from_that_client(console: Conso
             "/console/sign-in", data={"name": "pat.publisher", "password": PASSWORD}
         )
         assert right.status_code == 429 and "hub_console" not in client.cookies
+
+
+async def test_the_event_audit_trail_shows_who_published_and_who_approved(console: Console) -> None:
+    async with signed_in(console, "olga.officer") as author:
+        await compose(author, "submit")
+    [waiting] = console.store.all()
+    async with signed_in(console, "otto.officer") as checker:
+        token = csrf_of((await checker.get(f"/console/events/{waiting.id}")).text)
+        await checker.post(
+            f"/console/events/{waiting.id}/approve", data={"csrf_token": token, "comment": "Yes."}
+        )
+        trail = await checker.get(f"/console/events/{waiting.id}/audit")
+    assert trail.status_code == 200
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", trail.text)
+    assert ("olga.officer", "event.submitted") in rows
+    assert ("otto.officer", "event.approved") in rows
+    assert ("otto.officer", "event.published") in rows
+
+
+async def test_an_officer_opens_a_subscriber_exports_and_erases_only_once_confirmed(
+    console: Console,
+) -> None:
+    async with signed_in(console, "otto.officer") as client:
+        found = await client.get("/console/subscribers", params={"q": "s1"})
+        assert 'href="/console/subscribers/s1"' in found.text
+        page = await client.get("/console/subscribers/s1")
+        assert page.status_code == 200 and "s1@example.org" in page.text
+        exported = await client.get("/console/subscribers/s1/export")
+        assert exported.headers["content-disposition"].startswith("attachment")
+        assert exported.json() == {"subscriber": {"id": "s1"}}
+        token = csrf_of(page.text)
+        unconfirmed = await client.post(
+            "/console/subscribers/s1/erase", data={"csrf_token": token, "confirm": "s2"}
+        )
+        assert unconfirmed.status_code == 422 and console.people.erased == []
+        erased = await client.post(
+            "/console/subscribers/s1/erase",
+            data={"csrf_token": token, "confirm": "S1@example.org"},
+        )
+        assert erased.status_code == 303 and console.people.erased == ["s1"]
+    actions = [(e["actor"], e["action"]) for _k, e in console.audit.written]
+    assert ("otto.officer", "subscriber.exported") in actions
+    assert ("otto.officer", "subscriber.erasure-requested") in actions
+    async with signed_in(console, "pat.publisher") as client:
+        assert (await client.get("/console/subscribers/s1")).status_code == 403
+        assert (await client.get("/console/subscribers/s1/export")).status_code == 403
+        assert (await client.get("/console/partners")).status_code == 403
+
+
+async def test_an_officer_approves_a_pending_partner_request(console: Console) -> None:
+    asked = PartnerRequest(organisation="Example partner", at="2026-11-30T08:00:00+00:00")
+    console.directory.people["x-2"] = subscriber(
+        "x-2", SubscriberKind.PUBLIC, partner_request=asked
+    )
+    async with signed_in(console, "otto.officer") as client:
+        page = await client.get("/console/partners")
+        assert page.status_code == 200 and "X-2" in page.text
+        organisation = re.search(r'<option value="([^"]+)">', page.text)
+        assert organisation
+        answer = await client.post(
+            "/console/partners/requests/x-2/approve",
+            data={"csrf_token": csrf_of(page.text), "organisation_id": organisation.group(1)},
+        )
+        assert answer.status_code == 303
+    [(key, value)] = console.partners.written
+    assert key == b"access:x-2" and value["decision"]["decision"] == "approved"
+    assert value["decision"]["by"] == "otto.officer"
+
+
+async def test_an_editor_curates_previews_and_sends_a_newsletter_now(console: Console) -> None:
+    first = load_example(id=str(uuid.uuid4()))
+    second = load_example(id=str(uuid.uuid4()))
+    state = None
+    for record in ({"kind": "item", "event": first}, {"kind": "item", "event": second}):
+        state = apply(state, record)
+    assert state is not None
+    console.newsletters.states["public-digest"] = state.dump()
+    async with signed_in(console, "eva.editor") as client:
+        listing = await client.get("/console/newsletters")
+        assert listing.status_code == 200 and "/console/newsletters/public-digest" in listing.text
+        page = await client.get("/console/newsletters/public-digest", params={"lang": "fr"})
+        assert page.status_code == 200 and '<html lang="es">' in page.text
+        preview = await client.get(
+            "/console/newsletters/public-digest/preview.html", params={"lang": "fr"}
+        )
+        assert preview.status_code == 200 and first["content"]["fr"]["title"][:20] in preview.text
+        token = csrf_of(page.text)
+        curated = await client.post(
+            "/console/newsletters/public-digest/curation",
+            data={
+                "csrf_token": token,
+                f"pin.{second['id']}": "on",
+                f"exclude.{first['id']}": "on",
+                "intro.fr": "Bonjour à tous",
+            },
+        )
+        assert curated.status_code == 303
+        sent = await client.post(
+            "/console/newsletters/public-digest/send-now", data={"csrf_token": token}
+        )
+        assert sent.status_code == 303
+    [(name, curation), (same, compile_)] = console.newsletters.requests
+    assert name == same == "public-digest"
+    assert curation["kind"] == "curate" and curation["by"] == "eva.editor"
+    assert curation["pinned"] == [second["id"]] and curation["excluded"] == [first["id"]]
+    assert curation["intro"]["fr"] == "Bonjour à tous" and curation["intro"]["en"] == ""
+    assert compile_["kind"] == "compile" and compile_["by"] == "eva.editor"
+    async with signed_in(console, "otto.officer") as client:  # an officer is not an editor
+        assert (await client.get("/console/newsletters")).status_code == 403

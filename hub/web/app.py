@@ -42,7 +42,7 @@ from hub.subscribers.tokens import Signer
 from hub.web.api import create_event_routes, create_subscriber_routes, refusal
 from hub.web.api_docs import mount_docs
 from hub.web.auth import BearerAuth, CredentialLookup
-from hub.web.console.routes import ConsoleServices, SignInNeeded, create_console
+from hub.web.console.routes import ConsoleServices, Refused, SignInNeeded, create_console
 from hub.web.console.sessions import Sessions
 from hub.web.credentials import create_credential_routes
 from hub.web.forms import FormRefused
@@ -172,12 +172,20 @@ def mount_console(
         directory=s.directory,
         partners=s.partners,
         test_sender=s.test_sender,
+        personal=s.personal_data,
+        people=s.subscriber_commands,
+        partner_commands=s.partner_commands,
+        newsletters=s.newsletters,
     )
 
     @api.exception_handler(SignInNeeded)
     async def sign_in_first(_request: Request, exc: SignInNeeded) -> Response:
         query = urlencode({"next": exc.back_to})
         return RedirectResponse(f"/console/sign-in?{query}", status_code=303)
+
+    @api.exception_handler(Refused)
+    async def refused_page(_request: Request, exc: Refused) -> Response:
+        return exc.response
 
     @api.exception_handler(FormRefused)
     async def form_refused(_request: Request, exc: FormRefused) -> Response:
