@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 PASSWORD = "a long console password"
-ACCOUNTS = (("pat", "publisher"), ("olga", "officer"), ("otto", "officer"))
+ACCOUNTS = (("pat", "publisher"), ("olga", "officer"), ("otto", "officer"), ("eve", "editor"))
 PEOPLE = [
     {
         "id": f"p-{language}",
@@ -230,3 +230,20 @@ def test_officers_compose_preview_approve_schedule_and_follow_in_a_browser(
     expect(pat.get_by_role("region", name="Decisions on your events")).to_contain_text(
         "Checked with the Dakar office."
     )
+
+    # An officer's pages about people; an editor's newsletter, with both events waiting in it.
+    otto.goto("/console/subscribers?q=partner")
+    otto.get_by_role("link", name="Partner FR").click()
+    expect(otto.get_by_role("heading", name="Partner FR")).to_be_visible()
+    shot(otto, "subscriber")
+    otto.goto("/console/partners")
+    expect(otto.get_by_role("heading", name="Partner organisations")).to_be_visible()
+    shot(otto, "partners")
+    eve = sign_in(browser, base, "eve")
+    eve.get_by_role("link", name="Newsletters").click()
+    eve.locator("a[href$='/public-digest']").click()
+    expect(eve.locator("#curation")).to_contain_text("A new office in Dakar")
+    expect(eve.frame_locator("iframe.email-frame").locator("body")).to_contain_text(
+        "Office hours change"
+    )
+    shot(eve, "newsletter")

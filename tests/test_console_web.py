@@ -486,6 +486,7 @@ async def test_an_editor_curates_previews_and_sends_a_newsletter_now(console: Co
         assert listing.status_code == 200 and "/console/newsletters/public-digest" in listing.text
         page = await client.get("/console/newsletters/public-digest", params={"lang": "fr"})
         assert page.status_code == 200 and '<html lang="es">' in page.text
+        assert "<h1>Resumen de noticias</h1>" in page.text  # the editor's language
         preview = await client.get(
             "/console/newsletters/public-digest/preview.html", params={"lang": "fr"}
         )

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.access.credential_store import _apply as store_apply
 from hub.access.credentials import Credential, CredentialIndex
 from hub.delivery.dispatch import Dispatcher
 from hub.delivery.retry import Scheduled, scheduled
 from hub.delivery.status import stuck, summarise
 from hub.errors import BadRecord
+from hub.kafka.follower import apply_record
 from hub.model.audit import AuditEntry, concerns, entry
 from hub.model.credentials import CredentialRecord
 from hub.model.deliveries import (
@@ -358,8 +358,8 @@ def test_a_bad_credential_record_is_logged_and_makes_no_credential(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     index = CredentialIndex()
-    store_apply(index, "ana", {**OLD_CREDENTIAL, "roles": []})
-    store_apply(index, "bo", {**OLD_CREDENTIAL, "name": "bo"})
+    apply_record(index, "credential", "ana", {**OLD_CREDENTIAL, "roles": []})
+    apply_record(index, "credential", "bo", {**OLD_CREDENTIAL, "name": "bo"})
     assert [c.name for c in index.all()] == ["bo"]
     assert "credential record 'ana' skipped: bad credential record: $.roles" in caplog.text
 

@@ -258,7 +258,7 @@ def test_make_run_keeps_one_development_token_per_role(
 def test_docs_render_in_a_browser_with_no_internet(hub: HubProcess) -> None:
     from playwright.sync_api import Route, sync_playwright
 
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
     elsewhere: list[str] = []
 
