@@ -231,6 +231,18 @@ class ErasureSettings(BaseModel):
     window_seconds: float = Field(default=600.0, ge=1)
 
 
+class OidcSettings(BaseModel):
+    """An OpenID Connect provider the console's officers may sign in with (Entra ID, Okta,
+    Keycloak, Google Workspace...): register the hub as a confidential web client whose redirect
+    URI is <public URL>/console/sign-in/oidc/callback."""
+
+    issuer: str  # e.g. https://login.microsoftonline.com/<tenant>/v2.0
+    client_id: str
+    client_secret: SecretStr | None = None  # from the environment only, like every secret
+    scopes: str = "openid email profile"
+    label: str = "Sign in with your organisation"  # the button on the sign-in page
+
+
 class ConsoleSettings(BaseModel):
     """The officer console (/console): sessions and the maker-checker rule."""
 
@@ -241,6 +253,8 @@ class ConsoleSettings(BaseModel):
     approval_threshold: int = Field(default=500, ge=0)
     # The time zone the schedule field starts in (the officer may choose any IANA zone).
     default_zone: str = "UTC"
+    # Single sign-on, beside passwords (HUB_CONSOLE__OIDC__ISSUER, __CLIENT_ID, __CLIENT_SECRET).
+    oidc: OidcSettings | None = None
 
 
 class Settings(BaseSettings):

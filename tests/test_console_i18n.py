@@ -27,6 +27,10 @@ BY_VALUE = (
     "Wrong name or password, or the account is disabled.",
     "Too many attempts. Wait a minute.",
     "Draft saved.",
+    "Your organisation's sign-in did not let you in. Try again, or use your password.",
+    "You are signed in with your organisation, but have no console account here.",
+    "Type the person's email address (or id) to confirm the erasure.",
+    "This page needs the editor role.",
 )
 
 

@@ -92,7 +92,11 @@ class Console:
 
 @pytest.fixture
 async def console(tmp_path: Path) -> Console:
-    settings = Settings(data_dir=tmp_path, secret_key=SecretStr(SECRET.decode()))
+    return make_console(Settings(data_dir=tmp_path, secret_key=SecretStr(SECRET.decode())))
+
+
+def make_console(settings: Settings, **extra: Any) -> Console:
+    """The console over fakes, with three test accounts (and `extra` given to WebServices)."""
     people = AccountIndex()
     now = datetime.now(UTC)
     for name, role, language in (
@@ -149,6 +153,7 @@ async def console(tmp_path: Path) -> Console:
         accounts=people,
         console=store,
         test_sender=sender,
+        **extra,
     )
     return Console(
         create_api(services),

@@ -212,6 +212,12 @@ class AccountIndex:
     def all(self) -> list[Account]:
         return sorted(self._by_name.values(), key=lambda a: a.name)
 
+    def by_email(self, email: str) -> Account | None:
+        """The active account with this address (single sign-on finds people by it)."""
+        wanted = email.strip().lower()
+        found = [a for a in self._by_name.values() if a.active and a.email.lower() == wanted]
+        return found[0] if len(found) == 1 else None  # two accounts, one address: neither
+
     def verify(self, name: str, password: str) -> Account | None:
         """The active account with this name and password; None for any mismatch, after the
         same work whether or not the name exists (no telling names apart by timing)."""

@@ -148,6 +148,8 @@ class AccountReader(Protocol):
 
     def verify(self, name: str, password: str) -> Account | None: ...
 
+    def by_email(self, email: str) -> Account | None: ...
+
 
 class ConsoleStore(Protocol):
     """The console's submissions (hub.console.submissions), on the console topic."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
@@ -81,6 +82,7 @@ class WebServices:
     accounts: AccountReader | None = None
     console: ConsoleStore | None = None
     test_sender: TestSender | None = None
+    oidc_http: Callable[[], httpx.AsyncClient] | None = None
 
 
 def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastAPI:
@@ -176,6 +178,7 @@ def mount_console(
         people=s.subscriber_commands,
         partner_commands=s.partner_commands,
         newsletters=s.newsletters,
+        oidc_http=s.oidc_http,
     )
 
     @api.exception_handler(SignInNeeded)

@@ -31,7 +31,8 @@ def register_access_routes(router: APIRouter, frame: ConsoleFrame) -> None:
 
     @router.get("/sign-in")
     async def sign_in_page(request: Request, next: str = "/console/events") -> HTMLResponse:
-        return frame.page(request, "sign_in.html.j2", None, back_to=views.local(next), error=None)
+        back_to = views.local(next)
+        return frame.page(request, "sign_in.html.j2", None, back_to=back_to, error=None)
 
     @router.post("/sign-in")
     async def sign_in(request: Request) -> Response:

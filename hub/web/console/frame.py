@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -85,6 +87,8 @@ class ConsoleServices:
     people: SubscriberCommands
     partner_commands: PartnerCommands
     newsletters: NewsletterStore
+    # How the single sign-on reaches its provider (tests give one bound to a provider of theirs).
+    oidc_http: Callable[[], httpx.AsyncClient] | None = None
 
 
 class SignInNeeded(Exception):
@@ -131,6 +135,7 @@ class ConsoleFrame:
             officer=bool(session and session.account.has(Role.OFFICER)),
             composer=bool(session and session.account.has(*COMPOSERS)),
             editor=bool(session and session.account.has(Role.EDITOR)),
+            single_sign_on=self.s.settings.console.oidc,
             **context,
         )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -26,6 +26,16 @@ FR_ES: dict[str, tuple[str, str]] = {
         "Trop de tentatives. Patientez une minute.",
         "Demasiados intentos. Espere un minuto.",
     ),
+    "Your organisation's sign-in did not let you in. Try again, or use your password.": (
+        "La connexion de votre organisation ne vous a pas admis. Réessayez, ou utilisez"
+        " votre mot de passe.",
+        "El inicio de sesión de su organización no le dejó entrar. Inténtelo de nuevo o use"
+        " su contraseña.",
+    ),
+    "You are signed in with your organisation, but have no console account here.": (
+        "Vous êtes connecté par votre organisation, mais n'avez pas de compte dans la console.",
+        "Ha iniciado sesión con su organización, pero no tiene cuenta en la consola.",
+    ),
     "Events": ("Événements", "Eventos"),
     "New event": ("Nouvel événement", "Nuevo evento"),
     "Subscribers": ("Abonnés", "Suscriptores"),

@@ -44,6 +44,7 @@ class Sessions:
         self.idle = idle
         self.lifetime = lifetime
         self.secure = secure  # the Secure flag: set whenever the console is served over https
+        self.keys = keys  # also signs single sign-on's short-lived cookie
         self._cookies = itsdangerous.URLSafeTimedSerializer(keys, salt="hub.console-session")
         self._csrf = itsdangerous.Signer(
             keys, salt="hub.console-csrf", digest_method=hashlib.sha256
