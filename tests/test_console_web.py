@@ -519,3 +519,23 @@ async def test_an_editor_curates_previews_and_sends_a_newsletter_now(console: Co
     assert compile_["kind"] == "compile" and compile_["by"] == "eva.editor"
     async with signed_in(console, "otto.officer") as client:  # an officer is not an editor
         assert (await client.get("/console/newsletters")).status_code == 403
+
+
+async def test_the_newsletter_item_preview_is_the_event_in_a_newsletter_that_carries_it(
+    console: Console,
+) -> None:
+    async with signed_in(console, "pat.publisher") as client:
+        checked = await compose(client, "check")
+        assert "newsletter · fr" in checked.text
+        [draft] = console.store.all()
+        page = await client.get(
+            f"/console/events/{draft.id}/preview", params={"channel": "newsletter", "lang": "fr"}
+        )
+        assert page.status_code == 200 and "channel=newsletter" in page.text
+        item = await client.get(
+            f"/console/events/{draft.id}/preview.html",
+            params={"channel": "newsletter", "lang": "fr"},
+        )
+        assert item.status_code == 200
+        assert "Un nouveau bureau" in item.text and "<h1" in item.text
+        assert "frame-ancestors 'self'" in item.headers["content-security-policy"]

@@ -15,6 +15,7 @@ from hub.delivery.status import summarise
 from hub.errors import TemplateError
 from hub.model import audit
 from hub.model.events import Event
+from hub.newsletters.editions import accepts, render_edition
 from hub.planning.dryrun import search
 from hub.services import utc_now
 from hub.web.console import views
@@ -140,10 +141,13 @@ def register_follow_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         )
 
     @router.get("/events/{submission_id}/preview.html")
-    async def preview_html(request: Request, submission_id: str, lang: str = "en") -> Response:
+    async def preview_html(
+        request: Request, submission_id: str, lang: str = "en", channel: str = "email-html"
+    ) -> Response:
         session = frame.current(request)
         submission = frame.submission_of(session, submission_id)
-        rendered = _rendered(frame, submission, "email-html", lang)
+        shown = channel if channel in ("email-html", "newsletter") else "email-html"
+        rendered = _rendered(frame, submission, shown, lang)
         return HTMLResponse(rendered.html, headers=EMAIL_PREVIEW_HEADERS)
 
     @router.get("/events/{submission_id}/audit")
@@ -232,9 +236,28 @@ def _rendered(frame: ConsoleFrame, submission: Submission, channel: str, lang: s
         raise HTTPException(404, detail="no such preview")
     try:
         event = Event.from_document(submission.document)
+        if channel == "newsletter":
+            return _newsletter_item(frame, event, lang)
         return frame.s.renderer.render(event, channel.split("-")[0], lang)
     except (TemplateError, ValueError, KeyError) as exc:
         raise HTTPException(422, detail=f"this event cannot be rendered yet: {exc}") from exc
+
+
+def _newsletter_item(frame: ConsoleFrame, event: Event, lang: str) -> Any:
+    """The event as an item of the first newsletter that would carry it, alone in an edition."""
+    for newsletter in frame.s.newsletters.newsletters.values():
+        if accepts(newsletter, event):
+            now = utc_now()
+            return render_edition(
+                frame.s.renderer,
+                newsletter,
+                newsletter.period_start(now),
+                [event],
+                {},
+                lang,
+                archive=True,
+            )
+    raise HTTPException(404, detail="no newsletter carries this event")
 
 
 def _prebrief(frame: ConsoleFrame, submission: Submission) -> list[str]:

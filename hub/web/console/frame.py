@@ -42,7 +42,7 @@ from hub.web.forms import FormRefused
 # preview and the live delivery status.
 
 MAX_FORM_BYTES = 256 * 1024
-PREVIEWS = ("email-html", "email-text", "telegram")
+PREVIEWS = ("email-html", "email-text", "telegram", "newsletter")
 # The console's pages: scripts and styles from this server only, framed by nobody (the email
 # preview is the one page framed, by the console itself).
 SECURITY_HEADERS = {
