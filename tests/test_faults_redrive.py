@@ -142,3 +142,73 @@ def test_a_stuck_delivery_is_listed_and_redriven_once_through_the_ledger(
     trail = stack.hub.get("/api/v1/audit", subject=document["id"]).json()
     assert [e["action"] for e in trail].count("delivery.redriven") == 1
     assert received(stack.outbox)[address] == 1
+
+
+def test_an_officer_redrives_an_events_dead_letters_from_the_console(make_stack: Any) -> None:
+    stack = make_stack(10, bounce_every=5)
+    password = "console password 1"
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "users",
+            "create",
+            "olga",
+            "--role",
+            "officer",
+            "--email",
+            "olga@officers.example.org",
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        env=stack.hub.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    document = load_example(DEMO_ANNOUNCEMENT)
+    assert stack.hub.publish(document).status_code == 202
+    bounced = [a for a in stack.addresses if a.startswith("bounce")]
+    wait_until(
+        lambda: (s := stack.status(document["id"])) and s["totals"]["failed"] == len(bounced),
+        what="the refusals in the status",
+    )
+    with httpx.Client(base_url=stack.hub.base_url, timeout=30) as browser:
+        wait_until(
+            lambda: (
+                browser.post(
+                    "/console/sign-in", data={"name": "olga", "password": password}
+                ).status_code
+                == 303
+            ),
+            what="the worker to know the officer's account",
+        )
+        page = wait_until(
+            lambda: (
+                (p := browser.get(f"/console/dead-letters/{document['id']}")).text.count("550")
+                == len(bounced)
+                and p
+            ),
+            what="the dead letters on the console page",
+        )
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        stack.catcher.handler.refuse = None  # the cause is fixed
+        done = browser.post(
+            f"/console/dead-letters/{document['id']}/redrive", data={"csrf_token": token}
+        )
+        assert done.status_code == 303 and done.headers["location"].endswith(
+            f"redriven={len(bounced)}"
+        )
+        assert_exactly_once(stack, stack.addresses)
+        again = browser.post(
+            f"/console/dead-letters/{document['id']}/redrive", data={"csrf_token": token}
+        )
+        assert again.status_code == 303  # the same letters go back: the ledger stops repeats
+    final = wait_until(
+        lambda: (s := stack.status(document["id"]))["totals"]["sent"] == 10 and s,
+        what="every email sent after the redrive",
+    )
+    assert final["failures"] == []
+    assert_exactly_once(stack, stack.addresses)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.access.credentials import Credential, CredentialIndex
 from hub.console.submissions import Submission
+from hub.delivery.redrive import delivery_to_resend, redrive_audit
 from hub.delivery.status import delivery_states, split
 from hub.delivery.status_store import scan_local
 from hub.errors import ConfigurationError
 from hub.intake.publishing import Accepted
 from hub.kafka.client import read_topic
 from hub.model import audit
-from hub.model.deliveries import ChannelKey, Delivery, Recipient
+from hub.model.deliveries import ChannelKey, DeadLetter, Delivery, Recipient
 from hub.model.newsletter_state import NewsletterState
 from hub.model.subscriber_commands import Cause
 from hub.model.subscribers import Subscriber
@@ -196,6 +198,55 @@ class ConsoleTopic:
         self.index.apply(submission.id, record)  # here at once; the others within a fetch
 
 
+class EventDeadLetters:
+    """DeadLetters: read from each channel's dead-letter topic, sent back to its deliveries."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def _letters(self, event_id: str) -> list[tuple[ChannelKey, Any]]:
+        wanted = event_id.encode()
+        found = []
+        for key in self.rt.channels:
+            topic = self.rt.names.dead_letters(key)
+            records = await read_topic(self.rt.settings.kafka, topic, keep=lambda k: k == wanted)
+            found += [(key, value) for _key, value in records if value is not None]
+        return found
+
+    async def of_event(self, event_id: str) -> list[dict[str, str]]:
+        shown = []
+        for channel, value in await self._letters(event_id):
+            letter = DeadLetter.read_or_skip(value, "dead letters")
+            delivery = letter.delivery if letter and isinstance(letter.delivery, dict) else {}
+            recipient = delivery.get("recipient")
+            shown.append(
+                {
+                    "channel": channel.value,
+                    "delivery_id": str(delivery.get("id", "")),
+                    "recipient_id": str(
+                        recipient.get("id", "") if isinstance(recipient, dict) else ""
+                    ),
+                    "reason": letter.reason if letter else "unreadable dead letter",
+                    "failed_at": letter.failed_at if letter else "",
+                }
+            )
+        return shown
+
+    async def redrive(self, event_id: str, actor: str) -> int:
+        sent = 0
+        for channel, value in await self._letters(event_id):
+            fresh = delivery_to_resend(value, self.rt.names.deliveries(channel))
+            if fresh is None:
+                continue
+            topic, key, message = fresh
+            # Already sealed: written as it was read, as `hub redrive` writes it.
+            await TopicWriter(self.rt, topic).send(key, message)
+            entry = redrive_audit(value, actor, datetime.now(UTC))
+            await self.rt.audit.send(key=event_id.encode(), value=entry)
+            sent += 1
+        return sent
+
+
 class ChannelTestSender:
     """TestSender: one message through this worker's channel, outside any fan-out."""
 
@@ -238,4 +289,5 @@ def web_services(rt: Runtime) -> WebServices:
         accounts=rt.accounts,
         console=ConsoleTopic(rt),
         test_sender=ChannelTestSender(rt) if ChannelKey.EMAIL in rt.channels else None,
+        dead_letters=EventDeadLetters(rt),
     )

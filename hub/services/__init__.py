@@ -30,6 +30,7 @@ __all__ = [
     "AuditTrail",
     "ConsoleStore",
     "CredentialStore",
+    "DeadLetters",
     "DirectoryReader",
     "EventPublisher",
     "KeyOwners",
@@ -164,6 +165,17 @@ class ConsoleStore(Protocol):
 
     async def save(self, submission: Submission) -> None:
         """Write its new state; it holds on this worker at once, on the others within a fetch."""
+
+
+class DeadLetters(Protocol):
+    """The dead letters of one event, on every channel's dead-letter topic (keyed by event)."""
+
+    async def of_event(self, event_id: str) -> list[dict[str, str]]:
+        """Each as {channel, delivery_id, recipient_id, reason, failed_at}, oldest first."""
+
+    async def redrive(self, event_id: str, actor: str) -> int:
+        """Send each back to its channel, fresh; audited. The ledger keeps a delivery that has
+        gone out since from going out again. Returns how many were sent back."""
 
 
 class TestSender(Protocol):

@@ -26,6 +26,7 @@ from hub.services import (
     AuditTrail,
     ConsoleStore,
     CredentialStore,
+    DeadLetters,
     DirectoryReader,
     EventPublisher,
     KeyOwners,
@@ -82,6 +83,7 @@ class WebServices:
     accounts: AccountReader | None = None
     console: ConsoleStore | None = None
     test_sender: TestSender | None = None
+    dead_letters: DeadLetters | None = None
     oidc_http: Callable[[], httpx.AsyncClient] | None = None
 
 
@@ -179,6 +181,7 @@ def mount_console(
         partner_commands=s.partner_commands,
         newsletters=s.newsletters,
         oidc_http=s.oidc_http,
+        dead_letters=s.dead_letters,
     )
 
     @api.exception_handler(SignInNeeded)

@@ -19,6 +19,7 @@ from hub.services import (
     AccountReader,
     AuditTrail,
     ConsoleStore,
+    DeadLetters,
     DirectoryReader,
     EventPublisher,
     NewsletterStore,
@@ -89,6 +90,7 @@ class ConsoleServices:
     newsletters: NewsletterStore
     # How the single sign-on reaches its provider (tests give one bound to a provider of theirs).
     oidc_http: Callable[[], httpx.AsyncClient] | None = None
+    dead_letters: DeadLetters | None = None
 
 
 class SignInNeeded(Exception):

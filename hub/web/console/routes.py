@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from hub.web.console.access import register_access_routes
 from hub.web.console.compose import register_compose_routes
+from hub.web.console.dead_letters import register_dead_letter_routes
 from hub.web.console.follow import register_follow_routes
 from hub.web.console.frame import ConsoleFrame, ConsoleServices, Refused, SignInNeeded
 from hub.web.console.newsletters import register_newsletter_routes
@@ -24,4 +25,5 @@ def create_console(s: ConsoleServices) -> APIRouter:
     register_follow_routes(router, frame)
     register_people_routes(router, frame)
     register_newsletter_routes(router, frame)
+    register_dead_letter_routes(router, frame)
     return router
