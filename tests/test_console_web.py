@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -303,6 +305,9 @@ async def test_maker_checker_the_author_cannot_approve_a_second_officer_can(
             and "it goes to partners" in waiting.approval_reasons
         )
         page = await author.get(f"/console/events/{waiting.id}")
+        labels = re.search(r'data-labels="([^"]*)"', page.text)
+        assert labels  # the live status's words, in the officer's language
+        assert json.loads(html.unescape(labels.group(1)))["sent"] == "envoyés"
         refused = await author.post(
             f"/console/events/{waiting.id}/approve",
             data={"csrf_token": csrf_of(page.text), "comment": "ok"},

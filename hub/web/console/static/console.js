@@ -33,10 +33,14 @@ function cell(row, text, header) {
 }
 
 function showStatus(box, status) {
+  // The column names in the officer's language, as the page wrote them.
+  const labels = JSON.parse(box.dataset.labels || "{}");
   const table = document.createElement("table");
   table.className = "list";
   const head = table.createTHead().insertRow();
-  for (const name of ["Channel", "Language", "planned", "sent", "retrying", "failed"]) cell(head, name, "col");
+  for (const name of ["Channel", "Language", "planned", "sent", "retrying", "failed"]) {
+    cell(head, labels[name] || name, "col");
+  }
   const body = table.createTBody();
   for (const [channel, languages] of Object.entries(status.channels || {})) {
     for (const [language, counts] of Object.entries(languages)) {
@@ -48,7 +52,8 @@ function showStatus(box, status) {
   const totals = status.totals || {};
   const summary = document.createElement("p");
   summary.id = "status-totals";
-  summary.textContent = `${status.state}: ${totals.sent || 0} / ${totals.planned || 0} sent, ${totals.retrying || 0} retrying, ${totals.failed || 0} failed`;
+  const say = (word) => labels[word] || word;
+  summary.textContent = `${totals.sent || 0} / ${totals.planned || 0} ${say("sent")}, ${totals.retrying || 0} ${say("retrying")}, ${totals.failed || 0} ${say("failed")}`;
   summary.dataset.sent = String(totals.sent || 0);
   summary.dataset.planned = String(totals.planned || 0);
   const failures = document.createElement("ul");
