@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from channels.email.channel import IN_FLIGHT_PER_CONNECTION
 from devstack.mailcatcher import MailCatcher
 from hub.settings import SmtpSettings
 from tests.conftest import free_port, read_outbox
@@ -144,8 +145,9 @@ def assert_exactly_once(stack: Stack, expected: list[str], crashes: int = 0) -> 
 
 
 def in_flight(stack: Stack) -> int:
-    """How many emails the worker sends at once: its SMTP pool's size."""
-    return int(stack.hub.env.get("HUB_SMTP__POOL_SIZE", SmtpSettings().pool_size))
+    """How many emails the worker has in flight at most: two per SMTP connection."""
+    pool = int(stack.hub.env.get("HUB_SMTP__POOL_SIZE", SmtpSettings().pool_size))
+    return pool * IN_FLIGHT_PER_CONNECTION
 
 
 def hub_json(stack: Stack, *args: str) -> Any:

@@ -16,6 +16,11 @@ from hub.model.deliveries import ChannelKey, Delivery
 from hub.rendering.environment import Rendered
 from hub.settings import SmtpSettings
 
+# Messages in flight per SMTP connection: a message's slot is held until the broker has its
+# ledger entry (hub.runtime.ledger), and meanwhile a second message uses the connection. A
+# worker killed at any moment repeats at most these (pool size x 2), never more.
+IN_FLIGHT_PER_CONNECTION = 2
+
 
 class EmailChannel(Channel[WireMessage]):
     """Builds multipart/alternative email and sends it over SMTP.
@@ -33,7 +38,7 @@ class EmailChannel(Channel[WireMessage]):
         self.sender = Address(display_name=header_text(name), addr_spec=addr)
         self.message_id_domain = message_id_domain
         self.pool = SmtpPool(settings)
-        self.max_in_flight = settings.pool_size  # one message per connection at a time
+        self.max_in_flight = settings.pool_size * IN_FLIGHT_PER_CONNECTION
         self.prebuilt = PrebuiltMessages(self.sender, message_id_domain)
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[WireMessage]:
