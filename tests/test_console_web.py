@@ -325,6 +325,11 @@ async def test_maker_checker_the_author_cannot_approve_a_second_officer_can(
     assert by == "olga.officer" and accepted.document["id"] == waiting.id
     done = console.store.get(waiting.id)
     assert done is not None and done.state is State.PUBLISHED
+    async with signed_in(console, "otto.officer") as checker:
+        status = await checker.get(f"/console/events/{waiting.id}/status.json")
+        assert status.status_code == 200 and status.json()["state"] == "published"
+    async with console.client() as stranger:  # no session: to the sign-in page, nothing shown
+        assert (await stranger.get(f"/console/events/{waiting.id}/status.json")).status_code == 303
     assert [h.action for h in done.history][-3:] == ["submitted", "approved", "published"]
     actions = [e["action"] for _k, e in console.audit.written]
     assert "event.approved" in actions and "event.published" in actions

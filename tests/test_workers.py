@@ -5,6 +5,9 @@ request about an event or a newsletter gets the same answer from each of them, w
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -198,3 +201,100 @@ def test_a_forwarded_request_is_never_forwarded_again(workers: list[HubProcess])
         timeout=30,
     )
     assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+
+
+def test_the_console_shows_an_events_status_alike_on_every_worker(
+    workers: list[HubProcess],
+) -> None:
+    assignment = wait_until(lambda: stable(workers), timeout=90, what="all three workers assigned")
+    owner = {p: url for url, held in assignment.items() for p in held}
+    password = "console password 1"
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "users",
+            "create",
+            "olga",
+            "--role",
+            "officer",
+            "--email",
+            "olga@officers.example.org",
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        env=workers[0].env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+
+    def session_on(worker: HubProcess) -> dict[str, str] | None:
+        # The public URL is https, so the cookie is Secure: sent here by hand over http.
+        answer = httpx.post(
+            f"{worker.base_url}/console/sign-in",
+            data={"name": "olga", "password": password},
+            timeout=30,
+        )
+        cookie = answer.cookies.get("hub_console")
+        return {"Cookie": f"hub_console={cookie}"} if answer.status_code == 303 else None
+
+    sessions = [
+        wait_until(lambda w=w: session_on(w), what=f"{w.base_url} to know the account")
+        for w in workers
+    ]
+    first = workers[0]
+    drafts: dict[int, tuple[str, str]] = {}  # partition -> (form action, CSRF token)
+    while len(drafts) < PARTITIONS:  # a new event id each time: one on each worker's partition
+        page = httpx.get(
+            f"{first.base_url}/console/compose",
+            params={"type": "announcement.published"},
+            headers=sessions[0],
+            timeout=30,
+        ).text
+        action = page.split('id="compose"')[0].rsplit('action="', 1)[1].split('"')[0]
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        drafts.setdefault(partition_of(action.split("/")[3], PARTITIONS), (action, token))
+    assert {owner[p] for p in drafts} == set(assignment)
+    ids = []
+    for action, token in drafts.values():
+        submitted = httpx.post(
+            f"{first.base_url}{action}",
+            headers=sessions[0],
+            data={
+                "csrf_token": token,
+                "event_type": "announcement.published",
+                "classification": "restricted",
+                "position": "statement",
+                "audience.people": "reader-en, reader-fr",
+                "content.en.title": "A note for two readers",
+                "content.en.summary": "Only for those named.",
+                "content.en.body": "Hello.",
+                "action": "submit",
+            },
+            timeout=30,
+        )
+        assert submitted.status_code == 303, submitted.text
+        ids.append(action.split("/")[3])
+
+    def status_from(worker: HubProcess, session: dict[str, str], event_id: str) -> str:
+        answer = httpx.get(
+            f"{worker.base_url}/console/events/{event_id}/status.json",
+            headers=session,
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    for event_id in ids:
+        wait_until(
+            lambda e=event_id: (
+                json.loads(status_from(first, sessions[0], e))["totals"]["sent"] == 2
+            ),
+            timeout=90,
+            what=f"console event {event_id} sent to its two readers",
+        )
+        seen = [status_from(w, s, event_id) for w, s in zip(workers, sessions, strict=True)]
+        assert seen[0] == seen[1] == seen[2]

@@ -150,12 +150,12 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
     api.include_router(create_credential_routes(s.credentials, s.audit, auth))
     if s.accounts is not None and s.console is not None:
-        mount_console(api, s, s.accounts, s.console)
+        mount_console(api, s, s.accounts, s.console, keys)
     return api
 
 
 def mount_console(
-    api: FastAPI, s: WebServices, accounts: AccountReader, store: ConsoleStore
+    api: FastAPI, s: WebServices, accounts: AccountReader, store: ConsoleStore, keys: KeyRouter
 ) -> None:
     sessions = Sessions(
         s.signer.keys,
@@ -182,6 +182,7 @@ def mount_console(
         newsletters=s.newsletters,
         oidc_http=s.oidc_http,
         dead_letters=s.dead_letters,
+        keys=keys,
     )
 
     @api.exception_handler(SignInNeeded)

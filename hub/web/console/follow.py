@@ -2,9 +2,9 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 
@@ -17,7 +17,7 @@ from hub.model import audit
 from hub.model.events import Event
 from hub.newsletters.editions import accepts, render_edition
 from hub.planning.dryrun import search
-from hub.services import utc_now
+from hub.services import Keyed, utc_now
 from hub.web.console import views
 from hub.web.console.frame import EMAIL_PREVIEW_HEADERS, PREVIEWS, ConsoleFrame
 from hub.web.console.publish import publish_if_due
@@ -164,9 +164,14 @@ def register_follow_routes(router: APIRouter, frame: ConsoleFrame) -> None:
             entries=[views.audit_row(e) for e in entries if isinstance(e, dict)],
         )
 
+    # The signed-in person first, then the worker holding the event's status answers.
     @router.get("/events/{submission_id}/status.json")
-    async def status_json(request: Request, submission_id: str) -> JSONResponse:
-        session = frame.current(request)
+    async def status_json(
+        request: Request,
+        submission_id: str,
+        session: Annotated[Session, Depends(frame.current)],
+        _held_here: Annotated[None, Depends(frame.held(Keyed.EVENT, "submission_id"))],
+    ) -> JSONResponse:
         submission = frame.submission_of(session, submission_id)
         record, deliveries = s.status.event(submission.id)
         summary = summarise(submission.id, record, deliveries)

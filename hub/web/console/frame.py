@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from hub.services import (
     DeadLetters,
     DirectoryReader,
     EventPublisher,
+    Keyed,
     NewsletterStore,
     PartnerCommands,
     PartnerReader,
@@ -37,6 +38,7 @@ from hub.web.console.i18n import translator
 from hub.web.console.sessions import COOKIE, CSRF_FIELD, Session, Sessions
 from hub.web.console.views import browser_language
 from hub.web.forms import FormRefused
+from hub.web.routing import KeyRouter
 
 # Every page needs a session (hub.web.console.sessions); every POST also its CSRF token and a
 # same-origin browser. Pages work without JavaScript; the script only adds the live Markdown
@@ -91,6 +93,8 @@ class ConsoleServices:
     # How the single sign-on reaches its provider (tests give one bound to a provider of theirs).
     oidc_http: Callable[[], httpx.AsyncClient] | None = None
     dead_letters: DeadLetters | None = None
+    # Which worker holds which event and newsletter: pages about one are answered by it.
+    keys: KeyRouter | None = None
 
 
 class SignInNeeded(Exception):
@@ -145,6 +149,17 @@ class ConsoleFrame:
             value = s.sessions.issue(session.account, utc_now(), session)
             response.set_cookie(value=value, **s.sessions.cookie_options())
         return response
+
+    def held(self, kind: Keyed, parameter: str) -> Callable[[Request], Awaitable[None]]:
+        """A route dependency: the worker holding the key in path `parameter` answers (its
+        tables have the event's status, the newsletter's state); any worker when alone."""
+        if self.s.keys is not None:
+            return self.s.keys.by_path(kind, parameter)
+
+        async def here(_request: Request) -> None:
+            return None
+
+        return here
 
     def current(self, request: Request) -> Session:
         s = self.s

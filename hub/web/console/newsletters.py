@@ -2,9 +2,9 @@
 
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.access.roles import Role
@@ -15,7 +15,7 @@ from hub.model.newsletter_state import NewsletterState
 from hub.newsletters.config import Newsletter
 from hub.newsletters.editions import render_edition
 from hub.newsletters.state import next_items
-from hub.services import utc_now
+from hub.services import Keyed, utc_now
 from hub.web.console.frame import EMAIL_PREVIEW_HEADERS, ConsoleFrame, Refused
 from hub.web.console.i18n import LANGUAGES
 from hub.web.console.sessions import Session
@@ -55,9 +55,15 @@ def register_newsletter_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         ]
         return frame.page(request, "newsletters.html.j2", session, newsletters=shown)
 
+    # The editor first, then the worker holding the newsletter's state answers.
     @router.get("/newsletters/{name}")
-    async def newsletter_page(request: Request, name: str, lang: str = "en") -> HTMLResponse:
-        session = editor(request)
+    async def newsletter_page(
+        request: Request,
+        name: str,
+        session: Annotated[Session, Depends(editor)],
+        _held_here: Annotated[None, Depends(frame.held(Keyed.NEWSLETTER, "name"))],
+        lang: str = "en",
+    ) -> HTMLResponse:
         newsletter = chosen(name)
         state = state_of(name)
         items = _items(state)
@@ -77,8 +83,12 @@ def register_newsletter_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         )
 
     @router.get("/newsletters/{name}/preview.html")
-    async def preview_html(request: Request, name: str, lang: str = "en") -> Response:
-        editor(request)
+    async def preview_html(
+        name: str,
+        _session: Annotated[Session, Depends(editor)],
+        _held_here: Annotated[None, Depends(frame.held(Keyed.NEWSLETTER, "name"))],
+        lang: str = "en",
+    ) -> Response:
         newsletter = chosen(name)
         state = state_of(name)
         now = utc_now()
