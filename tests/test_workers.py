@@ -209,33 +209,34 @@ def test_the_console_shows_an_events_status_alike_on_every_worker(
     assignment = wait_until(lambda: stable(workers), timeout=90, what="all three workers assigned")
     owner = {p: url for url, held in assignment.items() for p in held}
     password = "console password 1"
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "users",
-            "create",
-            "olga",
-            "--role",
-            "officer",
-            "--email",
-            "olga@officers.example.org",
-            "--password-stdin",
-        ],
-        input=password + "\n",
-        env=workers[0].env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
+    for name in ("olga", "otto"):  # an author, and a second officer to approve
+        created = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "users",
+                "create",
+                name,
+                "--role",
+                "officer",
+                "--email",
+                f"{name}@officers.example.org",
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            env=workers[0].env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert created.returncode == 0, created.stderr
 
-    def session_on(worker: HubProcess) -> dict[str, str] | None:
+    def session_on(worker: HubProcess, name: str = "olga") -> dict[str, str] | None:
         # The public URL is https, so the cookie is Secure: sent here by hand over http.
         answer = httpx.post(
             f"{worker.base_url}/console/sign-in",
-            data={"name": "olga", "password": password},
+            data={"name": name, "password": password},
             timeout=30,
         )
         cookie = answer.cookies.get("hub_console")
@@ -266,11 +267,10 @@ def test_the_console_shows_an_events_status_alike_on_every_worker(
             data={
                 "csrf_token": token,
                 "event_type": "announcement.published",
-                "classification": "restricted",
+                "classification": "public",
                 "position": "statement",
-                "audience.people": "reader-en, reader-fr",
-                "content.en.title": "A note for two readers",
-                "content.en.summary": "Only for those named.",
+                "content.en.title": "A note for every reader",
+                "content.en.summary": "For everyone.",
                 "content.en.body": "Hello.",
                 "action": "submit",
             },
@@ -278,6 +278,29 @@ def test_the_console_shows_an_events_status_alike_on_every_worker(
         )
         assert submitted.status_code == 303, submitted.text
         ids.append(action.split("/")[3])
+    checker = wait_until(lambda: session_on(workers[2], "otto"), what="the second officer")
+    for event_id in ids:  # public: a second officer approves, on another worker
+        page = wait_until(
+            lambda e=event_id: (
+                (
+                    p := httpx.get(
+                        f"{workers[2].base_url}/console/events/{e}", headers=checker, timeout=30
+                    )
+                ).status_code
+                == 200
+                and "awaiting-approval" in p.text
+                and p.text
+            ),
+            what=f"console event {event_id} awaiting approval on the third worker",
+        )
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        approved = httpx.post(
+            f"{workers[2].base_url}/console/events/{event_id}/approve",
+            headers=checker,
+            data={"csrf_token": token, "comment": "ok"},
+            timeout=30,
+        )
+        assert approved.status_code == 303, approved.text
 
     def status_from(worker: HubProcess, session: dict[str, str], event_id: str) -> str:
         answer = httpx.get(
@@ -291,10 +314,10 @@ def test_the_console_shows_an_events_status_alike_on_every_worker(
     for event_id in ids:
         wait_until(
             lambda e=event_id: (
-                json.loads(status_from(first, sessions[0], e))["totals"]["sent"] == 2
+                json.loads(status_from(first, sessions[0], e))["totals"]["sent"] == len(PEOPLE)
             ),
             timeout=90,
-            what=f"console event {event_id} sent to its two readers",
+            what=f"console event {event_id} sent to every reader",
         )
         seen = [status_from(w, s, event_id) for w, s in zip(workers, sessions, strict=True)]
         assert seen[0] == seen[1] == seen[2]
