@@ -31,6 +31,8 @@ BY_VALUE = (
     "You are signed in with your organisation, but have no console account here.",
     "Type the person's email address (or id) to confirm the erasure.",
     "This page needs the editor role.",
+    "it goes to partners",
+    "it goes to all staff",
 )
 
 
