@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint faults bench venv kafka-start kafka-stop kafka-status cluster-start \
+# `catalogs` and `catalog LANG=xx` rewrite the .po files; `compiled-catalogs` only builds .mo.
+.PHONY: run test lint catalogs catalog compiled-catalogs faults bench venv kafka-start kafka-stop kafka-status cluster-start \
 	cluster-stop cluster-status mailcatcher worker clean
 
 $(STAMP): pyproject.toml
@@ -35,8 +36,21 @@ cluster-stop:
 cluster-status:
 	$(PY) -m devstack.kafka --cluster status
 
+## catalogs: extract every translatable string of the templates and the code into
+## templates/_locale/<part>.pot, merge them into each language's .po (new strings empty, to
+## translate), and compile the .mo files the hub reads. A new language: `make catalog LANG=pt`.
+catalogs: $(STAMP)
+	$(PY) -m devstack.catalogs extract
+	$(PY) -m devstack.catalogs compile
+
+catalog: $(STAMP)
+	$(PY) -m devstack.catalogs init $(LANG)
+
+compiled-catalogs: $(STAMP)
+	$(PY) -m devstack.catalogs compile
+
 ## run: Kafka, the mail catcher and a worker with its HTTP API, in the foreground (Ctrl-C stops).
-run: $(STAMP)
+run: compiled-catalogs
 	$(PY) -m devstack.run
 
 # The browser test drives Debian's Chromium; test tools cannot download browsers here.
@@ -49,7 +63,7 @@ $(CHROMIUM):
 ## TEST_PROCESSES: how many pytest processes share the suite (pytest-xdist), a test file each at a
 ## time; 0 runs it in this process.
 TEST_PROCESSES ?= 2
-test: lint $(CHROMIUM) kafka-start
+test: lint compiled-catalogs $(CHROMIUM) kafka-start
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 ## lint: the static checks alone, the first step of make test; lint-imports holds the layering

@@ -9,6 +9,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.i18n.languages import LanguageError, Languages
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # schemas/ and templates/: at the top of a checkout, or in hub/_data of an installed wheel
 # (setup.py copies them there).
@@ -257,6 +259,15 @@ class ConsoleSettings(BaseModel):
     oidc: OidcSettings | None = None
 
 
+class LanguageSettings(BaseModel):
+    """The languages the hub speaks, each with its catalogs in templates/_locale/<lang>/, and
+    where a reader goes when an event lacks theirs (HUB_LANGUAGES__FALLBACKS='{"ar": ["fr"]}'
+    makes ar-TN -> ar -> fr -> en)."""
+
+    supported: list[str] = Field(default_factory=lambda: ["en", "fr", "es", "ar"], min_length=1)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """Everything the hub needs to run; secrets only come from the environment."""
 
@@ -278,6 +289,7 @@ class Settings(BaseSettings):
     # Deprecated: plain tokens by publisher name, which may only publish (the publisher role).
     publisher_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     default_language: str = "en"
+    languages: LanguageSettings = LanguageSettings()
     # `development` lets the worker start without HUB_SECRET_KEY (links then die at restart).
     env: str = "production"
     # Signs the links in emails (confirmation, preferences, unsubscribe, Telegram) and forms.
@@ -308,6 +320,20 @@ class Settings(BaseSettings):
     # under the same name within the session timeout takes its partitions back without a
     # rebalance. One name per worker, never shared by two running at once.
     worker_name: str | None = None
+
+    def spoken(self) -> Languages:
+        """The supported languages and fallback chains, checked (LanguageError if wrong)."""
+        return Languages.of(
+            self.languages.supported, self.default_language, self.languages.fallbacks
+        )
+
+    @model_validator(mode="after")
+    def _languages_make_sense(self) -> Self:
+        try:
+            self.spoken()
+        except LanguageError as exc:
+            raise ValueError(f"languages: {exc}") from None
+        return self
 
     def retention_floor_seconds(self) -> float:
         """The least table retention that keeps a ledger entry for as long as its delivery can

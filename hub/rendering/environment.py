@@ -1,4 +1,5 @@
-"""The one Jinja2 environment: strict, autoescaped HTML, template lookup with language fallback."""
+"""The one Jinja2 environment: strict, autoescaped HTML, translated through the catalogs, template
+lookup along the type and language fallbacks."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from markupsafe import Markup
 
 from channels.telegram.format import markdown_to_telegram
 from hub.errors import TemplateError
+from hub.i18n.catalogs import LOCALE_FOLDER, Catalogs
+from hub.i18n.formatting import format_date, format_datetime, format_number, isolate
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages, direction
 from hub.model.events import Event
-from hub.planning.languages import fallback_chain
 from hub.rendering.links import link_marks, new_nonce
 
 DEFAULT_TEMPLATES = "_default"
@@ -57,12 +60,16 @@ def _markdown() -> MarkdownIt:
 
 
 class Renderer:
-    """Renders events with templates/<type>/<channel>/<lang>/<part>.j2 and shared defaults."""
+    """Renders events with templates/<type>/<channel>/<part>.j2 (or a language's own copy in
+    <channel>/<lang>/), shared defaults in _default/, words from the catalogs in _locale/."""
 
-    def __init__(self, templates_dir: Path, *, default_language: str = "en") -> None:
+    def __init__(self, templates_dir: Path, *, languages: Languages = DEFAULT_LANGUAGES) -> None:
         self.templates_dir = templates_dir
-        self.default_language = default_language
+        self.languages = languages
+        self.default_language = languages.default
+        self.catalogs = Catalogs(templates_dir / LOCALE_FOLDER, languages)
         self._env = jinja2.Environment(
+            extensions=["jinja2.ext.i18n"],
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html", "html.j2"), default_for_string=True, default=False
@@ -72,6 +79,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        # `{% trans %}` takes its variables by name and is autoescaped; the functions come with
+        # each render's context (locale_context), since one environment serves every language.
+        self._env.newstyle_gettext = True  # type: ignore[attr-defined]
         self._md = _markdown()
         self._cache: OrderedDict[tuple[str, str, str, str], Rendered] = OrderedDict()
         self._cache_size = 512
@@ -80,13 +90,35 @@ class Renderer:
     def environment(self) -> jinja2.Environment:
         return self._env
 
+    def locale_context(self, language: str) -> dict[str, Any]:
+        """What every template needs to speak `language`: its words (`_`, `gettext`, `ngettext`
+        and `{% trans %}`), its tag and direction, its date and number formats."""
+        return {
+            **self.catalogs.jinja_functions(language),
+            "lang": language,
+            "dir": direction(language),
+            "format_date": lambda value, form="long": format_date(value, language, form),
+            "format_datetime": lambda value, form="medium": format_datetime(value, language, form),
+            "format_number": lambda value: format_number(value, language),
+            "isolate": isolate,
+            "direction": direction,
+        }
+
+    def render_page(self, name: str, language: str, context: dict[str, Any]) -> str:
+        """A page (self-service, archive, console) in the reader's language."""
+        return self._env.get_template(name).render({**self.locale_context(language), **context})
+
     def template_name(self, event_type: str, channel: str, language: str, part: str) -> str:
-        """The first template that exists along the type and language fallbacks."""
-        for lang in fallback_chain(language, self.default_language):
-            for folder in (event_type, DEFAULT_TEMPLATES):
+        """The first template that exists: the type's own before the default, and at each a
+        language's own copy (<channel>/<lang>/) before the one all languages share."""
+        for folder in (event_type, DEFAULT_TEMPLATES):
+            for lang in self.languages.chain(language):
                 name = f"{folder}/{channel}/{lang}/{part}.j2"
                 if (self.templates_dir / name).is_file():
                     return name
+            name = f"{folder}/{channel}/{part}.j2"
+            if (self.templates_dir / name).is_file():
+                return name
         raise TemplateError(f"no template {part!r} for {event_type}/{channel}/{language}")
 
     def render(self, event: Event, channel: str, language: str) -> Rendered:
@@ -132,6 +164,7 @@ class Renderer:
         nonce = new_nonce()
         preferences, unsubscribe = link_marks(nonce)
         data = {
+            **self.locale_context(language),
             "language": language,
             "preferences_url": preferences,
             "unsubscribe_url": unsubscribe,
@@ -147,12 +180,13 @@ class Renderer:
         doc = event.document
         preferences, unsubscribe = link_marks(nonce)
         return {
+            **self.locale_context(language),
             "language": language,
             "event_type": event.type,
             "classification": event.classification.value,
             "is_internal": event.classification.value in ("staff", "restricted"),
             "publisher": event.publisher_name,
-            "published_on": event.occurred_at.date().isoformat(),
+            "published_on": format_date(event.occurred_at, language),
             "title": content.title,
             "summary": content.summary,
             "body_markdown": content.body,
