@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench.subscribers import records
+from hub.i18n.languages import DEFAULT_LANGUAGES
 from hub.kafka.topics import TopicNames
 from hub.model.deliveries import ChannelKey, messages_in
 from hub.partners.registry import EMPTY
@@ -113,9 +114,7 @@ def runtime(directory: Directory, directory_records: Mapping[str, Any]) -> Simpl
         subscriber_records=directory_records,
         keys=keys_from_records(directory_records.get),
         embargoed={},
-        settings=SimpleNamespace(
-            default_language="en", kafka=SimpleNamespace(topic_prefix="b", partitions=3)
-        ),
+        settings=SimpleNamespace(kafka=SimpleNamespace(topic_prefix="b", partitions=3)),
         links=links,
         channels={ChannelKey.EMAIL: email},
         outcomes=Topic(),
@@ -123,6 +122,7 @@ def runtime(directory: Directory, directory_records: Mapping[str, Any]) -> Simpl
         newsletters={},
         newsletter_records=Topic(),
         partners=SimpleNamespace(registry=lambda: EMPTY),
+        renderer=SimpleNamespace(languages=DEFAULT_LANGUAGES),
     )
 
 

@@ -1,19 +1,20 @@
-"""Language fallback chains and stable delivery ids."""
+"""Language fallback chains in routing, and stable delivery ids."""
 
 from __future__ import annotations
 
 import pytest
 
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages
 from hub.model.deliveries import ChannelKey, Delivery, EventAt, delivery_id
+from hub.model.events import Event
 from hub.model.subscribers import SubscriberKind
-from hub.planning.languages import choose_language, fallback_chain
 from hub.planning.routing import plan
-from tests.helpers import event, subscriber
+from tests.helpers import DEMO_ANNOUNCEMENT, event, load_example, subscriber
 
 
 def test_fallback_chain_goes_from_region_to_language_to_default() -> None:
-    assert fallback_chain("fr-TN") == ["fr-TN", "fr", "en"]
-    assert fallback_chain("en") == ["en"]
+    assert DEFAULT_LANGUAGES.chain("fr-TN") == ["fr-TN", "fr", "en"]
+    assert DEFAULT_LANGUAGES.chain("en") == ["en"]
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_fallback_chain_goes_from_region_to_language_to_default() -> None:
     ],
 )
 def test_choose_language(preferred: str, available: set[str], chosen: str) -> None:
-    assert choose_language(preferred, available) == chosen
+    assert DEFAULT_LANGUAGES.choose(preferred, available) == chosen
 
 
 def test_delivery_id_is_stable_and_distinct_per_channel_and_recipient() -> None:
@@ -59,3 +60,15 @@ def test_delivery_message_round_trips() -> None:
     assert Delivery.from_message(message) == delivery
     # The event's document stays on its own topic: the delivery says where.
     assert message["event_at"] == {"partition": 2, "offset": 41} and "event" not in message
+
+
+def test_routing_follows_the_organisations_fallback_chain() -> None:
+    """With ar -> fr configured, an ar-TN reader of an event in en and fr reads French; without
+    it, English."""
+    document = load_example(DEMO_ANNOUNCEMENT)
+    del document["content"]["es"]
+    news = Event.from_document(document)
+    reader = subscriber("s-ar", language="ar-TN")
+    north_africa = Languages.of(["en", "fr", "es", "ar"], "en", {"ar": ["fr"]})
+    assert [d.language for d in plan(news, [reader], languages=north_africa)] == ["fr"]
+    assert [d.language for d in plan(news, [reader])] == ["en"]

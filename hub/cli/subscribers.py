@@ -82,7 +82,9 @@ def cmd_staff_import(args: argparse.Namespace, settings: Settings) -> int:
     """Create and update staff from the directory export; offboard leavers; print the diff."""
     now = datetime.now(UTC).isoformat()
     try:
-        incoming = parse_staff_csv(Path(args.file).read_bytes(), now=now)
+        incoming = parse_staff_csv(
+            Path(args.file).read_bytes(), now=now, languages=settings.spoken()
+        )
     except StaffImportError as exc:
         print(f"{args.file}: nothing imported\n{exc}", file=sys.stderr)
         return 2
@@ -115,7 +117,7 @@ def cmd_dry_run(args: argparse.Namespace, settings: Settings) -> int:
         event,
         asyncio.run(_current(settings)),
         datetime.now(UTC),
-        settings.default_language,
+        settings.spoken(),
         asyncio.run(registry_now(settings)),
     )
     if not args.json:

@@ -8,6 +8,7 @@ message never mixes two sets of digits.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -69,8 +70,15 @@ def isolate(text: str, tag: str) -> str:
     return f"{mark}{text}{PDI}"
 
 
-def isolate_if_mixed(text: str, tag: str, around: str) -> str:
-    """`isolate` only where needed: text whose direction differs from the line's (`around`)."""
-    if direction(tag) == direction(around):
+def isolate_if_mixed(text: str, around: str) -> str:
+    """Bidi isolation only where needed: text with letters written in the other direction than
+    the message's (`around`): a Latin name in an Arabic line, an Arabic title in a French one.
+    First-strong isolation, so the text takes the direction of its own first letter."""
+    other = _LTR if direction(around) == "rtl" else _RTL
+    if not text or not any(unicodedata.bidirectional(ch) in other for ch in text):
         return text
-    return isolate(text, tag)
+    return f"{FSI}{text}{PDI}"
+
+
+_RTL = frozenset({"R", "AL"})
+_LTR = frozenset({"L"})

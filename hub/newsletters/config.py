@@ -12,8 +12,8 @@ from croniter import croniter
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from hub.errors import ConfigurationError
+from hub.i18n.languages import DEFAULT_LANGUAGES
 from hub.model.events import Classification
-from hub.model.subscribers import SUPPORTED_LANGUAGES
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -43,7 +43,7 @@ class Newsletter(BaseModel):
     region: str | None = None  # staff of one region only
     schedule: str  # cron, e.g. "0 9 * * mon"
     timezone: str = "UTC"
-    languages: list[str] = Field(default_factory=lambda: list(SUPPORTED_LANGUAGES))
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES.supported))
     event_types: list[str] = Field(default_factory=list)  # sections, in this order; empty: all
     themes: list[str] = Field(default_factory=list)
     send_empty: bool = False

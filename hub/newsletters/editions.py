@@ -7,13 +7,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.i18n.formatting import format_date
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient, delivery_id
 from hub.model.events import Classification, Event
 from hub.model.subscribers import Mode, Subscriber, SubscriberKind
 from hub.newsletters.config import ALLOWED, Audience, Newsletter
 from hub.partners.registry import EMPTY, PartnerRegistry
 from hub.planning import audience
-from hub.planning.languages import choose_language
 from hub.rendering.environment import Rendered, Renderer
 
 # The most sensitive classification each newsletter's readers hold: who may open its pages.
@@ -117,13 +117,17 @@ def plan_edition(
 ) -> EditionPlan:
     """One email per subscriber with items for them, rendered once per (language, items)."""
     items = [e for e in items if accepts(newsletter, e)]
+    # the newsletter's languages this hub speaks (a language dropped from the hub's set is not
+    # offered any more, even if a newsletter's file still lists it)
+    offered = {tag for tag in newsletter.languages if renderer.languages.speaks(tag)}
+    offered = offered or {default_language}
     cache: dict[tuple[str, tuple[str, ...]], Rendered] = {}
     deliveries = []
     for subscriber in subscribers:
         own = items_for(newsletter, subscriber, items, partners)
         if not own and not newsletter.send_empty:
             continue
-        language = choose_language(subscriber.language, set(newsletter.languages), default_language)
+        language = renderer.languages.choose(subscriber.language, offered)
         key = (language, tuple(e.id for e in own))
         if key not in cache:
             cache[key] = render_edition(renderer, newsletter, period_start, own, intro, language)
@@ -153,7 +157,7 @@ def render_edition(
     """The edition in one language; each item falls back to a language it has."""
     entries = []
     for event in items:
-        item_language = choose_language(language, event.languages)
+        item_language = renderer.languages.choose(language, event.languages)
         content = event.content[item_language]
         research = event.document.get("research") or {}
         url = research.get("publication_url") or (content.links[0].url if content.links else None)
@@ -173,7 +177,10 @@ def render_edition(
         language,
         {
             "newsletter_title": newsletter.title_in(language),
-            "edition_date": period_start.date().isoformat(),
+            # the archive link goes through the preferences page, which carries the reader's
+            # signed link on to the archive (partner and staff archives need it)
+            "newsletter_name": newsletter.name,
+            "edition_date": format_date(period_start, language),
             "intro": intro.get(language, ""),
             "items": entries,
             "is_internal": newsletter.is_internal,

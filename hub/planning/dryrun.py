@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages
 from hub.model.events import Event
 from hub.model.subscribers import Subscriber, SubscriberKind
 from hub.partners.registry import EMPTY, PartnerRegistry
@@ -19,11 +20,11 @@ def dry_run(
     event: Event,
     subscribers: Iterable[Subscriber],
     now: datetime,
-    default_language: str = "en",
+    languages: Languages = DEFAULT_LANGUAGES,
     partners: PartnerRegistry = EMPTY,
 ) -> dict[str, Any]:
     chosen = audience.audience_of(event, subscribers, partners)
-    deliveries = routing.plan(event, chosen, default_language=default_language)
+    deliveries = routing.plan(event, chosen, languages=languages)
     kinds = {s.id: audience.standing(s, partners) for s, _channels in chosen}
     held = event.embargo_until if audience.is_embargoed(event, now) else None
     return {

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.errors import BadRecord
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks
 from hub.model.events import Event
 from hub.model.subscribers import Subscriber
@@ -38,7 +39,7 @@ def plan_event(
     planned: MutableMapping[str, str],
     now: datetime,
     *,
-    default_language: str = "en",
+    languages: Languages = DEFAULT_LANGUAGES,
     links: Callable[[str], PersonalLinks] | None = None,
     broadcast: Callable[[Event], list[Delivery]] | None = None,
     channels: Collection[ChannelKey] | None = None,
@@ -61,7 +62,7 @@ def plan_event(
             held_until=event.embargo_until,
         )
     chosen = audience.audience_of(event, subscribers, partners)
-    deliveries = routing.plan(event, chosen, default_language=default_language, links=links)
+    deliveries = routing.plan(event, chosen, languages=languages, links=links)
     if broadcast is not None:
         deliveries += broadcast(event)
     off = [d for d in deliveries if channels is not None and d.channel not in channels]

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hub.delivery.recipients import address_on
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages
 from hub.model.deliveries import ChannelKey, Delivery, PersonalLinks, Recipient, delivery_id
 from hub.model.events import Classification, Event
 from hub.model.subscribers import Subscriber, SubscriberKind
 from hub.planning import audience
-from hub.planning.languages import choose_language
 
 
 def transactional(
@@ -33,7 +33,7 @@ def broadcasts(
     public_channels: Iterable[str],
     staff_groups: Iterable[str],
     *,
-    default_language: str = "en",
+    languages: Languages = DEFAULT_LANGUAGES,
 ) -> list[Delivery]:
     """Posts to configured Telegram channels and groups: public events to public channels,
     staff-wide internal events to staff-only groups, nothing else anywhere.
@@ -48,7 +48,7 @@ def broadcasts(
         destinations = list(staff_groups)
     else:
         return []
-    language = choose_language(default_language, event.languages, default_language)
+    language = languages.choose(languages.default, event.languages)
     return [
         Delivery(
             id=delivery_id(event.id, ChannelKey.TELEGRAM, f"telegram:{chat}"),
@@ -69,14 +69,14 @@ def plan(
     event: Event,
     recipients: Iterable[Subscriber | tuple[Subscriber, frozenset[str]]],
     *,
-    default_language: str = "en",
+    languages: Languages = DEFAULT_LANGUAGES,
     links: Callable[[str], PersonalLinks] | None = None,
 ) -> list[Delivery]:
     """One delivery per recipient and channel they can be reached on."""
     deliveries: list[Delivery] = []
     for item in recipients:
         subscriber, channels = item if isinstance(item, tuple) else (item, item.channels)
-        language = choose_language(subscriber.language, event.languages, default_language)
+        language = languages.choose(subscriber.language, event.languages)
         for channel in sorted(ChannelKey):
             address = address_on(subscriber, channel) if channel in channels else None
             if address is None:

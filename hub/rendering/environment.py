@@ -16,7 +16,7 @@ from markupsafe import Markup
 from channels.telegram.format import markdown_to_telegram
 from hub.errors import TemplateError
 from hub.i18n.catalogs import LOCALE_FOLDER, Catalogs
-from hub.i18n.formatting import format_date, format_datetime, format_number, isolate
+from hub.i18n.formatting import format_date, format_datetime, format_number, isolate_if_mixed
 from hub.i18n.languages import DEFAULT_LANGUAGES, Languages, direction
 from hub.model.events import Event
 from hub.rendering.links import link_marks, new_nonce
@@ -97,10 +97,15 @@ class Renderer:
             **self.catalogs.jinja_functions(language),
             "lang": language,
             "dir": direction(language),
+            # the side text starts on, for mail clients that ignore `dir` on table cells
+            "start": "right" if direction(language) == "rtl" else "left",
+            "end": "left" if direction(language) == "rtl" else "right",
             "format_date": lambda value, form="long": format_date(value, language, form),
             "format_datetime": lambda value, form="medium": format_datetime(value, language, form),
             "format_number": lambda value: format_number(value, language),
-            "isolate": isolate,
+            # for plain text: bidi marks around text written in the other direction than the
+            # message's (HTML templates use <bdi> instead)
+            "isolate": lambda text: isolate_if_mixed(str(text), language),
             "direction": direction,
         }
 
@@ -111,7 +116,9 @@ class Renderer:
     def template_name(self, event_type: str, channel: str, language: str, part: str) -> str:
         """The first template that exists: the type's own before the default, and at each a
         language's own copy (<channel>/<lang>/) before the one all languages share."""
-        for folder in (event_type, DEFAULT_TEMPLATES):
+        # an event type without templates of its own uses the defaults; a system message never
+        folders = [event_type] if event_type.startswith("_") else [event_type, DEFAULT_TEMPLATES]
+        for folder in folders:
             for lang in self.languages.chain(language):
                 name = f"{folder}/{channel}/{lang}/{part}.j2"
                 if (self.templates_dir / name).is_file():

@@ -1,4 +1,5 @@
-"""The signed links a person finds in every email: preferences, one-click unsubscribe."""
+"""The signed links a person finds in every email: preferences, one-click unsubscribe, each
+naming the person's language so the pages they open speak it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from hub.model.deliveries import PersonalLinks
+from hub.model.subscribers import Subscriber
 from hub.subscribers.tokens import Purpose, Signer
 
 # Templates render markers once per (event, language); each email gets its own links in their
@@ -40,10 +42,15 @@ class LinkMaker:
         self.mail_domain = mail_domain
         self.clock = clock
 
-    def for_subscriber(self, subscriber_id: str) -> PersonalLinks:
+    def for_subscriber(self, subscriber_id: str, language: str | None = None) -> PersonalLinks:
+        """The person's links; with their language, the pages they open speak it."""
         now = self.clock()
-        preferences = self.signer.issue(subscriber_id, Purpose.PREFERENCES, now)
-        unsubscribe = self.signer.issue(subscriber_id, Purpose.UNSUBSCRIBE, now)
+        preferences = self.signer.issue(
+            subscriber_id, Purpose.PREFERENCES, now, language=language
+        )
+        unsubscribe = self.signer.issue(
+            subscriber_id, Purpose.UNSUBSCRIBE, now, language=language
+        )
         subject = quote(f"unsubscribe {unsubscribe}")
         return PersonalLinks(
             preferences=f"{self.base}/preferences?t={preferences}",
@@ -51,6 +58,20 @@ class LinkMaker:
             unsubscribe_mailto=f"mailto:unsubscribe@{self.mail_domain}?subject={subject}",
         )
 
-    def confirmation(self, subscriber_id: str, nonce: str) -> str:
-        token = self.signer.issue(subscriber_id, Purpose.CONFIRM, self.clock(), nonce=nonce)
+    def confirmation(self, subscriber_id: str, nonce: str, language: str | None = None) -> str:
+        token = self.signer.issue(
+            subscriber_id, Purpose.CONFIRM, self.clock(), nonce=nonce, language=language
+        )
         return f"{self.base}/subscribe/confirm?t={token}"
+
+    def knowing(self, find: Callable[[str], Subscriber | None]) -> Callable[[str], PersonalLinks]:
+        """`for_subscriber` for code that has only the id: the language is looked up with
+        `find` (the directory's), so the pages the links open speak it too."""
+
+        def links(subscriber_id: str) -> PersonalLinks:
+            subscriber = find(subscriber_id)
+            return self.for_subscriber(
+                subscriber_id, subscriber.language if subscriber is not None else None
+            )
+
+        return links

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.i18n.languages import DEFAULT_LANGUAGES, LanguageError, Languages
 from hub.model.subscribers import (
     EVERYTHING,
-    LANGUAGE_TAG,
     Consent,
     InvalidSubscriberError,
     Subscriber,
@@ -90,7 +90,9 @@ class StaffDiff:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def parse_staff_csv(raw: bytes, *, now: str) -> list[Subscriber]:
+def parse_staff_csv(
+    raw: bytes, *, now: str, languages: Languages = DEFAULT_LANGUAGES
+) -> list[Subscriber]:
     """The staff in a directory export; raises StaffImportError listing every problem."""
     text = _decode(raw)
     records = _read_records(text)
@@ -106,10 +108,10 @@ def parse_staff_csv(raw: bytes, *, now: str) -> list[Subscriber]:
             problems.append((number, None, _field_count_message(len(cells), len(columns))))
             continue  # the values are misaligned: checking them would only add noise
         row = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
-        row_problems = _check_row(row) + _check_unique(row, number, first_row_of)
+        row_problems = _check_row(row, languages) + _check_unique(row, number, first_row_of)
         problems.extend((number, column, message) for column, message in row_problems)
         if not problems:  # once anything is wrong the file is refused: no need to build more
-            staff.append(_subscriber(row, now))
+            staff.append(_subscriber(row, now, languages))
     if problems:
         raise StaffImportError(problems)
     return staff
@@ -180,26 +182,30 @@ def _field_count_message(found: int, expected: int) -> str:
     return message
 
 
-def _check_row(row: dict[str, str]) -> list[tuple[str, str]]:
+def _check_row(row: dict[str, str], languages: Languages) -> list[tuple[str, str]]:
     """(column, message) for each bad value, in column order; absent columns are not checked."""
     problems: list[tuple[str, str]] = []
     for column in KNOWN_COLUMNS:
         if column in row:
-            message = _check_value(column, row[column])
+            message = _check_value(column, row[column], languages)
             if message:
                 problems.append((column, message))
     return problems
 
 
-def _check_value(column: str, value: str) -> str | None:
+def _check_value(column: str, value: str, languages: Languages) -> str | None:
     if column in REQUIRED_COLUMNS and not value:
         return "is required"
     if CONTROL.search(value):
         return "contains a line break or another control character"
     if column == "email":
         return _email_problem(value)
-    if column == "language" and not LANGUAGE_TAG.match(value):
-        return f"{value!r} is not a language tag like fr or fr-TN"
+    if column == "language":
+        # a language the hub does not speak would be read in the default one without a word
+        try:
+            languages.check(value)
+        except LanguageError as exc:
+            return str(exc)
     if column == "country" and not COUNTRY.fullmatch(value):
         return f"{value!r} is not a two-letter ISO country code in capitals, like SN or CH"
     if column == "region" and not REGION.fullmatch(value):
@@ -227,12 +233,12 @@ def _check_unique(
     return []
 
 
-def _subscriber(row: dict[str, str], now: str) -> Subscriber:
+def _subscriber(row: dict[str, str], now: str, languages: Languages) -> Subscriber:
     return Subscriber(
         id=ID_PREFIX + row["staff_id"],
         kind=SubscriberKind.STAFF,
         name=row["name"],
-        language=row["language"],
+        language=languages.check(row["language"]),
         email=row["email"],
         department=row["department"],
         office=row["office"],

@@ -130,7 +130,7 @@ def broadcast_to(rt: Runtime) -> Callable[[Event], list[Delivery]] | None:
         event,
         settings.public_channels,
         settings.staff_groups,
-        default_language=rt.settings.default_language,
+        languages=rt.renderer.languages,
     )
 
 

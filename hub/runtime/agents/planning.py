@@ -159,7 +159,7 @@ async def fan_out(
             candidates,
             {} if seen is None else {event.id: seen},
             utc_now(),
-            default_language=rt.settings.default_language,
+            languages=rt.renderer.languages,
             broadcast=broadcast_to(rt),
             channels=set(rt.channels),
             partners=partners,
