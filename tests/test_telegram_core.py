@@ -29,6 +29,7 @@ from tests.helpers import EXAMPLES, event, subscriber
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 SIGNER = Signer(b"s" * 32)
 RENDERER = Renderer(REPO_ROOT / "templates")
+WORDS = RENDERER.catalogs
 
 
 def test_markdown_becomes_telegram_html_with_only_allowed_tags() -> None:
@@ -58,7 +59,7 @@ def test_hostile_title_is_escaped_in_the_telegram_message() -> None:
     assert "<b>raw</b>" not in message
 
 
-@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@pytest.mark.parametrize("language", ["en", "fr", "es", "ar"])
 def test_every_example_fits_or_is_split_in_every_language(language: str) -> None:
     from hub.planning.languages import choose_language
     from tests.helpers import valid_examples
@@ -120,7 +121,7 @@ def directory(*people: Any) -> Directory:
 def test_start_with_a_valid_link_links_the_chat() -> None:
     person = subscriber("ext-1", language="fr")
     token = issue_compact(SIGNER, "ext-1", Purpose.TELEGRAM, NOW)
-    result = handle_update(private(77, f"/start {token}"), directory(person), SIGNER, NOW)
+    result = handle_update(private(77, f"/start {token}"), directory(person), SIGNER, NOW, WORDS)
     assert result.change is not None
     linked, cause = result.change
     assert cause is Cause.TELEGRAM_LINKED and linked.telegram_chat_id == 77
@@ -134,13 +135,14 @@ def test_start_with_a_forged_link_changes_nothing_and_explains() -> None:
         directory(subscriber("ext-1")),
         SIGNER,
         NOW,
+        WORDS,
     )
     assert result.change is None and "enlace de Telegram" in result.replies[0].text
 
 
 def test_unknown_input_gets_help_in_the_chat_language() -> None:
     person = subscriber("ext-1", language="es", telegram_chat_id=5)
-    result = handle_update(private(5, "hola"), directory(person), SIGNER, NOW)
+    result = handle_update(private(5, "hola"), directory(person), SIGNER, NOW, WORDS)
     assert "/topics" in result.replies[0].text and "noticias" in result.replies[0].text
 
 
@@ -150,7 +152,7 @@ def test_topics_keyboard_toggles_a_topic_for_telegram_only() -> None:
         telegram_chat_id=5,
         subscriptions=(Subscription(channels=frozenset({"email", "telegram"})),),
     )
-    shown = handle_update(private(5, "/topics"), directory(person), SIGNER, NOW)
+    shown = handle_update(private(5, "/topics"), directory(person), SIGNER, NOW, WORDS)
     keyboard = shown.replies[0].keyboard
     assert keyboard is not None and len(keyboard) == 2
     press = {
@@ -162,7 +164,7 @@ def test_topics_keyboard_toggles_a_topic_for_telegram_only() -> None:
             "message": {"message_id": 9, "chat": {"id": 5, "type": "private"}},
         },
     }
-    result = handle_update(press, directory(person), SIGNER, NOW)
+    result = handle_update(press, directory(person), SIGNER, NOW, WORDS)
     assert result.change is not None
     changed, _ = result.change
     email = [s for s in changed.subscriptions if "email" in s.channels]
@@ -178,17 +180,72 @@ def test_stop_pauses_telegram_and_unlinks() -> None:
         telegram_chat_id=5,
         subscriptions=(Subscription(channels=frozenset({"email", "telegram"})),),
     )
-    result = handle_update(private(5, "/stop"), directory(person), SIGNER, NOW)
+    result = handle_update(private(5, "/stop"), directory(person), SIGNER, NOW, WORDS)
     assert result.change is not None
     stopped, _ = result.change
     assert stopped.telegram_chat_id is None
     assert all("telegram" not in s.channels for s in stopped.subscriptions)
 
 
+def press(data: str, chat_id: int = 5) -> dict[str, Any]:
+    return {
+        "update_id": 2,
+        "callback_query": {
+            "id": "cb1",
+            "data": data,
+            "from": {"id": chat_id},
+            "message": {"message_id": 9, "chat": {"id": chat_id, "type": "private"}},
+        },
+    }
+
+
+def test_an_arabic_subscriber_is_answered_in_arabic() -> None:
+    person = subscriber("ext-1", language="ar", telegram_chat_id=5)
+    people = directory(person)
+    helped = handle_update(private(5, "hello"), people, SIGNER, NOW, WORDS).replies[0]
+    assert "أخبار المنظمة" in helped.text and "/topics" in helped.text
+    topics = handle_update(private(5, "/topics"), people, SIGNER, NOW, WORDS).replies[0]
+    assert topics.text.startswith("اضغط") and topics.keyboard is not None
+    assert "الإصدارات البحثية" in topics.keyboard[1][0][0]
+    menu = handle_update(private(5, "/language"), people, SIGNER, NOW, WORDS).replies[0]
+    assert menu.text == "اختر لغتك:" and menu.keyboard is not None
+    offered = {data: label for row in menu.keyboard for label, data in row}
+    assert offered == {
+        "lang:en": "English",
+        "lang:fr": "Français",
+        "lang:es": "Español",
+        "lang:ar": "العربية",
+    }
+
+
+def test_choosing_arabic_answers_in_arabic_and_changes_the_language() -> None:
+    person = subscriber("ext-1", language="fr", telegram_chat_id=5)
+    result = handle_update(press("lang:ar"), directory(person), SIGNER, NOW, WORDS)
+    assert result.change is not None and result.change[0].language == "ar"
+    assert result.replies[0].text == "تم اختيار اللغة: العربية."
+
+
+def test_choosing_a_language_keeps_the_regional_form_of_it() -> None:
+    person = subscriber("ext-1", language="fr-TN", telegram_chat_id=5)
+    kept = handle_update(press("lang:fr"), directory(person), SIGNER, NOW, WORDS)
+    assert kept.change is not None and kept.change[0].language == "fr-TN"
+    assert kept.replies[0].text == "Langue : Français."
+    moved = handle_update(press("lang:ar"), directory(person), SIGNER, NOW, WORDS)
+    assert moved.change is not None and moved.change[0].language == "ar"
+    unknown = handle_update(press("lang:de"), directory(person), SIGNER, NOW, WORDS)
+    assert unknown.change is None  # only the languages the menu offers
+
+
+def test_a_language_telegram_names_but_the_hub_does_not_speak_gets_english() -> None:
+    for code in ("de", "not a tag", ""):
+        result = handle_update(private(8, "/help", code), directory(), SIGNER, NOW, WORDS)
+        assert result.replies[0].text.startswith("This chat is not linked yet")
+
+
 def test_the_bot_ignores_groups() -> None:
     update = private(-100, "/start x")
     update["message"]["chat"]["type"] = "group"
-    assert handle_update(update, directory(), SIGNER, NOW).replies == []
+    assert handle_update(update, directory(), SIGNER, NOW, WORDS).replies == []
 
 
 def test_broadcasts_go_only_where_the_classification_allows() -> None:

@@ -10,12 +10,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from hub.errors import ConfigurationError, InvalidEventError
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.model.events import Event
+    from hub.planning.gaps import LanguageGaps
 
 EXIT_INVALID = 2
 EXIT_UNAVAILABLE = 3
@@ -41,9 +45,54 @@ def _accept(path: str, settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.model.events import Event
+    from hub.planning.gaps import language_gaps
+
     accepted = _accept(args.file, settings)
+    event = Event.from_document(accepted.document)
+    # Who reads which language needs the directory: only when asked, so validate stays offline.
+    recipients = _audience_languages(event, settings) if args.audience else None
+    gaps = language_gaps(event, settings.spoken(), recipients or [])
     print(f"valid {accepted.document['type']} event {accepted.document['id']}")
+    for line in _gap_lines(gaps, settings.spoken().supported, counted=recipients is not None):
+        print(line)
     return 0
+
+
+def _audience_languages(event: Event, settings: Settings) -> list[str]:
+    """The language of each recipient the planner would reach, from the directory in Kafka."""
+    from aiokafka.errors import KafkaError
+
+    from hub.cli.partners import registry_now
+    from hub.cli.subscribers import _current as current_subscribers
+    from hub.planning.audience import audience_of
+
+    try:
+        people = asyncio.run(current_subscribers(settings))
+        registry = asyncio.run(registry_now(settings))
+    except KafkaError as exc:
+        raise ConfigurationError(
+            f"cannot read the subscriber directory from Kafka at {settings.kafka.broker}: {exc}"
+        ) from exc
+    return [s.language for s, _channels in audience_of(event, people, registry)]
+
+
+def _gap_lines(gaps: LanguageGaps, supported: tuple[str, ...], counted: bool) -> list[str]:
+    """The languages an event lacks, and (when the audience was read) who reads another one."""
+    if not gaps.missing:
+        return [f"languages: every supported language ({', '.join(supported)})"]
+    lines = [f"languages: missing {', '.join(gaps.missing)} (supported: {', '.join(supported)})"]
+    for fallback in gaps.fallbacks:
+        if counted:
+            lines.append(
+                f"  {fallback.language}: {fallback.recipients} recipient(s) will read"
+                f" {fallback.reads}"
+            )
+        else:
+            lines.append(f"  {fallback.language} readers will read {fallback.reads}")
+    if not counted:
+        lines.append("  (--audience counts them in the subscriber directory)")
+    return lines
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
@@ -230,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")
+    validate.add_argument(
+        "--audience",
+        action="store_true",
+        help="also count, from the subscriber directory in Kafka, who reads another language",
+    )
     validate.set_defaults(handler=cmd_validate)
     return parser
 

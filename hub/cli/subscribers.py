@@ -72,7 +72,9 @@ def _commands(
 def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     """Load subscribers from a YAML or JSON file (demo data, migrations)."""
     now = datetime.now(UTC).isoformat()
-    subscribers = [s.with_changes(updated_at=now) for s in load_subscribers(Path(args.file))]
+    subscribers = [
+        s.with_changes(updated_at=now) for s in load_subscribers(Path(args.file), settings.spoken())
+    ]
     asyncio.run(_write(settings, subscribers, Cause.IMPORTED))
     print(f"loaded {len(subscribers)} subscriber(s) from {args.file}")
     return 0

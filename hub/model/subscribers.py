@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from hub.errors import ConfigurationError
+from hub.i18n.languages import DEFAULT_LANGUAGES, LanguageError, Languages
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 # Deliberately simple: one @, no spaces or angle brackets, a dot in the domain. The SMTP server has
@@ -278,9 +279,10 @@ def subscriber_from_dict(raw: dict[str, Any]) -> Subscriber:
     )
 
 
-def load_subscribers(path: Path) -> list[Subscriber]:
+def load_subscribers(path: Path, languages: Languages = DEFAULT_LANGUAGES) -> list[Subscriber]:
     """Read a YAML or JSON file of subscribers, all or nothing: a broken file is an error naming
-    where (line and column for a file that does not parse, the JSON path of each bad entry)."""
+    where (line and column for a file that does not parse, the JSON path of each bad entry),
+    a language the hub does not speak among them."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -294,7 +296,10 @@ def load_subscribers(path: Path) -> list[Subscriber]:
     for index, entry in enumerate(entries):
         where = f"$.subscribers[{index}]"
         try:
-            subscribers.append(subscriber_from_dict(entry))
+            loaded = subscriber_from_dict(entry)
+            subscribers.append(loaded.with_changes(language=languages.check(loaded.language)))
+        except LanguageError as exc:
+            problems.append(f"{where}.language: {exc}")
         except InvalidSubscriberError as exc:
             problems += [f"{where}.{field}: {message}" for field, message in exc.problems]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

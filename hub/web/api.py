@@ -17,6 +17,7 @@ from hub.model import audit
 from hub.model.events import Event
 from hub.planning import audience
 from hub.planning.dryrun import audience_counts, dry_run, search
+from hub.planning.gaps import language_gaps
 from hub.services import (
     AuditTrail,
     DirectoryReader,
@@ -206,10 +207,16 @@ def create_event_routes(
     async def dry_run_event(
         request: Request, _publisher: Annotated[Principal, as_reader_of_status]
     ) -> dict[str, Any]:
-        """Who would receive this event, on which channel, in which language; nothing is sent."""
+        """Who would receive this event, on which channel, in which language, and the supported
+        languages it lacks with who would read another language for it; nothing is sent."""
         accepted = await accept_request(request)
         event = Event.from_document(accepted.document)
-        return dry_run(event, directory, utc_now(), settings.default_language, partners.registry())
+        registry, spoken = partners.registry(), settings.spoken()
+        # The audience once: the dry run plans over it, the gaps count its languages.
+        reached = [s for s, _channels in audience.audience_of(event, directory, registry)]
+        answer = dry_run(event, reached, utc_now(), languages=spoken, partners=registry)
+        gaps = language_gaps(event, spoken, (s.language for s in reached))
+        return {**answer, "languages": gaps.as_dict()}
 
     return router
 

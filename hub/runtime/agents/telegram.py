@@ -33,7 +33,9 @@ def register_telegram_bot(rt: Runtime) -> None:
             )
             for update in updates:
                 offset[:] = [update.update_id + 1]
-                result = handle_update(update.to_dict(), rt.directory, rt.signer, utc_now())
+                result = handle_update(
+                    update.to_dict(), rt.directory, rt.signer, utc_now(), rt.renderer.catalogs
+                )
                 if result.change is not None:
                     subscriber, cause = result.change
                     # Audit names people by id only: the bot acts, the person is the subject.
