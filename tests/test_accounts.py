@@ -14,6 +14,8 @@ import pytest
 from hub.access import account_store, accounts
 from hub.access.accounts import AccountError, AccountIndex
 from hub.access.roles import Role
+from hub.cli.main import main
+from hub.i18n.languages import Languages
 from hub.settings import Settings
 from tests.conftest import free_port
 from tests.hubprocess import HubProcess
@@ -58,7 +60,8 @@ def test_only_an_argon2id_hash_is_kept_and_it_verifies_the_password() -> None:
         ({"password": "x" * 300}, "at most 256"),
         ({"roles": ["chief"]}, "unknown role"),
         ({"roles": []}, "at least one role"),
-        ({"language": "de"}, "the console speaks en, fr, es"),
+        ({"language": "de"}, "not a language this hub speaks"),
+        ({"language": "not a tag"}, "is not a language tag"),
         ({"email": "ana at example"}, "is not an address"),
         ({"email": "a@b.org\r\nBcc: x@y.org"}, "is not an address"),
     ],
@@ -66,6 +69,24 @@ def test_only_an_argon2id_hash_is_kept_and_it_verifies_the_password() -> None:
 def test_bad_fields_are_refused_with_the_reason(changes: dict[str, object], says: str) -> None:
     with pytest.raises(AccountError, match=says):
         made(**changes)
+
+
+def test_an_accounts_language_is_one_the_hub_speaks_normalised() -> None:
+    assert made(language="AR").language == "ar"
+    assert made(language="fr_ca").language == "fr-CA"  # a form of a language spoken
+    only_english = Languages.of(["en"])
+    with pytest.raises(AccountError, match=r"speaks \(en\)"):
+        made(language="fr", languages=only_english)
+
+
+def test_users_create_refuses_a_language_the_hub_does_not_speak(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Refused before anything is written: no broker is needed to be told.
+    command = ["users", "create", "ana.silva", "--email", "ana@example.org", "--role", "officer"]
+    code = main([*command, "--language", "de", "--password-stdin"])
+    assert code == 2
+    assert "'de' is not a language this hub speaks (en, fr, es, ar)" in capsys.readouterr().err
 
 
 def test_a_taken_name_or_a_bad_name_is_refused() -> None:

@@ -106,6 +106,7 @@ def make_console(settings: Settings, **extra: Any) -> Console:
         ("olga.officer", "officer", "fr"),
         ("otto.officer", "officer", "en"),
         ("eva.editor", "editor", "es"),
+        ("amal.officer", "officer", "ar"),
     ):
         account = accounts.create(
             name,
@@ -198,8 +199,11 @@ ANNOUNCEMENT = {
 }
 
 
+ANNOUNCEMENT_TYPE = "announcement.published"
+
+
 async def compose(client: httpx.AsyncClient, action: str, **extra: str) -> httpx.Response:
-    page = await client.get("/console/compose", params={"type": "announcement.published"})
+    page = await client.get("/console/compose", params={"type": ANNOUNCEMENT_TYPE})
     assert page.status_code == 200
     target = re.search(r'action="(/console/events/[0-9a-f-]+/edit)"', page.text)
     assert target
@@ -281,7 +285,7 @@ async def test_check_shows_missing_spanish_with_its_fallbacks_the_dry_run_and_a_
         checked = await compose(client, "check")
         assert checked.status_code == 200, checked.text
         assert (
-            "<strong>es</strong>" in checked.text
+            "<strong>es, ar</strong>" in checked.text  # every language the hub speaks
             and "2 people will get a fallback language" in checked.text
         )
         assert 'id="dry-run"' in checked.text
@@ -312,7 +316,8 @@ async def test_maker_checker_the_author_cannot_approve_a_second_officer_can(
             f"/console/events/{waiting.id}/approve",
             data={"csrf_token": csrf_of(page.text), "comment": "ok"},
         )
-        assert refused.status_code == 403 and "second officer" in refused.text
+        assert refused.status_code == 403  # and why, in the officer's language
+        assert "un second chargé doit le faire" in html.unescape(refused.text)
         assert console.publisher.published == []
     async with signed_in(console, "otto.officer") as checker:
         page = await checker.get(f"/console/events/{waiting.id}")
@@ -396,7 +401,56 @@ async def test_a_publisher_cannot_open_subscriber_pages(console: Console) -> Non
 async def test_an_officer_reads_the_console_in_french(console: Console) -> None:
     async with signed_in(console, "olga.officer") as client:
         page = await client.get("/console/events")
-        assert '<html lang="fr">' in page.text and "Événements" in page.text
+        assert '<html lang="fr" dir="ltr">' in page.text and "Événements" in page.text
+
+
+def tag_of(page: str, element_id: str) -> str:
+    """The opening tag of the element with this id."""
+    found = re.search(rf'<[a-z]+ [^>]*id="{element_id}"[^>]*>', page)
+    assert found, f"no element #{element_id}"
+    return found.group(0)
+
+
+async def test_an_arabic_officer_reads_the_console_right_to_left(console: Console) -> None:
+    async with signed_in(console, "olga.officer") as author:
+        await compose(author, "submit")
+    [waiting] = console.store.all()
+    async with signed_in(console, "amal.officer") as client:
+        events = await client.get("/console/events")
+        assert '<html lang="ar" dir="rtl">' in events.text
+        assert "<h1>الأحداث</h1>" in events.text and "تسجيل الخروج" in events.text
+        assert "بانتظار الموافقة" in events.text  # the state, in Arabic too
+        page = await client.get(f"/console/events/{waiting.id}")
+        assert "يُرسل إلى الشركاء" in page.text  # the approval reason kept in English, said
+        compose_page = await client.get("/console/compose", params={"type": ANNOUNCEMENT_TYPE})
+        # An English field stays left to right on an Arabic page.
+        english = tag_of(compose_page.text, "f-content-en-body")
+        assert 'lang="en"' in english and 'dir="ltr"' in english
+
+
+async def test_an_arabic_content_field_is_right_to_left_on_an_english_page(
+    console: Console,
+) -> None:
+    async with signed_in(console, "pat.publisher") as client:
+        page = await client.get("/console/compose", params={"type": ANNOUNCEMENT_TYPE})
+        assert '<html lang="en" dir="ltr">' in page.text
+        for element_id in ("f-content-ar-title", "f-content-ar-body", "preview-ar"):
+            tag = tag_of(page.text, element_id)
+            assert 'lang="ar"' in tag and 'dir="rtl"' in tag, tag
+        assert 'dir="ltr"' in tag_of(page.text, "f-content-fr-summary")
+
+
+async def test_a_refusal_is_said_in_the_officers_language(console: Console) -> None:
+    async with signed_in(console, "amal.officer") as author:
+        await compose(author, "submit")
+        [waiting] = console.store.all()
+        page = await author.get(f"/console/events/{waiting.id}")
+        refused = await author.post(
+            f"/console/events/{waiting.id}/approve",
+            data={"csrf_token": csrf_of(page.text), "comment": "ok"},
+        )
+        assert refused.status_code == 403
+        assert "لا يمكنك الموافقة على حدث كتبته" in refused.text
 
 
 async def test_a_sign_in_never_redirects_to_another_site(console: Console) -> None:
@@ -500,7 +554,7 @@ async def test_an_editor_curates_previews_and_sends_a_newsletter_now(console: Co
         listing = await client.get("/console/newsletters")
         assert listing.status_code == 200 and "/console/newsletters/public-digest" in listing.text
         page = await client.get("/console/newsletters/public-digest", params={"lang": "fr"})
-        assert page.status_code == 200 and '<html lang="es">' in page.text
+        assert page.status_code == 200 and '<html lang="es" dir="ltr">' in page.text
         assert "<h1>Resumen de noticias</h1>" in page.text  # the editor's language
         preview = await client.get(
             "/console/newsletters/public-digest/preview.html", params={"lang": "fr"}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import TemplateError
+from hub.i18n.languages import DEFAULT_LANGUAGES
 from hub.model.events import Event
 from hub.planning.languages import choose_language
 from hub.rendering.environment import Renderer
@@ -15,7 +16,7 @@ from hub.settings import REPO_ROOT
 from tests.helpers import event, valid_examples
 
 RENDERER = Renderer(REPO_ROOT / "templates")
-LANGUAGES = ["en", "fr", "es"]
+LANGUAGES = list(DEFAULT_LANGUAGES.supported)
 
 
 @pytest.mark.parametrize("path", valid_examples(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")

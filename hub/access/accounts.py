@@ -18,13 +18,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hub.access.credentials import CredentialError, check_name, parse_roles
 from hub.access.roles import Role
 from hub.errors import BadRecord, Problem
+from hub.i18n.languages import DEFAULT_LANGUAGES, LanguageError, Languages
 from hub.model.accounts import AccountRecord
 
 # RFC 9106's second recommended option (argon2id, 64 MiB, 3 passes): argon2-cffi's default.
 HASHER = PasswordHasher()
 MIN_PASSWORD = 12  # NIST SP 800-63B asks for at least 8; officers can publish to thousands
 MAX_PASSWORD = 256  # argon2 takes any length; a bound keeps a sign-in from being a DoS
-CONSOLE_LANGUAGES = ("en", "fr", "es")
 # Verified when the name is unknown, so an unknown name takes as long as a wrong password.
 _DUMMY_HASH = HASHER.hash("not a password of anyone: timing only")
 
@@ -108,12 +108,13 @@ def check_password(password: str) -> str:
     return password
 
 
-def check_language(language: str) -> str:
-    if language not in CONSOLE_LANGUAGES:
-        raise AccountError(
-            f"language {language!r}: the console speaks {', '.join(CONSOLE_LANGUAGES)}"
-        )
-    return language
+def check_language(language: str, languages: Languages = DEFAULT_LANGUAGES) -> str:
+    """The account's language, normalised (`FR` -> `fr`): one the hub speaks, since the
+    console is read in it."""
+    try:
+        return languages.check(language)
+    except LanguageError as exc:
+        raise AccountError(f"language: {exc}") from None
 
 
 def check_email(email: str) -> str:
@@ -134,8 +135,10 @@ def create(
     by: str,
     now: datetime,
     existing: Account | None,
+    languages: Languages = DEFAULT_LANGUAGES,
 ) -> Account:
-    """A new account; refused if the name is taken (reset or enable it instead)."""
+    """A new account; refused if the name is taken (reset or enable it instead), or if its
+    language is not one of `languages` (those the hub speaks)."""
     try:
         check_name(name)
     except CredentialError as exc:
@@ -147,7 +150,7 @@ def create(
         display_name=display_name.strip() or name,
         email=check_email(email),
         roles=_roles(roles),
-        language=check_language(language),
+        language=check_language(language, languages),
         password_hash=HASHER.hash(check_password(password)),
         password_set_at=now.isoformat(),
         created_at=now.isoformat(),

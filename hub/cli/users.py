@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.access import account_store, accounts
-from hub.access.accounts import CONSOLE_LANGUAGES, AccountError
+from hub.access.accounts import AccountError, check_language
 from hub.access.roles import Role
 from hub.settings import Settings
 
@@ -47,6 +47,11 @@ def _show_password(name: str, password: str, made_up: bool) -> None:
 
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
+    languages = settings.spoken()
+    try:  # before the password is read: an unknown language is told at once
+        language = check_language(args.language or languages.default, languages)
+    except AccountError as exc:
+        return _refused(exc)
     password, made_up = _password(args)
     now = datetime.now(UTC)
     try:
@@ -60,11 +65,12 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
                     display_name=args.display_name or args.name,
                     email=args.email,
                     roles=args.role,
-                    language=args.language,
+                    language=language,
                     password=password,
                     by=_actor(),
                     now=now,
                     existing=existing,
+                    languages=languages,
                 ),
                 _actor(),
                 now,
@@ -158,7 +164,11 @@ def add_commands(commands: Any) -> None:
         choices=[r.value for r in Role],
         help="a role it holds (repeat for several)",
     )
-    create.add_argument("--language", default="en", choices=CONSOLE_LANGUAGES)
+    create.add_argument(
+        "--language",
+        default=None,
+        help="the console's language for this account (one the hub speaks; default: its default)",
+    )
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )

@@ -16,25 +16,58 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field
 
 from hub.access.roles import Role
+from hub.console.words import N_, Said
 from hub.errors import HubError
 from hub.model.records import Record
 
 
+# Each state's value is also its name in the console catalog: pages show it translated.
 class State(StrEnum):
-    DRAFT = "draft"  # being written; only its author sees and changes it
-    AWAITING_APPROVAL = "awaiting-approval"  # needs a second officer before it goes out
-    DECLINED = "declined"  # sent back with a comment; the author may change and submit again
-    SCHEDULED = "scheduled"  # approved or not needing approval; goes out at `publish_at`
-    PUBLISHED = "published"  # on its type's topic: fanned out from there
-    CANCELLED = "cancelled"
+    DRAFT = N_("draft")  # being written; only its author sees and changes it
+    AWAITING_APPROVAL = N_("awaiting-approval")  # needs a second officer before it goes out
+    DECLINED = N_("declined")  # sent back with a comment; the author may change and submit again
+    SCHEDULED = N_("scheduled")  # approved or not needing approval; goes out at `publish_at`
+    PUBLISHED = N_("published")  # on its type's topic: fanned out from there
+    CANCELLED = N_("cancelled")
 
 
 OPEN = (State.DRAFT, State.DECLINED)  # the author may still change the content
 WAITING = (State.AWAITING_APPROVAL, State.SCHEDULED)  # may be cancelled
 
 
+# What a submission's history records as its actions, and why it needs approval: kept in English
+# on the console topic, said in the reader's language by the pages (RECORDED).
+ACTIONS = (
+    N_("drafted"),
+    N_("submitted"),
+    N_("approved"),
+    N_("declined"),
+    N_("cancelled"),
+    N_("rescheduled"),
+    N_("published"),
+    N_("refused"),
+)
+TO_PARTNERS = N_("it goes to partners")
+TO_ALL_STAFF = N_("it goes to all staff")
+OVER_THRESHOLD = N_("its audience (%(size)s) is over %(threshold)s people")
+NOT_VALID_NOW = N_("not valid now: %(problems)s")
+RECORDED = (
+    *(state.value for state in State),
+    *ACTIONS,
+    TO_PARTNERS,
+    TO_ALL_STAFF,
+    OVER_THRESHOLD,
+    NOT_VALID_NOW,
+)
+
+
 class RefusedChange(HubError):
-    """A change the submission's state or the person's roles do not allow; says why."""
+    """A change the submission's state or the person's roles do not allow; says why (`said`,
+    for the page to say in the officer's language)."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        self.said = Said(message, values)
+        super().__init__(str(self.said))
 
 
 class HistoryEntry(Record):
@@ -159,9 +192,11 @@ def new_draft(
 def save_draft(
     submission: Submission, by: str, document: dict[str, Any], now: datetime
 ) -> Submission:
-    _author_only(submission, by, "change")
+    _author_only(submission, by, N_("only its author can change a draft"))
     if submission.state not in OPEN:
-        raise RefusedChange(f"a submission that is {submission.state} can no longer be changed")
+        raise RefusedChange(
+            N_("an event that is %(state)s can no longer be changed"), state=submission.state
+        )
     return replace(submission, document=document, updated_at=now.isoformat())
 
 
@@ -176,9 +211,11 @@ def submit(
 ) -> Submission:
     """Submitted by its author: awaiting approval if `reasons` say it needs one, else scheduled
     (for `publish_at`, or at once)."""
-    _author_only(submission, by, "submit")
+    _author_only(submission, by, N_("only its author can submit a draft"))
     if submission.state not in OPEN:
-        raise RefusedChange(f"a submission that is {submission.state} cannot be submitted again")
+        raise RefusedChange(
+            N_("an event that is %(state)s cannot be submitted again"), state=submission.state
+        )
     check_zone(zone)
     when = _future(publish_at, now)
     state = State.AWAITING_APPROVAL if reasons else State.SCHEDULED
@@ -197,24 +234,38 @@ def submit(
 def approve(
     submission: Submission, by: str, roles: frozenset[Role], comment: str, now: datetime
 ) -> Submission:
-    _checker(submission, by, roles, "approve")
+    _checker(
+        submission,
+        by,
+        roles,
+        N_("only an officer can approve an event"),
+        N_("you cannot approve an event you wrote: a second officer must"),
+    )
     return submission._next(State.SCHEDULED, by, "approved", now, comment)
 
 
 def decline(
     submission: Submission, by: str, roles: frozenset[Role], comment: str, now: datetime
 ) -> Submission:
-    _checker(submission, by, roles, "decline")
+    _checker(
+        submission,
+        by,
+        roles,
+        N_("only an officer can decline an event"),
+        N_("you cannot decline an event you wrote: a second officer must"),
+    )
     if not comment.strip():
-        raise RefusedChange("say why it is declined: the author reads the comment")
+        raise RefusedChange(N_("say why it is declined: the author reads the comment"))
     return submission._next(State.DECLINED, by, "declined", now, comment)
 
 
 def cancel(submission: Submission, by: str, roles: frozenset[Role], now: datetime) -> Submission:
     if by != submission.author and Role.OFFICER not in roles:
-        raise RefusedChange("only its author or an officer can cancel an event")
+        raise RefusedChange(N_("only its author or an officer can cancel an event"))
     if submission.state not in (*WAITING, State.DRAFT, State.DECLINED):
-        raise RefusedChange(f"a submission that is {submission.state} cannot be cancelled")
+        raise RefusedChange(
+            N_("an event that is %(state)s cannot be cancelled"), state=submission.state
+        )
     return submission._next(State.CANCELLED, by, "cancelled", now)
 
 
@@ -227,9 +278,11 @@ def reschedule(
     now: datetime,
 ) -> Submission:
     if by != submission.author and Role.OFFICER not in roles:
-        raise RefusedChange("only its author or an officer can reschedule an event")
+        raise RefusedChange(N_("only its author or an officer can reschedule an event"))
     if submission.state not in WAITING:
-        raise RefusedChange(f"a submission that is {submission.state} cannot be rescheduled")
+        raise RefusedChange(
+            N_("an event that is %(state)s cannot be rescheduled"), state=submission.state
+        )
     check_zone(zone)
     when = _future(publish_at, now)
     return submission._next(submission.state, by, "rescheduled", now, publish_at=when, zone=zone)
@@ -245,30 +298,36 @@ def published(
 
 def refused(submission: Submission, by: str, problems: str, now: datetime) -> Submission:
     """Sent back to its author: it could not be published as it is (a schema changed since)."""
-    return submission._next(State.DECLINED, by, "refused", now, f"not valid now: {problems}")
+    comment = str(Said(NOT_VALID_NOW, {"problems": problems}))
+    return submission._next(State.DECLINED, by, "refused", now, comment)
 
 
-def _author_only(submission: Submission, by: str, what: str) -> None:
+# Whole sentences per case rather than a verb put into one: each language words them its way.
+def _author_only(submission: Submission, by: str, refusal: str) -> None:
     if by != submission.author:
-        raise RefusedChange(f"only its author can {what} a draft")
+        raise RefusedChange(refusal)
 
 
-def _checker(submission: Submission, by: str, roles: frozenset[Role], what: str) -> None:
+def _checker(
+    submission: Submission, by: str, roles: frozenset[Role], not_officer: str, own_event: str
+) -> None:
     if Role.OFFICER not in roles:
-        raise RefusedChange(f"only an officer can {what} an event")
+        raise RefusedChange(not_officer)
     if by == submission.author:
-        raise RefusedChange(f"you cannot {what} an event you wrote: a second officer must")
+        raise RefusedChange(own_event)
     if submission.state is not State.AWAITING_APPROVAL:
-        raise RefusedChange(f"this event is {submission.state}, not awaiting approval")
+        raise RefusedChange(
+            N_("this event is %(state)s, not awaiting approval"), state=submission.state
+        )
 
 
 def _future(publish_at: datetime | None, now: datetime) -> str | None:
     if publish_at is None:
         return None
     if publish_at.tzinfo is None:
-        raise RefusedChange("a publication time needs its time zone")
+        raise RefusedChange(N_("a publication time needs its time zone"))
     if publish_at <= now:
-        raise RefusedChange("the publication time has passed: choose a later one or none")
+        raise RefusedChange(N_("the publication time has passed: choose a later one or none"))
     return publish_at.isoformat()
 
 
@@ -277,7 +336,7 @@ def check_zone(zone: str) -> ZoneInfo:
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise RefusedChange(
-            f"unknown time zone {zone!r}: use an IANA name like Europe/Paris"
+            N_("unknown time zone “%(zone)s”: use an IANA name like Europe/Paris"), zone=zone
         ) from None
 
 
@@ -286,13 +345,14 @@ def approval_reasons(document: dict[str, Any], audience_size: int, threshold: in
     reasons = []
     classification = document.get("classification")
     if classification in ("public", "partners"):
-        reasons.append("it goes to partners")
+        reasons.append(TO_PARTNERS)
     audience = document.get("audience") or {}
     targeted = any(audience.get(k) for k in ("departments", "regions", "countries", "offices"))
     if classification == "staff" and not targeted:
-        reasons.append("it goes to all staff")
+        reasons.append(TO_ALL_STAFF)
     if audience_size > threshold:
-        reasons.append(f"its audience ({audience_size}) is over {threshold} people")
+        said = Said(OVER_THRESHOLD, {"size": audience_size, "threshold": threshold})
+        reasons.append(str(said))
     return reasons
 
 

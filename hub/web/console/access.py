@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from hub.console.words import N_, Said
 from hub.services import utc_now
 from hub.web import forms
 from hub.web.console import views
@@ -17,6 +18,8 @@ from hub.web.ratelimit import SlidingWindow
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
+TOO_MANY = Said(N_("Too many attempts. Wait a minute."))
+WRONG = Said(N_("Wrong name or password, or the account is disabled."))
 
 
 def register_access_routes(router: APIRouter, frame: ConsoleFrame) -> None:
@@ -53,7 +56,7 @@ def register_access_routes(router: APIRouter, frame: ConsoleFrame) -> None:
                 None,
                 429,
                 back_to=back_to,
-                error="Too many attempts. Wait a minute.",
+                error=TOO_MANY,
             )
         if not s.accounts.ready:
             raise HTTPException(503, detail="the worker is starting; try again in a moment")
@@ -66,7 +69,7 @@ def register_access_routes(router: APIRouter, frame: ConsoleFrame) -> None:
                 None,
                 401,
                 back_to=back_to,
-                error="Wrong name or password, or the account is disabled.",
+                error=WRONG,
             )
         response = RedirectResponse(back_to, status_code=303)
         response.set_cookie(

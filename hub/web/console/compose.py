@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: FastAPI must see real annotations on routes.
 
 import uuid
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -15,20 +14,22 @@ from hub.access.roles import Role
 from hub.console import submissions as flow
 from hub.console.form import content_values, field_problems, form_fields, form_values
 from hub.console.submissions import RefusedChange, Submission
+from hub.console.words import N_, Said
 from hub.errors import ConfigurationError, DeliveryError, Problem
 from hub.model import audit
 from hub.model.events import Event
 from hub.planning import audience
 from hub.planning.dryrun import dry_run
-from hub.planning.languages import choose_language
+from hub.planning.gaps import LanguageGaps, language_gaps
 from hub.services import utc_now
 from hub.web.console import views
 from hub.web.console.frame import COMPOSERS, PREVIEWS, ConsoleFrame
-from hub.web.console.i18n import LANGUAGES
 from hub.web.console.publish import publish_if_due
 from hub.web.console.sessions import Session
 
 SAMPLE_NAMES = 10
+SAVED = Said(N_("Draft saved."))
+NO_EMAIL = Said(N_("email is not configured on this hub"))
 
 
 def register_compose_routes(router: APIRouter, frame: ConsoleFrame) -> None:
@@ -80,12 +81,12 @@ def register_compose_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         elif existing.author != session.account.name:
             raise HTTPException(404, detail="no such event")
         fields = form_fields(s.catalog, existing.event_type)
-        document = views.document(existing, fields, form)
+        document = views.document(existing, fields, form, s.renderer.languages.supported)
         action = str(form.get("action", "save"))
         try:
             draft = flow.save_draft(existing, session.account.name, document, now)
         except RefusedChange as exc:
-            return _editor(frame, request, session, existing, views.strings(form), str(exc), 409)
+            return _editor(frame, request, session, existing, views.strings(form), exc.said, 409)
         problems = views.problems(s.catalog, document)
         errors, other = field_problems(problems, fields)
         if action == "submit" and not problems:
@@ -94,7 +95,7 @@ def register_compose_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         context: dict[str, Any] = {"field_errors": errors, "other_errors": other}
         if action in ("check", "test-send", "submit") or problems:
             context.update(_checked(frame, draft, problems, session))
-        notice = "Draft saved."
+        notice = SAVED
         if action == "test-send" and not problems:
             context["test_result"] = await _test_send(frame, draft, session.account)
         status_code = 422 if problems and action != "save" else 200
@@ -109,15 +110,16 @@ def _editor(
     session: Session,
     submission: Submission,
     values: dict[str, str],
-    notice: str | None,
+    notice: Said | None,
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
     s = frame.s
+    languages = s.renderer.languages.supported
     fields = form_fields(s.catalog, submission.event_type)
     shown = values or {
         **form_values(fields, submission.document),
-        **content_values(submission.document.get("content", {}), LANGUAGES),
+        **content_values(submission.document.get("content", {}), languages),
         "publish_at": views.local_time(submission.publish_at, submission.zone),
         "zone": submission.zone or s.settings.console.default_zone,
     }
@@ -140,7 +142,7 @@ def _editor(
         groups=views.groups(fields),
         values=shown,
         suggestions=views.suggestions(s.directory),
-        content_languages=LANGUAGES,
+        content_languages=languages,
         notice=notice,
         **context,
     )
@@ -156,7 +158,7 @@ async def _submit(
 ) -> Response:
     s = frame.s
     event = Event.from_document(draft.document)
-    size = dry_run(event, s.directory, now, s.settings.default_language, s.partners.registry())[
+    size = dry_run(event, s.directory, now, s.renderer.languages, s.partners.registry())[
         "recipients"
     ]
     reasons = flow.approval_reasons(draft.document, size, s.settings.console.approval_threshold)
@@ -166,7 +168,7 @@ async def _submit(
             draft, session.account.name, draft.document, reasons, when, zone, now
         )
     except RefusedChange as exc:
-        return _editor(frame, request, session, draft, views.strings(form), str(exc), 422)
+        return _editor(frame, request, session, draft, views.strings(form), exc.said, 422)
     await s.store.save(submitted)
     await s.trail.record(
         submitted.id.encode(),
@@ -197,25 +199,16 @@ def _checked(
     }
 
 
-def _language_gaps(frame: ConsoleFrame, event: Event) -> dict[str, Any]:
-    """The languages the event lacks, and who would get it in another language than their own."""
+def _language_gaps(frame: ConsoleFrame, event: Event) -> LanguageGaps:
+    """The supported languages the event lacks, and who would read another language."""
     s = frame.s
-    missing = [lang for lang in LANGUAGES if lang not in event.content]
     chosen = audience.audience_of(event, s.directory, s.partners.registry())
-    fallback = Counter(
-        s_.language
-        for s_, _channels in chosen
-        if choose_language(s_.language, event.languages, s.settings.default_language).split("-")[0]
-        != s_.language.split("-")[0]
-    )
-    return {"missing": missing, "fallback": dict(fallback), "total": sum(fallback.values())}
+    return language_gaps(event, s.renderer.languages, (p.language for p, _channels in chosen))
 
 
 def _dry_run(frame: ConsoleFrame, event: Event, session: Session) -> dict[str, Any]:
     s = frame.s
-    result = dry_run(
-        event, s.directory, utc_now(), s.settings.default_language, s.partners.registry()
-    )
+    result = dry_run(event, s.directory, utc_now(), s.renderer.languages, s.partners.registry())
     if session.account.has(Role.OFFICER):  # names are for officers only
         ids = list(dict.fromkeys(p["recipient_id"] for p in result["preview"]))
         people = [s.directory.get(i) for i in ids[:SAMPLE_NAMES]]
@@ -223,12 +216,14 @@ def _dry_run(frame: ConsoleFrame, event: Event, session: Session) -> dict[str, A
     return result
 
 
-async def _test_send(frame: ConsoleFrame, draft: Submission, account: Account) -> dict[str, str]:
+async def _test_send(
+    frame: ConsoleFrame, draft: Submission, account: Account
+) -> dict[str, str | Said]:
     s = frame.s
     if s.test_sender is None:
-        return {"error": "email is not configured on this hub"}
+        return {"error": NO_EMAIL}
     event = Event.from_document(draft.document)
-    language = choose_language(account.language, event.languages, s.settings.default_language)
+    language = s.renderer.languages.choose(account.language, event.languages)
     rendered = s.renderer.render(event, "email", language)
     try:
         await s.test_sender.send("email", rendered, account.email, account.display_name, language)

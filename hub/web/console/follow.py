@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from hub.access.roles import Role
 from hub.console import submissions as flow
 from hub.console.submissions import RefusedChange, State, Submission
+from hub.console.words import Said
 from hub.delivery.status import summarise
 from hub.errors import TemplateError
 from hub.model import audit
@@ -108,7 +109,7 @@ def register_follow_routes(router: APIRouter, frame: ConsoleFrame) -> None:
             else:
                 raise HTTPException(404)
         except RefusedChange as exc:
-            return _event_view(frame, request, session, submission, str(exc), 403)
+            return _event_view(frame, request, session, submission, exc.said, 403)
         await s.store.save(changed)
         await s.trail.record(
             changed.id.encode(),
@@ -134,7 +135,7 @@ def register_follow_routes(router: APIRouter, frame: ConsoleFrame) -> None:
             submission=submission,
             title=views.title(submission),
             channel=channel,
-            lang=lang,
+            preview_language=lang,
             rendered=rendered,
             telegram_html=views.telegram_markup(rendered.html) if channel == "telegram" else "",
             previews=[(c, x) for c in PREVIEWS for x in sorted(submission.document["content"])],
@@ -209,7 +210,7 @@ def _event_view(
     request: Request,
     session: Session,
     submission: Submission,
-    error: str | None,
+    error: Said | None,
     status_code: int = 200,
 ) -> HTMLResponse:
     languages = sorted(submission.document.get("content", {}))

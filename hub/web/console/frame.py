@@ -12,7 +12,8 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from hub.access.roles import Role
-from hub.console.submissions import State, Submission
+from hub.console import words
+from hub.console.submissions import RECORDED, State, Submission
 from hub.intake.schemas import SchemaCatalog
 from hub.rendering.environment import Renderer
 from hub.services import (
@@ -34,7 +35,6 @@ from hub.services import (
 )
 from hub.settings import Settings
 from hub.web import forms
-from hub.web.console.i18n import translator
 from hub.web.console.sessions import COOKIE, CSRF_FIELD, Session, Sessions
 from hub.web.console.views import browser_language
 from hub.web.forms import FormRefused
@@ -68,6 +68,8 @@ EMAIL_PREVIEW_HEADERS = {
 }
 COMPOSERS = (Role.PUBLISHER, Role.OFFICER)
 CONSOLE_ROLES = (Role.PUBLISHER, Role.EDITOR, Role.OFFICER, Role.ADMIN)
+# The roles' names as the header shows them, words of the console catalog like the states.
+ROLE_NAMES = (words.N_("publisher"), words.N_("editor"), words.N_("officer"), words.N_("admin"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,14 @@ class ConsoleFrame:
         self.s = s
         self.env: jinja2.Environment = s.renderer.environment
 
+    def language(self, request: Request, session: Session | None) -> str:
+        """The supported language whose words the person reads: their account's, or before
+        sign-in their browser's."""
+        languages = self.s.renderer.languages
+        if session is None:
+            return browser_language(request, languages)
+        return languages.interface(session.account.language)
+
     def page(
         self,
         request: Request,
@@ -130,20 +140,23 @@ class ConsoleFrame:
         **context: Any,
     ) -> HTMLResponse:
         s = self.s
-        language = session.account.language if session else browser_language(request)
-        html = self.env.get_template(f"_console/{template}").render(
-            _=translator(language),
-            language=language,
-            session=session,
-            account=session.account if session else None,
-            csrf=s.sessions.csrf_token(session) if session else "",
-            csrf_field=CSRF_FIELD,
-            officer=bool(session and session.account.has(Role.OFFICER)),
-            composer=bool(session and session.account.has(*COMPOSERS)),
-            editor=bool(session and session.account.has(Role.EDITOR)),
-            single_sign_on=self.s.settings.console.oidc,
-            **context,
-        )
+        language = self.language(request, session)
+        gettext = s.renderer.catalogs.gettext(language)
+        common = {
+            **s.renderer.locale_context(language),  # _, lang, dir, the date and number formats
+            # Words the code hands the page (refusals, notices, what a submission recorded).
+            "said": words.speaker(gettext, (*RECORDED, *ROLE_NAMES)),
+            "language": language,
+            "session": session,
+            "account": session.account if session else None,
+            "csrf": s.sessions.csrf_token(session) if session else "",
+            "csrf_field": CSRF_FIELD,
+            "officer": bool(session and session.account.has(Role.OFFICER)),
+            "composer": bool(session and session.account.has(*COMPOSERS)),
+            "editor": bool(session and session.account.has(Role.EDITOR)),
+            "single_sign_on": s.settings.console.oidc,
+        }
+        html = self.env.get_template(f"_console/{template}").render({**common, **context})
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
         if session is not None:  # used now: its idle timeout starts again
             value = s.sessions.issue(session.account, utc_now(), session)

@@ -17,7 +17,6 @@ from hub.newsletters.editions import render_edition
 from hub.newsletters.state import next_items
 from hub.services import Keyed, utc_now
 from hub.web.console.frame import EMAIL_PREVIEW_HEADERS, ConsoleFrame, Refused
-from hub.web.console.i18n import LANGUAGES
 from hub.web.console.sessions import Session
 
 MAX_ITEMS = 200
@@ -67,13 +66,15 @@ def register_newsletter_routes(router: APIRouter, frame: ConsoleFrame) -> None:
         newsletter = chosen(name)
         state = state_of(name)
         items = _items(state)
+        languages = s.renderer.languages
         upcoming = {e.id for e in next_items(state, newsletter)}
         return frame.page(
             request,
             "newsletter.html.j2",
             session,
             newsletter=newsletter,
-            lang=lang if lang in LANGUAGES else "en",
+            preview_language=lang if lang in languages.supported else languages.default,
+            content_languages=languages.supported,
             items=items,
             upcoming=upcoming,
             curation=state.curation,
@@ -98,7 +99,7 @@ def register_newsletter_routes(router: APIRouter, frame: ConsoleFrame) -> None:
             newsletter.period_start(now),
             next_items(state, newsletter),
             state.curation.intro,
-            lang if lang in LANGUAGES else "en",
+            lang if lang in s.renderer.languages.supported else s.renderer.languages.default,
             archive=True,
         )
         return HTMLResponse(rendered.html, headers=EMAIL_PREVIEW_HEADERS)
@@ -116,7 +117,10 @@ def register_newsletter_routes(router: APIRouter, frame: ConsoleFrame) -> None:
             key=lambda i: int(str(form[f"order.{i}"]).strip()),
         )
         # Every language is sent, an empty one too: that is how an introduction is removed.
-        intro = {lang: str(form.get(f"intro.{lang}", "")).strip()[:5000] for lang in LANGUAGES}
+        intro = {
+            lang: str(form.get(f"intro.{lang}", "")).strip()[:5000]
+            for lang in s.renderer.languages.supported
+        }
         record: dict[str, Any] = {
             "kind": "curate",
             "by": session.account.name,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.access.roles import Role
+from hub.console.words import N_, Said
 from hub.model import audit
 from hub.model.subscribers import Subscriber
 from hub.partners.desk import answer_request, requested_organisation, requests_in
@@ -20,6 +21,7 @@ from hub.web.console.sessions import Session
 from hub.web.console.views import audit_row
 
 HISTORY_ENTRIES = 200
+CONFIRM_ERASURE = Said(N_("Type the person's email address (or id) to confirm the erasure."))
 
 
 def register_people_routes(router: APIRouter, frame: ConsoleFrame) -> None:
@@ -91,7 +93,7 @@ def register_people_routes(router: APIRouter, frame: ConsoleFrame) -> None:
                 standing=audience.standing(found, registry).value,
                 organisation=None,
                 history=[],
-                error="Type the person's email address (or id) to confirm the erasure.",
+                error=CONFIRM_ERASURE,
             )
         await s.people.erase(found.id)
         entry = audit.record(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hub.access.oidc import OidcClient, OidcError, Pending
+from hub.console.words import N_, Said
 from hub.services import utc_now
 from hub.web.console import views
 from hub.web.console.frame import CONSOLE_ROLES, ConsoleFrame
@@ -19,8 +20,10 @@ log = logging.getLogger(__name__)
 PENDING_COOKIE = "hub_console_oidc"
 PATH = "/console/sign-in/oidc"
 PENDING_FOR = timedelta(minutes=10)  # long enough to type a password and a second factor
-REFUSED = "Your organisation's sign-in did not let you in. Try again, or use your password."
-NO_ACCOUNT = "You are signed in with your organisation, but have no console account here."
+REFUSED = Said(
+    N_("Your organisation's sign-in did not let you in. Try again, or use your password.")
+)
+NO_ACCOUNT = Said(N_("You are signed in with your organisation, but have no console account here."))
 
 
 def register_single_sign_on_routes(router: APIRouter, frame: ConsoleFrame) -> None:
@@ -33,7 +36,7 @@ def register_single_sign_on_routes(router: APIRouter, frame: ConsoleFrame) -> No
     client = OidcClient(settings, f"{public}{PATH}/callback", **options)
     pending_cookies = itsdangerous.URLSafeTimedSerializer(s.sessions.keys, salt="hub.console-oidc")
 
-    def refused(request: Request, error: str, status: int) -> Response:
+    def refused(request: Request, error: Said, status: int) -> Response:
         response = frame.page(
             request, "sign_in.html.j2", None, status, back_to="/console/events", error=error
         )

@@ -16,10 +16,11 @@ from hub.access.accounts import Account
 from hub.console import submissions as flow
 from hub.console.form import Field, content_from_form, document_from_form
 from hub.console.submissions import RefusedChange, Submission
+from hub.console.words import N_
 from hub.errors import InvalidEventError, Problem
+from hub.i18n.languages import Languages
 from hub.intake.schemas import SchemaCatalog
 from hub.services import DirectoryReader
-from hub.web.console.i18n import LANGUAGES
 
 _TELEGRAM_TAG = re.compile(r"&lt;(/?)(b|strong|i|em|u|s|code|pre|blockquote)&gt;")
 _TELEGRAM_LINK = re.compile(r"&lt;a href=&#34;(https?://[^&\s]*(?:&amp;[^&\s]*)*)&#34;&gt;")
@@ -35,13 +36,9 @@ def telegram_markup(html: str) -> Markup:
     return Markup(shown)  # noqa: S704 (escaped above; only known tags restored)
 
 
-def browser_language(request: Request) -> str:
-    accepted = request.headers.get("accept-language", "")
-    for part in accepted.split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return "en"
+def browser_language(request: Request, languages: Languages) -> str:
+    """The language of a page shown before sign-in: the browser's best, else the default."""
+    return languages.negotiate(request.headers.get("accept-language")) or languages.default
 
 
 def local(path: str) -> str:
@@ -77,15 +74,21 @@ def envelope(
     }
 
 
-def document(existing: Submission, fields: Sequence[Field], form: dict[str, Any]) -> dict[str, Any]:
-    """The draft's document from the form, with what the console itself set kept as it was."""
+def document(
+    existing: Submission,
+    fields: Sequence[Field],
+    form: dict[str, Any],
+    languages: Sequence[str],
+) -> dict[str, Any]:
+    """The draft's document from the form (content in each of `languages`), with what the
+    console itself set kept as it was."""
     base: dict[str, Any] = {
         k: existing.document[k]
         for k in ("id", "type", "schema_version", "occurred_at", "publisher")
         if k in existing.document
     }
     typed = strings(form)
-    base["content"] = content_from_form(typed, LANGUAGES)
+    base["content"] = content_from_form(typed, languages)
     return document_from_form(fields, typed, base)
 
 
@@ -111,7 +114,9 @@ def schedule(form: dict[str, Any], default_zone: str) -> tuple[datetime | None, 
     try:
         moment = datetime.fromisoformat(typed)
     except ValueError:
-        raise RefusedChange(f"publication time {typed!r} is not a date and time") from None
+        raise RefusedChange(
+            N_("the publication time “%(typed)s” is not a date and time"), typed=typed
+        ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)), zone
 
 
