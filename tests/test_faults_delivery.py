@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.planning.languages import choose_language
+from hub.i18n.languages import DEFAULT_LANGUAGES
 from tests.faultstack import LANGUAGES, assert_exactly_once, received
 from tests.helpers import DEMO_ANNOUNCEMENT, EXAMPLES, load_example, templates_with, wait_until
 from tests.kafka_probe import read_records
@@ -57,7 +57,9 @@ def test_poison_event_is_dead_lettered_and_later_events_still_flow(
     after = load_example(DEMO_ANNOUNCEMENT)
     assert stack.hub.publish(after).status_code == 202
     # Research in English breaks; its French readers still get it, and everyone the next event.
-    languages = [choose_language(LANGUAGES[i % 3], set(research["content"])) for i in range(6)]
+    languages = [
+        DEFAULT_LANGUAGES.choose(LANGUAGES[i % 3], set(research["content"])) for i in range(6)
+    ]
     english = [a for a, lang in zip(stack.addresses, languages, strict=True) if lang == "en"]
     expected_emails = 6 + (6 - len(english))
     wait_until(

@@ -45,13 +45,8 @@ stack = shared_hub(PEOPLE, HUB_TELEGRAM__ENABLED="false")
 
 
 def arabic_research() -> dict[str, Any]:
-    document = load_example(EXAMPLES / "research.released.v1/valid/digital-remittances-west-africa.json")
-    document["content"]["ar"] = {
-        "title": "التحويلات الرقمية في غرب أفريقيا",
-        "summary": "دراسة جديدة عن التحويلات المالية عبر الهاتف المحمول بين المهاجرين وأسرهم.",
-        "body": "تُظهر **الدراسة** أن التحويلات الرقمية تنمو بسرعة في المنطقة.\n\nاقرأ التقرير الكامل.",
-    }
-    return document
+    """A public research release in English, French and Arabic."""
+    return load_example(EXAMPLES / "research.released.v1/valid/migration-north-africa-ar.json")
 
 
 def email_to(catcher: MailCatcher, address: str, event_id: str) -> EmailMessage:

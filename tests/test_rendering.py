@@ -10,7 +10,6 @@ import pytest
 from hub.errors import TemplateError
 from hub.i18n.languages import DEFAULT_LANGUAGES
 from hub.model.events import Event
-from hub.planning.languages import choose_language
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT
 from tests.helpers import event, valid_examples
@@ -23,7 +22,7 @@ LANGUAGES = list(DEFAULT_LANGUAGES.supported)
 @pytest.mark.parametrize("wanted", LANGUAGES)
 def test_every_valid_example_renders_in_every_language(path: Path, wanted: str) -> None:
     news = Event.from_document(json.loads(path.read_text()))
-    language = choose_language(wanted, news.languages)
+    language = DEFAULT_LANGUAGES.choose(wanted, news.languages)
     rendered = RENDERER.render(news, "email", language)
     content = news.content[language]
     assert "\n" not in rendered.subject and content.title.split()[0] in rendered.subject

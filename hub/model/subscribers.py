@@ -19,7 +19,6 @@ LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 # Deliberately simple: one @, no spaces or angle brackets, a dot in the domain. The SMTP server has
 # the last word; this only keeps obvious mistakes and header tricks out.
 EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-SUPPORTED_LANGUAGES = ("en", "fr", "es")
 # The version of the subscriber record written here (`v`); records written before it have none
 # and read as 1. A newer one is refused rather than half read: its fields may mean other things.
 SUBSCRIBER_VERSION = 1
@@ -340,7 +339,6 @@ def by_id(subscribers: Iterable[Subscriber]) -> dict[str, Subscriber]:
 __all__ = [
     "EVERYTHING",
     "SUBSCRIBER_VERSION",
-    "SUPPORTED_LANGUAGES",
     "Consent",
     "InvalidSubscriberError",
     "Mode",
