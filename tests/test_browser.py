@@ -47,18 +47,20 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe_in_a_browser(
     )
     confirm_url = re.search(r"https?://\S+/subscribe/confirm\?t=\S+", confirmation)
     assert confirm_url
+    # The link in her email names her language: from here on the pages speak French.
     page.goto(confirm_url.group(0))
-    page.click("text=Confirm my subscription")
-    assert page.locator("h1").inner_text() == "Subscription confirmed"
+    assert page.locator("html").get_attribute("lang") == "fr"
+    page.click("text=Confirmer mon abonnement")
+    assert page.locator("h1").inner_text() == "Abonnement confirmé"
     page.screenshot(path=str(tmp_path / "confirmed.png"))
 
-    page.click("text=Change what you receive")
-    assert page.locator("h1").inner_text() == "Your subscription"
+    page.click("text=Choisir ce que vous recevez")
+    assert page.locator("h1").inner_text() == "Votre abonnement"
     assert page.locator("#topic-2").is_checked()  # research, as chosen when subscribing
     page.select_option("#language", "es")
     page.check("#topic-1")  # institutional announcements too
-    page.click("text=Save my choices")
-    assert "saved" in page.locator("[role=status]").inner_text()
+    page.click("text=Enregistrer mes choix")
+    assert "enregistrés" in page.locator("[role=status]").inner_text()
     wait_until(
         lambda: hub.get("/api/v1/subscribers", q=address).json()["items"][0]["language"] == "es",
         what="the new language",
@@ -79,10 +81,11 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe_in_a_browser(
         r"<(https?://[^>]+/unsubscribe\?t=[^>]+)>", announcement["List-Unsubscribe"]
     )
     assert one_click
+    # The Spanish email's link opens the page in Spanish.
     page.goto(one_click.group(1))
     assert hub.get("/api/v1/subscribers", q=address).json()["items"][0]["status"] == "active"
-    page.click("button:has-text('Unsubscribe')")
-    assert page.locator("h1").inner_text() == "You are unsubscribed"
+    page.click("button:has-text('Darse de baja')")
+    assert page.locator("h1").inner_text() == "Se ha dado de baja"
     wait_until(
         lambda: (
             hub.get("/api/v1/subscribers", q=address).json()["items"][0]["status"] == "unsubscribed"

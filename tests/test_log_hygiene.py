@@ -66,7 +66,7 @@ def test_a_whole_run_logs_no_secret_and_no_address(
     confirmed = submit(
         confirm_url, f"{hub.base_url}/subscribe/confirm", {"t": confirm_url.split("t=")[1]}
     )
-    assert "confirmed" in confirmed.text
+    assert "Abonnement confirmé" in confirmed.text  # in her language, French
     own_link = re.search(r'href="(/preferences[?]t=[\w.-]+)"', confirmed.text)
     assert own_link
     preferences_url = f"{hub.base_url}{own_link.group(1)}"

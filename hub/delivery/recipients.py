@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from hub.model.deliveries import BY_REFERENCE, ChannelKey, PersonalLinks
 from hub.model.subscribers import Subscriber
@@ -30,13 +30,19 @@ def address_on(subscriber: Subscriber, channel: ChannelKey) -> str | None:
     return None
 
 
+class LinksFor(Protocol):
+    """Makes a person's own links (hub.rendering.links.LinkMaker.for_subscriber)."""
+
+    def __call__(self, subscriber_id: str, language: str | None = None) -> PersonalLinks: ...
+
+
 class Recipients:
     """Turns a message by reference into a complete one (or one marked erased or withdrawn)."""
 
     def __init__(
         self,
         find: Callable[[str], Subscriber | None],
-        links: Callable[[str], PersonalLinks],
+        links: LinksFor,
     ) -> None:
         self.find = find
         self.links = links
@@ -62,5 +68,6 @@ class Recipients:
         return {
             **rest,
             "recipient": {"id": recipient_id, "name": subscriber.name, "address": address},
-            "links": asdict(self.links(recipient_id)),
+            # Signed with their language: the pages the links open speak it.
+            "links": asdict(self.links(recipient_id, subscriber.language)),
         }

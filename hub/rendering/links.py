@@ -1,5 +1,4 @@
-"""The signed links a person finds in every email: preferences, one-click unsubscribe, each
-naming the person's language so the pages they open speak it."""
+"""Signed links in every email (preferences, one-click unsubscribe) naming the reader's language."""
 
 from __future__ import annotations
 
@@ -45,12 +44,8 @@ class LinkMaker:
     def for_subscriber(self, subscriber_id: str, language: str | None = None) -> PersonalLinks:
         """The person's links; with their language, the pages they open speak it."""
         now = self.clock()
-        preferences = self.signer.issue(
-            subscriber_id, Purpose.PREFERENCES, now, language=language
-        )
-        unsubscribe = self.signer.issue(
-            subscriber_id, Purpose.UNSUBSCRIBE, now, language=language
-        )
+        preferences = self.signer.issue(subscriber_id, Purpose.PREFERENCES, now, language=language)
+        unsubscribe = self.signer.issue(subscriber_id, Purpose.UNSUBSCRIBE, now, language=language)
         subject = quote(f"unsubscribe {unsubscribe}")
         return PersonalLinks(
             preferences=f"{self.base}/preferences?t={preferences}",

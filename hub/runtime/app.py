@@ -283,7 +283,7 @@ def create_runtime(settings: Settings) -> Runtime:
     names = TopicNames(settings.kafka.topic_prefix)
     prefix = settings.kafka.topic_prefix
     catalog = SchemaCatalog(settings.schemas_dir)
-    renderer = Renderer(settings.templates_dir, default_language=settings.default_language)
+    renderer = Renderer(settings.templates_dir, languages=settings.spoken())
     links = LinkMaker(signer, settings.web.public_url, mail_domain, utc_now)
     # Rosters name recipients by id: their address and links are read when they are sent.
     recipients = Recipients(directory_holder[0].held, links.for_subscriber)

@@ -111,14 +111,16 @@ def _notices(subscriber: Subscriber, cause: Cause, context: ChangeContext) -> li
     if subscriber.email is None:
         return []
     if cause is Cause.SUBSCRIBED and subscriber.confirmation_nonce:
-        url = context.links.confirmation(subscriber.id, subscriber.confirmation_nonce)
+        url = context.links.confirmation(
+            subscriber.id, subscriber.confirmation_nonce, subscriber.language
+        )
         rendered = context.renderer.render_system(
             "confirm", subscriber.language, {"name": subscriber.name, "confirm_url": url}
         )
         nonce = subscriber.confirmation_nonce
         return [transactional("confirm", nonce, subscriber, asdict(rendered))]
     if cause is Cause.ALREADY_ACTIVE:
-        links = context.links.for_subscriber(subscriber.id)
+        links = context.links.for_subscriber(subscriber.id, subscriber.language)
         rendered = context.renderer.render_system(
             "already",
             subscriber.language,

@@ -37,12 +37,21 @@ class InvalidTokenError(Exception):
     """The link was forged, altered, expired, or meant for something else."""
 
 
+# Why a link does not work, as InvalidTokenError says it (pages show each in the reader's words).
+NOT_VALID = "this link is not valid"
+EXPIRED = "this link has expired"
+OTHER_PURPOSE = "this link is meant for something else"
+
+
 @dataclass(frozen=True, slots=True)
 class Claims:
     subject: str  # a subscriber id
     purpose: Purpose
     expires: datetime
     nonce: str
+    # The reader's language, when the link was made for someone whose language was known; links
+    # signed before it existed have none.
+    language: str | None = None
 
 
 class _KeyOnceSigner(itsdangerous.Signer):
@@ -90,9 +99,23 @@ class Signer:
     def _serializer(self, purpose: Purpose) -> itsdangerous.URLSafeSerializer:
         return self._serializers[purpose]
 
-    def issue(self, subject: str, purpose: Purpose, now: datetime, nonce: str | None = None) -> str:
+    def issue(
+        self,
+        subject: str,
+        purpose: Purpose,
+        now: datetime,
+        nonce: str | None = None,
+        language: str | None = None,
+    ) -> str:
+        """A token for `purpose`; `language` (optional) says which language its pages speak."""
         expires = now + LIFETIME[purpose]
-        body = {"s": subject, "e": int(expires.timestamp()), "n": nonce or secrets.token_urlsafe(8)}
+        body: dict[str, Any] = {
+            "s": subject,
+            "e": int(expires.timestamp()),
+            "n": nonce or secrets.token_urlsafe(8),
+        }
+        if language:
+            body["l"] = language
         payload = self._serializer(purpose).dump_payload(body)
         return self._signers[purpose].sign(payload).decode()
 
@@ -102,19 +125,20 @@ class Signer:
             body: Any = self._serializer(purpose).loads(token)
         except itsdangerous.BadSignature:
             if self._other_purpose(token, purpose):
-                raise InvalidTokenError("this link is meant for something else") from None
-            raise InvalidTokenError("this link is not valid") from None
+                raise InvalidTokenError(OTHER_PURPOSE) from None
+            raise InvalidTokenError(NOT_VALID) from None
         try:
             claims = Claims(
                 subject=str(body["s"]),
                 purpose=purpose,
                 expires=datetime.fromtimestamp(int(body["e"]), tz=now.tzinfo),
                 nonce=str(body["n"]),
+                language=_language_claim(body),
             )
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise InvalidTokenError("this link is not valid") from None
+            raise InvalidTokenError(NOT_VALID) from None
         if now >= claims.expires:
-            raise InvalidTokenError("this link has expired")
+            raise InvalidTokenError(EXPIRED)
         return claims
 
     def _other_purpose(self, token: str, purpose: Purpose) -> bool:
@@ -130,6 +154,12 @@ class Signer:
 
     def compact_signature(self, value: str, key: bytes) -> str:
         return self._compact[key].get_signature(value).decode()[:COMPACT_MAC_CHARS]
+
+
+def _language_claim(body: dict[str, Any]) -> str | None:
+    """The optional `l` claim: a tag, or None for tokens without one."""
+    language = body.get("l")
+    return language if isinstance(language, str) and language else None
 
 
 # Telegram's /start parameter: at most 64 characters of [A-Za-z0-9_-].
@@ -156,14 +186,14 @@ def check_compact(signer: Signer, token: str, purpose: Purpose, now: datetime) -
     cut = 8 + COMPACT_MAC_CHARS
     expires, mac, subject = token[:8], token[8:cut], token[cut:]
     if len(token) <= cut or not COMPACT_SUBJECT.match(subject) or not HEX8.match(expires):
-        raise InvalidTokenError("this link is not valid")
+        raise InvalidTokenError(NOT_VALID)
     value = f"{purpose.value}|{expires}|{subject}"
     if not any(
         hmac.compare_digest(mac, signer.compact_signature(value, key)) for key in signer.keys
     ):
-        raise InvalidTokenError("this link is not valid")
+        raise InvalidTokenError(NOT_VALID)
     if now.timestamp() >= int(expires, 16):
-        raise InvalidTokenError("this link has expired")
+        raise InvalidTokenError(EXPIRED)
     return subject
 
 

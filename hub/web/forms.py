@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from hub.subscribers.selfservice import N_
 from hub.subscribers.tokens import LIFETIME, InvalidTokenError, Purpose, Signer
 
 FIELD = "csrf"
@@ -22,18 +23,33 @@ MANY = ("topics", "channels")  # checkbox groups: repeated fields become lists
 
 
 class FormRefused(Exception):
-    """A form POST refused before it was handled; status and a sentence for the person."""
+    """A form POST refused before it was handled; status and a sentence for the person.
 
-    def __init__(self, status: int, heading: str, text: str) -> None:
-        super().__init__(text)
+    `heading` and `text` are in English; a page shows them in its reader's language with
+    `translated`, from their message ids (marked with N_) and the values of their placeholders.
+    """
+
+    def __init__(self, status: int, heading: str, text: str, **values: Any) -> None:
         self.status = status
+        self.heading_id = heading
+        self.text_id = text
+        self.values = values
         self.heading = heading
-        self.text = text
+        self.text = text % values if values else text
+        super().__init__(self.text)
+
+    def translated(self, gettext: Callable[[str], str]) -> tuple[str, str]:
+        """(heading, text) in the words `gettext` gives."""
+        text = gettext(self.text_id)
+        return gettext(self.heading_id), text % self.values if self.values else text
 
 
 def too_large(limit: int) -> FormRefused:
     return FormRefused(
-        413, "This form is too large", f"A form may hold at most {limit // 1024} KB. Shorten it."
+        413,
+        N_("This form is too large"),
+        N_("A form may hold at most %(size)s KB. Shorten it."),
+        size=limit // 1024,
     )
 
 
@@ -77,9 +93,11 @@ def check_same_origin(headers: Mapping[str, str], allowed: frozenset[str]) -> No
 def cross_origin() -> FormRefused:
     return FormRefused(
         403,
-        "This form was sent from another site",
-        "For your safety we only accept our forms from our own pages. Open the page on our site"
-        " and send the form from there.",
+        N_("This form was sent from another site"),
+        N_(
+            "For your safety we only accept our forms from our own pages. Open the page on our"
+            " site and send the form from there."
+        ),
     )
 
 
@@ -113,9 +131,11 @@ def check_form_token(signer: Signer, token: str, cookie_value: str | None, now: 
     """The form's token must be ours, unexpired, and match this browser's cookie."""
     expired = FormRefused(
         403,
-        "This form has expired",
-        "Forms are valid for 12 hours and need cookies. Go back, reload the page and send it"
-        " again.",
+        N_("This form has expired"),
+        N_(
+            "Forms are valid for 12 hours and need cookies. Go back, reload the page and send it"
+            " again."
+        ),
     )
     if not token or not cookie_value:
         raise expired

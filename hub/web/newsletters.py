@@ -4,35 +4,57 @@
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from hub.errors import BadRecord
 from hub.model.newsletter_state import NewsletterState
-from hub.newsletters.archive import atom_feed, edition_page
+from hub.newsletters.archive import (
+    atom_feed,
+    edition_body,
+    edition_view,
+    index_entries,
+    offered_languages,
+    title_in,
+)
 from hub.newsletters.config import Audience, Newsletter
 from hub.newsletters.editions import may_open, render_edition
 from hub.newsletters.state import next_items
 from hub.planning.audience import ANYONE, OFFICER, Reader
 from hub.rendering.environment import Renderer
 from hub.services import DirectoryReader, Keyed, NewsletterStore, PartnerReader, utc_now
-from hub.subscribers.tokens import InvalidTokenError, Purpose, Signer
+from hub.subscribers.selfservice import N_, language_name
+from hub.subscribers.tokens import Claims, InvalidTokenError, Purpose, Signer
 from hub.web.auth import BearerAuth, Principal, Role
-from hub.web.pages import SECURITY_HEADERS
+from hub.web.pages import SECURITY_HEADERS, reader_language, switcher
 from hub.web.routing import KeyRouter
 
 REFUSALS = {
     Audience.PARTNERS: (
-        "Partners only",
-        "This newsletter is for our partner organisations: open it from the link in your email.",
+        N_("Partners only"),
+        N_(
+            "This newsletter is for our partner organisations: open it from the link in your email."
+        ),
     ),
     Audience.STAFF: (
-        "Staff only",
-        "This newsletter is for staff: open it from the link in your email.",
+        N_("Staff only"),
+        N_("This newsletter is for staff: open it from the link in your email."),
     ),
 }
+# The feed's author, in the reader's words (RFC 4287 wants one at feed level).
+AUTHOR = N_("Department of International Cooperation and Partnerships")
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """Who reads an archive page, and in which language."""
+
+    reader: Reader
+    language: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +175,7 @@ def create_newsletter_routes(
         found = [e for e in store.editions() if e and e.get("newsletter") == name]
         return sorted(found, key=lambda e: str(e["period_start"]), reverse=True)
 
-    def reader_of(request: Request, token: str) -> Reader:
+    def reader_of(request: Request, token: str) -> tuple[Reader, Claims | None]:
         """An officer (bearer), the holder of a signed link, or anyone. A bearer that is wrong
         or lacks the officer role is refused (401/403); a bad or expired link reads as anyone."""
         authorization = request.headers.get("authorization")
@@ -161,44 +183,124 @@ def create_newsletter_routes(
             principal = auth.identify(authorization)
             if not principal.has(Role.OFFICER):
                 raise HTTPException(403, detail="this needs the officer role")
-            return OFFICER
+            return OFFICER, None
         if not token:
-            return ANYONE
+            return ANYONE, None
         try:
             claims = readers.signer.check(token, Purpose.PREFERENCES, utc_now())
         except InvalidTokenError:
-            return ANYONE
+            return ANYONE, None
         subscriber = readers.directory.get(claims.subject)
-        return Reader(subscriber) if subscriber is not None else ANYONE
+        return (Reader(subscriber), claims) if subscriber is not None else (ANYONE, None)
 
-    def refuse(chosen: Newsletter) -> HTMLResponse:
-        heading, text = REFUSALS.get(chosen.audience, REFUSALS[Audience.STAFF])
-        html = renderer.environment.get_template("_pages/message.html.j2").render(
-            heading=heading, paragraphs=[text], action=None, link=None
+    def visit(request: Request, token: str) -> Visit:
+        """The reader, and their language: the switcher's (?lang=), their link's, their own,
+        their browser's, the default."""
+        reader, claims = reader_of(request, token)
+        own = reader.subscriber.language if reader.subscriber is not None else None
+        language = reader_language(
+            renderer.languages,
+            [request.query_params.get("lang"), claims.language if claims else None, own],
+            request.headers.get("accept-language"),
         )
-        return HTMLResponse(html, status_code=401, headers=SECURITY_HEADERS)
+        return Visit(reader, language)
+
+    def say(language: str, message: str) -> str:
+        return renderer.catalogs.gettext(language)(message)
+
+    def archive_page(
+        request: Request, language: str, template: str, context: dict[str, Any], status: int = 200
+    ) -> HTMLResponse:
+        """An archive page in `language`, with the switcher to show it in the others."""
+        params = {"t": request.query_params.get("t", "")}
+        html = renderer.render_page(
+            f"_pages/{template}.html.j2",
+            language,
+            {"switcher": switcher(renderer.languages, language, request.url.path, params)}
+            | context,
+        )
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def refuse(request: Request, chosen: Newsletter, language: str) -> HTMLResponse:
+        heading, text = REFUSALS.get(chosen.audience, REFUSALS[Audience.STAFF])
+        context = {
+            "heading": say(language, heading),
+            "paragraphs": [say(language, text)],
+            "action": None,
+            "link": None,
+        }
+        return archive_page(request, language, "message", context, 401)
+
+    def links_of(chosen: Newsletter, language: str, token: str) -> dict[str, str]:
+        """Where an archive page leads: its index and its feed, in the reader's language."""
+        query = urlencode({"lang": language, **({"t": token} if token else {})})
+        base = f"/newsletters/{chosen.name}"
+        return {"index_url": f"{base}?{query}", "feed_url": f"{base}/feed.atom?{query}"}
+
+    def edition_links(
+        chosen: Newsletter, edition: str, token: str, tags: list[str]
+    ) -> list[dict[str, str]]:
+        """The edition's page in each language, each named in itself."""
+        return [
+            {
+                "tag": tag,
+                "name": language_name(tag),
+                "url": f"/newsletters/{chosen.name}/{edition}?"
+                + urlencode({"lang": tag, **({"t": token} if token else {})}),
+            }
+            for tag in tags
+        ]
 
     @router.get("/newsletters/{name}", include_in_schema=False, dependencies=[held_newsletter])
     async def archive_index(request: Request, name: str, t: str = "") -> HTMLResponse:
         chosen = newsletter(name)
-        reader = reader_of(request, t)
-        if not may_open(chosen, reader, readers.partners.registry()):
-            return refuse(chosen)
-        html = renderer.environment.get_template("_pages/archive_index.html.j2").render(
-            newsletter=chosen, editions=editions_of(name), token=t, feed=True
+        seen = visit(request, t)
+        registry = readers.partners.registry()
+        if not may_open(chosen, seen.reader, registry):
+            return refuse(request, chosen, seen.language)
+        languages = renderer.languages
+        entries = index_entries(
+            editions_of(name), seen.reader, registry, language=seen.language, languages=languages
         )
-        return HTMLResponse(html, headers=SECURITY_HEADERS)
+        others = [tag for tag in offered_languages(chosen, languages) if tag != seen.language]
+        title, written = title_in(chosen, seen.language, languages)
+        editions = [
+            {
+                "period_start": entry.period_start,
+                "titles": entry.titles,
+                "url": edition_links(chosen, entry.id, t, [seen.language])[0]["url"],
+                "others": edition_links(chosen, entry.id, t, others),
+            }
+            for entry in entries
+        ]
+        context = {
+            "title": title,
+            "title_language": written,
+            "editions": editions,
+            **links_of(chosen, seen.language, t),
+        }
+        return archive_page(request, seen.language, "archive_index", context)
 
     @router.get(
         "/newsletters/{name}/feed.atom", include_in_schema=False, dependencies=[held_newsletter]
     )
     async def feed(request: Request, name: str, t: str = "") -> Response:
         chosen = newsletter(name)
-        reader = reader_of(request, t)
+        seen = visit(request, t)
         registry = readers.partners.registry()
-        if not may_open(chosen, reader, registry):
-            return refuse(chosen)
-        feed = atom_feed(chosen, editions_of(name), public_url, reader, registry, token=t)
+        if not may_open(chosen, seen.reader, registry):
+            return refuse(request, chosen, seen.language)
+        feed = atom_feed(
+            chosen,
+            editions_of(name),
+            public_url,
+            seen.reader,
+            registry,
+            token=t,
+            language=seen.language,
+            languages=renderer.languages,
+            author=say(seen.language, AUTHOR),
+        )
         return Response(
             feed, media_type="application/atom+xml", headers={"Cache-Control": "no-store"}
         )
@@ -206,24 +308,28 @@ def create_newsletter_routes(
     @router.get(
         "/newsletters/{name}/{edition}", include_in_schema=False, dependencies=[held_newsletter]
     )
-    async def archive_page(
-        request: Request,
-        name: str,
-        edition: str,
-        lang: Annotated[str, Query(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] = "en",
-        t: str = "",
-    ) -> HTMLResponse:
+    async def edition_page(request: Request, name: str, edition: str, t: str = "") -> HTMLResponse:
         chosen = newsletter(name)
-        reader = reader_of(request, t)
+        seen = visit(request, t)
         registry = readers.partners.registry()
-        if not may_open(chosen, reader, registry):
-            return refuse(chosen)
+        if not may_open(chosen, seen.reader, registry):
+            return refuse(request, chosen, seen.language)
         record = store.edition(edition)
         if not record or record.get("newsletter") != name:
             raise HTTPException(404, detail="no such edition")
-        html = edition_page(renderer, chosen, record, lang, reader, registry)
-        if html is None:
-            return refuse(chosen)
-        return HTMLResponse(html, headers=SECURITY_HEADERS)
+        view = edition_view(renderer, chosen, record, seen.language, seen.reader, registry)
+        if view is None:
+            return refuse(request, chosen, seen.language)
+        title, written = title_in(chosen, seen.language, renderer.languages)
+        context = {
+            "title": title,
+            "title_language": written,
+            "period_start": view.period_start,
+            "edition_language": view.language,
+            # the edition as the hub rendered it (escaped there), inside this page
+            "edition_html": Markup(edition_body(view.html)),  # noqa: S704
+            **links_of(chosen, seen.language, t),
+        }
+        return archive_page(request, seen.language, "archive_edition", context)
 
     return router

@@ -124,7 +124,7 @@ async def send_edition(
         state.curation.intro,
         rt.directory,
         rt.renderer,
-        rt.links.for_subscriber,
+        rt.links.knowing(rt.directory.held),  # links naming each reader's language
         rt.settings.default_language,
         rt.partners.registry(),
     )

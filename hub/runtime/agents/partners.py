@@ -19,9 +19,9 @@ def register_partner_agents(rt: Runtime) -> None:
         """Keep the registry, audit each change, tell people the outcome of their request."""
         async for key, value in changes.items(stream):
             name = key.decode() if isinstance(key, bytes) else str(key)
-            change = partner_change(
-                name, value, utc_now(), rt.directory, rt.renderer, rt.links.for_subscriber
-            )
+            # The outcome email's links name the person's language, looked up in the directory.
+            links = rt.links.knowing(rt.directory.held)
+            change = partner_change(name, value, utc_now(), rt.directory, rt.renderer, links)
             if change is None:
                 continue
             if change.remove:
