@@ -21,7 +21,7 @@ from hub.newsletters.editions import render_edition
 from hub.rendering.environment import Renderer
 from hub.settings import REPO_ROOT, Settings
 from hub.subscribers.staff_import import StaffImportError, parse_staff_csv
-from tests.helpers import EXAMPLES, load_example
+from tests.helpers import EXAMPLES, load_example, templates_with
 
 TEMPLATES = REPO_ROOT / "templates"
 LOCALE = TEMPLATES / "_locale"
@@ -281,3 +281,21 @@ def test_a_staff_row_in_a_language_the_hub_does_not_speak_is_refused() -> None:
     with pytest.raises(StaffImportError) as refused:
         parse_staff_csv((header + good.replace("ar-TN", "de")).encode(), now="2026-11-30T00:00:00Z")
     assert "'de'" in str(refused.value) and "en, fr, es, ar" in str(refused.value)
+
+
+def test_a_language_copy_of_a_template_serves_only_its_readers(tmp_path: Path) -> None:
+    """An English copy for one type changes English readers' emails; a French reader keeps the
+    shared template in French, and an `fr-TN` reader a `fr` copy when there is one."""
+    templates = templates_with(tmp_path, "research.released/email/en/subject.txt.j2", "EN COPY")
+    (templates / "research.released/email/fr").mkdir()
+    (templates / "research.released/email/fr/subject.txt.j2").write_text("FR COPY")
+    renderer = Renderer(templates)
+    name = renderer.template_name
+    assert name("research.released", "email", "en", "subject.txt").endswith("/en/subject.txt.j2")
+    assert name("research.released", "email", "fr-TN", "subject.txt").endswith("/fr/subject.txt.j2")
+    assert (
+        name("research.released", "email", "es", "subject.txt") == "_default/email/subject.txt.j2"
+    )
+    assert name("announcement.published", "email", "ar", "body.html") == (
+        "_default/email/body.html.j2"
+    )

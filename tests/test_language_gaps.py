@@ -164,3 +164,37 @@ def test_an_invalid_event_still_exits_as_before(
     path.write_text(json.dumps(document), encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     assert "event refused" in capsys.readouterr().err
+
+
+async def test_the_validation_answer_names_the_gaps_and_writes_nothing(
+    hub: Hub,
+    readers: list[Subscriber],
+) -> None:
+    hub.directory.people.update({s.id: s for s in readers})
+    document = load_example(content=EN_FR, classification="partners")
+    answer = await hub.client.post(
+        "/api/v1/events/validate", json=document, headers=hub.as_role(Role.PUBLISHER)
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["valid"] is True and report["id"] == document["id"]
+    assert report["recipients"] == 8
+    assert report["languages"]["missing"] == ["es", "ar"]
+    assert {"language": "ar", "recipients": 4, "reads": "en"} in report["languages"]["fallbacks"]
+    assert hub.publisher.published == []
+
+    broken = {**document, "content": {"de": document["content"]["en"]}, "classification": "x"}
+    refused = await hub.client.post(
+        "/api/v1/events/validate", json=broken, headers=hub.as_role(Role.PUBLISHER)
+    )
+    assert refused.status_code == 422
+    assert {p["path"] for p in refused.json()["problems"]} >= {"$.classification"}
+
+
+async def test_the_publish_answer_names_the_missing_languages(hub: Hub) -> None:
+    document = load_example(content=EN_FR)
+    answer = await hub.client.post(
+        "/api/v1/events", json=document, headers=hub.as_role(Role.PUBLISHER)
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["languages_missing"] == ["es", "ar"]

@@ -17,7 +17,7 @@ from channels.telegram.format import markdown_to_telegram
 from hub.errors import TemplateError
 from hub.i18n.catalogs import LOCALE_FOLDER, Catalogs
 from hub.i18n.formatting import format_date, format_datetime, format_number, isolate_if_mixed
-from hub.i18n.languages import DEFAULT_LANGUAGES, Languages, direction
+from hub.i18n.languages import DEFAULT_LANGUAGES, Languages, direction, truncations
 from hub.model.events import Event
 from hub.rendering.links import link_marks, new_nonce
 
@@ -114,18 +114,22 @@ class Renderer:
         return self._env.get_template(name).render({**self.locale_context(language), **context})
 
     def template_name(self, event_type: str, channel: str, language: str, part: str) -> str:
-        """The first template that exists: the type's own before the default, and at each a
-        language's own copy (<channel>/<lang>/) before the one all languages share."""
+        """The first template that exists: the type's own before the default; in each, a copy
+        for the reader's language (`fr-TN`, then `fr`) before the one every language shares
+        (its words from the catalogs), and only then a copy for a fallback language."""
         # an event type without templates of its own uses the defaults; a system message never
         folders = [event_type] if event_type.startswith("_") else [event_type, DEFAULT_TEMPLATES]
-        for folder in folders:
-            for lang in self.languages.chain(language):
-                name = f"{folder}/{channel}/{lang}/{part}.j2"
-                if (self.templates_dir / name).is_file():
-                    return name
-            name = f"{folder}/{channel}/{part}.j2"
-            if (self.templates_dir / name).is_file():
-                return name
+        own = truncations(language) if language else []
+        fallbacks = [lang for lang in self.languages.chain(language) if lang not in own]
+        candidates = [
+            name
+            for folder in folders
+            for name in [f"{folder}/{channel}/{lang}/{part}" for lang in own]
+            + [f"{folder}/{channel}/{part}"]
+        ] + [f"{folder}/{channel}/{lang}/{part}" for folder in folders for lang in fallbacks]
+        for name in candidates:
+            if (self.templates_dir / f"{name}.j2").is_file():
+                return f"{name}.j2"
         raise TemplateError(f"no template {part!r} for {event_type}/{channel}/{language}")
 
     def render(self, event: Event, channel: str, language: str) -> Rendered:

@@ -17,7 +17,7 @@ from hub.model import audit
 from hub.model.events import Event
 from hub.planning import audience
 from hub.planning.dryrun import audience_counts, dry_run, search
-from hub.planning.gaps import language_gaps
+from hub.planning.gaps import language_gaps, missing_languages
 from hub.services import (
     AuditTrail,
     DirectoryReader,
@@ -41,6 +41,9 @@ class PublishedEvent(BaseModel):
     topic: str
     partition: int
     offset: int
+    # the supported languages the event lacks: their readers get a fallback (the dry run and
+    # /events/validate count them)
+    languages_missing: list[str] = []
 
 
 class ProblemDetail(BaseModel):
@@ -154,6 +157,9 @@ def create_event_routes(
             topic=accepted.topic,
             partition=placed.partition,
             offset=placed.offset,
+            languages_missing=list(
+                missing_languages(settings.spoken(), set(accepted.document["content"]))
+            ),
         )
 
     # The worker holding the event's partition answers (after the caller is known, so a
@@ -198,6 +204,30 @@ def create_event_routes(
             found = stuck([*found, *others], now, threshold)
         found = [s for s in found if channel is None or s["channel"] == channel]
         return {"older_than_seconds": after, "total": len(found), "deliveries": found}
+
+    @router.post(
+        "/api/v1/events/validate",
+        responses={**REFUSALS, 401: {}, 403: {}},
+        openapi_extra=JSON_BODY,
+    )
+    async def validate_event(
+        request: Request, _publisher: Annotated[Principal, as_reader_of_status]
+    ) -> dict[str, Any]:
+        """Check an event as publishing would, without writing it: 422 naming every problem,
+        or its id and type with the supported languages it lacks and how many recipients would
+        read another language for each."""
+        accepted = await accept_request(request)
+        event = Event.from_document(accepted.document)
+        spoken = settings.spoken()
+        reached = audience.audience_of(event, directory, partners.registry())
+        gaps = language_gaps(event, spoken, (s.language for s, _channels in reached))
+        return {
+            "valid": True,
+            "id": event.id,
+            "type": event.type,
+            "recipients": len(reached),
+            "languages": gaps.as_dict(),
+        }
 
     @router.post(
         "/api/v1/events/dry-run",
