@@ -210,6 +210,7 @@ async def test_publish_hands_the_valid_event_to_the_publisher_and_audits_it(hub:
         "topic": "hub.events.announcement.published.v1",
         "partition": 2,
         "offset": 41,
+        "languages_missing": ["ar"],  # the demo announcement is in en, fr and es
     }
     [(accepted, by)] = hub.publisher.published
     assert accepted.document == document and by == "the-publisher"
