@@ -58,12 +58,20 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The metrics tests run Debian's Prometheus (a real scrape) and its promtool (config, rules and
+# their unit tests, deploy/prometheus/); the tests start their own, so the package's service is
+# stopped wherever systemd started it.
+PROMETHEUS := /usr/bin/prometheus
+$(PROMETHEUS):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+	-command -v systemctl >/dev/null 2>&1 && systemctl disable --now prometheus >/dev/null 2>&1
+
 ## test: the static checks, then the whole suite against the real broker (started if it is not running);
 ## the cluster fault test starts the three-node cluster itself if it is not running, and stops it after.
 ## TEST_PROCESSES: how many pytest processes share the suite (pytest-xdist), a test file each at a
 ## time; 0 runs it in this process.
 TEST_PROCESSES ?= 2
-test: lint compiled-catalogs $(CHROMIUM) kafka-start
+test: lint compiled-catalogs $(CHROMIUM) $(PROMETHEUS) kafka-start
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 ## lint: the static checks alone, the first step of make test; lint-imports holds the layering

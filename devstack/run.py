@@ -20,7 +20,7 @@ from pathlib import Path
 from hub.access import account_store, accounts, credential_store
 from hub.access.credentials import token_hash
 from hub.access.roles import Role
-from hub.settings import REPO_ROOT, Settings
+from hub.settings import REPO_ROOT, Settings, WebSettings
 
 VAR = REPO_ROOT / "var"
 TOKEN_FILE = VAR / "dev-publisher-token"
@@ -32,6 +32,18 @@ DEMO_EVENT = "schemas/examples/announcement.published.v1/valid/partnership-west-
 
 def _python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def _sandbox_command(settings: Settings, *args: str) -> list[str]:
+    """The Telegram sandbox, without its line per request (aiohttp's access log: the worker
+    long-polls it every second) unless HUB_LOG_LEVEL=debug."""
+    if settings.log_level == "debug":
+        return _python_module("devstack.telegram_sandbox", *args)
+    quiet = (
+        "import logging, sys; logging.getLogger('aiohttp.access').setLevel(logging.WARNING); "
+        "from devstack.telegram_sandbox.__main__ import main; main(sys.argv[1:])"
+    )
+    return [sys.executable, "-c", quiet, *args]
 
 
 def _token_file(role: Role) -> Path:
@@ -111,6 +123,19 @@ def _dev_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def health_url(web: WebSettings) -> str:
+    """Where `make run` asks whether the worker is up: the address it binds to, not its public
+    URL, which may be https on a TLS proxy in front of it (links and List-Unsubscribe use that)."""
+    host = web.host
+    if host in ("", "0.0.0.0"):  # noqa: S104 - compared, not bound
+        host = "127.0.0.1"
+    elif host in ("::", "[::]"):
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{web.port}/api/v1/health"
+
+
 def _wait_for_health(url: str, worker: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,8 +207,8 @@ def main() -> int:
         if settings.telegram.enabled and settings.telegram.base_url.startswith("http://127.0.0.1"):
             started.append(
                 subprocess.Popen(
-                    _python_module(
-                        "devstack.telegram_sandbox",
+                    _sandbox_command(
+                        settings,
                         "--port",
                         str(sandbox_port),
                         "--token",
@@ -198,7 +223,7 @@ def main() -> int:
         worker = subprocess.Popen([hub, "worker"], env=env)
         started.append(worker)
         base = settings.web.public_url.rstrip("/")
-        _wait_for_health(f"{base}/api/v1/health", worker)
+        _wait_for_health(health_url(settings.web), worker)
         subprocess.run([hub, "partners", "load", str(DEMO_PARTNERS)], env=env, check=True)
         subprocess.run([hub, "subscribers", "load", str(DEMO_SUBSCRIBERS)], env=env, check=True)
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Literal, Self
@@ -108,11 +109,35 @@ class SmtpSettings(BaseModel):
     port: int = Field(default=1025, ge=1, le=65535)
     username: str | None = None
     password: SecretStr | None = None
-    start_tls: bool = False
-    use_tls: bool = False
+    start_tls: bool = False  # STARTTLS on a plain port (587), required once set
+    use_tls: bool = False  # implicit TLS from the first byte (SMTPS, 465)
+    # The relay's certificate is always verified (name and chain): by the system's CAs, or, for
+    # a private relay, by the CA certificates in this PEM file only.
+    ca_file: Path | None = None
     timeout: float = Field(default=15.0, gt=0)
     pool_size: int = Field(default=8, ge=1, le=64)
     sender: str = "Cooperation and Partnerships <communications@hub.example.org>"
+    # DKIM: every message is signed (rsa-sha256, relaxed/relaxed) for d=<domain>, its public key
+    # published at <selector>._domainkey.<domain>; the RSA key (PEM) from the environment only.
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _tls_and_dkim_make_sense(self) -> Self:
+        problems = []
+        if self.start_tls and self.use_tls:
+            problems.append("start_tls and use_tls exclude each other (587 or 465, not both)")
+        if self.password is not None and not self.username:
+            problems.append("password is set without username")
+        if self.ca_file is not None and not (self.start_tls or self.use_tls):
+            problems.append("ca_file is set but neither start_tls nor use_tls is")
+        dkim = [self.dkim_domain, self.dkim_selector, self.dkim_private_key]
+        if any(dkim) and not all(dkim):
+            problems.append("DKIM needs dkim_domain, dkim_selector and dkim_private_key together")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class RetrySettings(BaseModel):
@@ -156,6 +181,20 @@ class TelegramSettings(BaseModel):
     # topic. Pacing counts each send from when its request went out, not from its slot, so a
     # send delayed by a busy loop cannot bunch up with the next: 29 keeps a second's room.
     messages_per_second: float = Field(default=29.0, gt=0)
+    # How updates arrive: `polling` (getUpdates, on the leader worker) or `webhook` (Telegram
+    # POSTs each to <public URL>/telegram/webhook, any worker answers; setWebhook at start),
+    # with this secret in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -).
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _webhook_has_its_secret(self) -> Self:
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else None
+        if self.mode == "webhook" and not secret:
+            raise ValueError("telegram mode webhook needs webhook_secret")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("webhook_secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return self
 
 
 class StuckSettings(BaseModel):
@@ -268,9 +307,17 @@ class LanguageSettings(BaseModel):
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class MetricsSettings(BaseModel):
+    """GET /metrics (Prometheus): open to whoever reaches the worker, or, with a token
+    (HUB_METRICS__TOKEN), only to a scraper sending it as a bearer token."""
+
+    token: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     """Everything the hub needs to run; secrets only come from the environment."""
 
+    metrics: MetricsSettings = MetricsSettings()
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
         env_nested_delimiter="__",
@@ -305,6 +352,10 @@ class Settings(BaseSettings):
     fault_kill_at: str = ""
     # Diagnostics: log every delivery message handed to an agent and every offset committed.
     trace_offsets: bool = False
+    # Logs: one JSON object a line with `json` (hub.logsafety.JsonFormatter); `debug` also lets
+    # through the libraries' chatter (Kafka client, faust, HTTP access) that `info` leaves out.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     stuck: StuckSettings = StuckSettings()
     newsletters_file: Path = REPO_ROOT / "devstack" / "demo" / "newsletters.yaml"
     kafka: KafkaSettings = KafkaSettings()

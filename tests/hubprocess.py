@@ -91,7 +91,8 @@ class HubProcess:
         """Start the worker; with wait=False, return at once (it may be meant to kill itself)."""
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "worker", "--loglevel", "info"],
+                # Its level from HUB_LOG_LEVEL (info unless a test asks for more).
+                [sys.executable, "-m", "hub.cli", "worker"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

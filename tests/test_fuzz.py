@@ -41,6 +41,9 @@ def test_no_generated_request_gets_a_server_error(hub: HubProcess, tmp_path: Pat
             f"Authorization: Bearer {TOKEN}",
             "--checks",
             "not_a_server_error",
+            # No input to fuzz, and its 503 is its answer (this worker has no SMTP relay).
+            "--exclude-path",
+            "/api/v1/ready",
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",

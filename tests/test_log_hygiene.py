@@ -41,7 +41,8 @@ def stack(kafka_broker: str, tmp_path: Path) -> Iterator[tuple[HubProcess, Sandb
             tmp_path,
             catcher.controller.port,
             people,
-            **{**sandbox.hub_env, "HUB_TELEGRAM__POLL_UPDATES": "true"},
+            # Everything a worker can log, the libraries' chatter and the access log included.
+            **{**sandbox.hub_env, "HUB_TELEGRAM__POLL_UPDATES": "true", "HUB_LOG_LEVEL": "debug"},
         )
         try:
             hub.start()

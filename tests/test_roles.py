@@ -26,7 +26,7 @@ from tests.kafka_probe import read_records
 pytestmark = pytest.mark.kafka
 
 # Routes anyone may call. Any other route without roles in the OpenAPI document fails the matrix.
-PUBLIC_OPERATIONS = {("get", "/api/v1/health")}
+PUBLIC_OPERATIONS = {("get", "/api/v1/health"), ("get", "/api/v1/ready")}
 PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
 

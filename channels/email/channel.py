@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import ClassVar
 
 from channels.base import Channel, Receipt
+from channels.email.dkim import DkimKey, dkim_sign
 from channels.email.mime import header_text
 from channels.email.pool import SmtpPool, map_smtp_errors
 from channels.email.prebuilt import PrebuiltMessages, WireMessage
@@ -20,6 +22,8 @@ from hub.settings import SmtpSettings
 # ledger entry (hub.runtime.ledger), and meanwhile a second message uses the connection. A
 # worker killed at any moment repeats at most these (pool size x 2), never more.
 IN_FLIGHT_PER_CONNECTION = 2
+
+log = logging.getLogger(__name__)
 
 
 class EmailChannel(Channel[WireMessage]):
@@ -40,9 +44,20 @@ class EmailChannel(Channel[WireMessage]):
         self.pool = SmtpPool(settings)
         self.max_in_flight = settings.pool_size * IN_FLIGHT_PER_CONNECTION
         self.prebuilt = PrebuiltMessages(self.sender, message_id_domain)
+        self.dkim = DkimKey.from_settings(settings)
+        if self.dkim is not None and not _aligned(self.sender.domain, self.dkim.domain):
+            log.warning(
+                "HUB_SMTP__DKIM_DOMAIN %s is not the sender's domain or a parent of it: "
+                "DMARC will not count the signature",
+                self.dkim.domain,
+            )
 
     def build(self, rendered: Rendered, delivery: Delivery) -> Sequence[WireMessage]:
-        return [self.prebuilt.message(rendered, delivery)]
+        message = self.prebuilt.message(rendered, delivery)
+        if self.dkim is not None:  # signed last, over the exact bytes that go to the relay
+            data = dkim_sign(message.data, self.dkim)
+            message = WireMessage(data, message.utf8, message.message_id)
+        return [message]
 
     async def deliver(self, message: WireMessage, delivery: Delivery) -> Receipt:
         recipient = delivery.recipient.address
@@ -62,3 +77,8 @@ class EmailChannel(Channel[WireMessage]):
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+def _aligned(sender_domain: str, dkim_domain: str) -> bool:
+    sender = sender_domain.lower()
+    return sender == dkim_domain or sender.endswith("." + dkim_domain)

@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import aiosmtplib
 
-from hub.errors import PermanentDeliveryError, RecipientRejectedError, TransientDeliveryError
+from hub import metrics
+from hub.errors import (
+    ConfigurationError,
+    PermanentDeliveryError,
+    RecipientRejectedError,
+    TransientDeliveryError,
+)
 from hub.settings import SmtpSettings
+
+
+def _untrusted(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind `exc`, if that is what it is."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextlib.contextmanager
 def map_smtp_errors() -> Iterator[None]:
-    """Decide retryability once, at the boundary of aiosmtplib."""
+    """Decide retryability once, at the boundary of aiosmtplib.
+
+    Refused credentials and an untrusted certificate are configuration problems: retried with
+    backoff (hub.delivery.dispatch), so deliveries go out once the settings are fixed.
+    """
     try:
         yield
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise ConfigurationError(
+            "the SMTP relay refused the credentials (HUB_SMTP__USERNAME, HUB_SMTP__PASSWORD): "
+            f"{exc.code} {exc.message}"
+        ) from exc
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refusals = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
         codes = [r.code for r in exc.recipients]
@@ -33,13 +62,39 @@ def map_smtp_errors() -> Iterator[None]:
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
         raise TransientDeliveryError(f"SMTP connection lost: {exc}") from exc
     except aiosmtplib.SMTPConnectError as exc:
+        if (untrusted := _untrusted(exc)) is not None:  # SMTPS: refused in the handshake
+            raise _certificate_refused(untrusted) from exc
         raise TransientDeliveryError(f"SMTP server unreachable: {exc}") from exc
     except aiosmtplib.SMTPNotSupported as exc:  # e.g. a non-ASCII address, no SMTPUTF8
         raise PermanentDeliveryError(f"SMTP server cannot take this message: {exc}") from exc
     except aiosmtplib.SMTPException as exc:  # no STARTTLS, no usable AUTH: retried, then kept
         raise TransientDeliveryError(f"SMTP: {type(exc).__name__}: {exc}") from exc
     except (ConnectionError, TimeoutError, OSError) as exc:
+        if (untrusted := _untrusted(exc)) is not None:
+            raise _certificate_refused(untrusted) from exc
         raise TransientDeliveryError(f"SMTP network error: {exc!r}") from exc
+
+
+def _certificate_refused(exc: ssl.SSLCertVerificationError) -> ConfigurationError:
+    return ConfigurationError(
+        f"the SMTP relay's TLS certificate was refused ({exc.verify_message or exc}): for a "
+        "private relay, give its CA certificate in HUB_SMTP__CA_FILE"
+    )
+
+
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
+    """The client TLS context for the relay, verifying its certificate and name, or None
+    without TLS. Built once per pool (loading CA certificates costs milliseconds)."""
+    if not (settings.start_tls or settings.use_tls):
+        return None
+    try:
+        # With a CA file, that file alone is trusted (a private relay); else the system's CAs.
+        cafile = str(settings.ca_file) if settings.ca_file is not None else None
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"HUB_SMTP__CA_FILE cannot be read: {exc}") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 class SmtpPool:
@@ -49,6 +104,7 @@ class SmtpPool:
         self.settings = settings
         self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
         self._slots = asyncio.Semaphore(settings.pool_size)
+        self._tls = tls_context(settings)
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -57,15 +113,19 @@ class SmtpPool:
             port=s.port,
             username=s.username,
             password=s.password.get_secret_value() if s.password else None,
+            # Explicit: False never tries STARTTLS (aiosmtplib's None would, where offered).
             start_tls=s.start_tls,
             use_tls=s.use_tls,
+            tls_context=self._tls,
             timeout=s.timeout,
         )
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
         """Lend a connected client; a client that failed is dropped, not returned."""
+        asked = time.monotonic()
         async with self._slots:
+            metrics.smtp_pool_waited(time.monotonic() - asked)
             client = self._idle.get_nowait() if not self._idle.empty() else self._new_client()
             try:
                 if not client.is_connected:

@@ -28,6 +28,7 @@ from channels.base import Channel, Receipt
 from channels.telegram.format import split_message
 from channels.telegram.limits import RateLimiter, Window, worker_budget
 from channels.telegram.turns import ChatTurns
+from hub import metrics
 from hub.errors import (
     ChatMovedError,
     ConfigurationError,
@@ -50,6 +51,7 @@ def map_telegram_errors() -> Iterator[None]:
     try:
         yield
     except RetryAfter as exc:
+        metrics.telegram_rate_limited()
         raise RateLimitedError(str(exc), retry_after=_seconds(exc.retry_after), code=429) from exc
     except ChatMigrated as exc:
         raise ChatMovedError(str(exc), new_chat_id=int(exc.new_chat_id)) from exc
@@ -131,6 +133,7 @@ class TelegramChannel(Channel[str]):
         group = is_group(chat)
         async with self._turns.turn(key):
             slot = self.limiter.reserve_slot(key, group=group)
+            metrics.telegram_paced(slot.wait)
             if slot.wait > 0:
                 await asyncio.sleep(slot.wait)
             try:

@@ -245,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     worker = commands.add_parser("worker", help="run a worker: agents and the HTTP API")
-    worker.add_argument("--loglevel", default="info")
+    worker.add_argument(
+        "--loglevel", default=None, help="debug, info, warning or error (default HUB_LOG_LEVEL)"
+    )
     worker.set_defaults(handler=cmd_worker)
 
     publish = commands.add_parser("publish", help="validate an event (JSON or YAML) and publish it")
@@ -265,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     _stuck_options(redrive, "re-plan stuck deliveries through the ledger instead")
     redrive.set_defaults(handler=cmd_redrive)
 
+    from hub.cli import doctor as cli_doctor
     from hub.cli import newsletters as cli_newsletters
     from hub.cli import partners as cli_partners
     from hub.cli import subscribers as cli_subscribers
@@ -276,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_partners.add_commands(commands)
     cli_tokens.add_commands(commands)
     cli_users.add_commands(commands)
+    cli_doctor.add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")
@@ -288,11 +292,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(settings: Settings) -> None:
+    """The CLI's own log lines: warnings and errors (all with HUB_LOG_LEVEL=debug), as text or
+    JSON (HUB_LOG_FORMAT), redacted like the worker's. What a command prints is not logging."""
+    from hub import logsafety
+
+    level = logging.DEBUG if settings.log_level == "debug" else logging.WARNING
+    logsafety.configure(level, settings.log_format, logsafety.secrets_of(settings))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
+        _configure_logging(settings)
         return int(args.handler(args, settings))
     except InvalidEventError as exc:
         print(f"{getattr(args, 'file', '')}: event refused", file=sys.stderr)
@@ -303,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
         # Each problem by its setting, without the values: they may be secrets.
         for error in exc.errors(include_input=False, include_url=False):
             where = "__".join(str(part) for part in error["loc"]).upper()
-            print(f"error: settings: HUB_{where}: {error['msg']}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+            if args.command == "doctor":  # its own form: one failed check per setting
+                print(f"{'settings':<12} FAIL: HUB_{where}: {error['msg']} — correct it")
+            else:
+                print(f"error: settings: HUB_{where}: {error['msg']}", file=sys.stderr)
+        return 1 if args.command == "doctor" else EXIT_UNAVAILABLE
     except (OSError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosmtplib
+from telegram.error import EndPointNotFound, InvalidToken, NetworkError, TelegramError
+
+from channels.email.pool import tls_context
+from channels.telegram.channel import TelegramChannel
 from hub.access.credentials import Credential, CredentialIndex
 from hub.console.submissions import Submission
 from hub.delivery.redrive import delivery_to_resend, redrive_audit
@@ -26,7 +33,7 @@ from hub.newsletters.state import load
 from hub.privacy.export import everything_about
 from hub.runtime.app import Runtime
 from hub.runtime.owners import TableOwners
-from hub.services import Placement
+from hub.services import BotUpdates, Placement
 from hub.subscribers.selfservice import command
 from hub.web.app import WebServices
 
@@ -265,6 +272,146 @@ class ChannelTestSender:
         return receipts[0].provider_id if receipts else ""
 
 
+# How long a probe of the broker, the SMTP relay or the Bot API may take, and how long its answer
+# is kept: a load balancer asking every second does not open an SMTP connection every second.
+PROBE_TIMEOUT_SECONDS = 2.0
+PROBE_KEPT_SECONDS = 5.0
+OK = "ok"
+
+
+class WorkerReadiness:
+    """Readiness: what this worker needs to do its work, each checked by name (GET
+    /api/v1/ready). The states name what is wrong and nothing else: no host, no secret."""
+
+    def __init__(self, rt: Runtime, timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
+        self.rt = rt
+        self.timeout = timeout
+        self._kept: dict[str, tuple[float, str]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def checks(self) -> dict[str, str]:
+        probes: dict[str, Callable[[], Awaitable[str]]] = {"kafka": self.kafka, "smtp": self.smtp}
+        if ChannelKey.TELEGRAM in self.rt.channels:
+            probes["telegram"] = self.telegram
+        # The probes at once: a /ready answer takes the slowest probe's time, not their sum.
+        answers = await asyncio.gather(*(self._kept_for(n, p) for n, p in probes.items()))
+        probed = dict(zip(probes, answers, strict=True))
+        return {
+            "kafka": probed["kafka"],
+            "partitions": self.partitions(),
+            "tables": self.tables(),
+            "credentials": OK if self.rt.credentials.ready else "not read from Kafka yet",
+            "smtp": probed["smtp"],
+            **({"telegram": probed["telegram"]} if "telegram" in probed else {}),
+        }
+
+    async def _kept_for(self, name: str, probe: Callable[[], Awaitable[str]]) -> str:
+        """The probe's last answer if recent, else a new one (one probe of each at a time)."""
+        async with self._locks.setdefault(name, asyncio.Lock()):
+            now = time.monotonic()
+            kept = self._kept.get(name)
+            if kept is not None and now - kept[0] < PROBE_KEPT_SECONDS:
+                return kept[1]
+            try:
+                state = await asyncio.wait_for(probe(), self.timeout)
+            except TimeoutError:
+                state = f"no answer within {self.timeout:g} s"
+            self._kept[name] = (time.monotonic(), state)
+            return state
+
+    async def kafka(self) -> str:
+        """The broker answers a metadata request on the producer's connections."""
+        producer = getattr(self.rt.app.producer, "_producer", None)  # faust's aiokafka producer
+        client = getattr(producer, "client", None)
+        if client is None:
+            return "not connected yet"
+        try:
+            await client.fetch_all_metadata()
+        except Exception as exc:  # aiokafka's KafkaError, or a connection error
+            return f"the broker does not answer ({type(exc).__name__})"
+        return OK
+
+    def partitions(self) -> str:
+        """This worker holds partitions of the hub's work topics (events, deliveries, ...)."""
+        work = {*self.rt.work_topic_names(), *self.rt.event_topics.topics}
+        try:
+            assigned = self.rt.app.consumer.assignment()
+        except Exception:  # no consumer yet (starting)
+            return "none assigned"
+        held = sum(1 for tp in assigned if tp.topic in work)
+        return OK if held else "none assigned"
+
+    def tables(self) -> str:
+        """The tables are recovered from their changelogs and no rebalance is under way."""
+        app = self.rt.app
+        if app.rebalancing:
+            return "rebalancing"
+        recovery = getattr(app.tables, "recovery", None)  # faust's TableManager has one
+        if app.in_recovery or recovery is None or not recovery.completed.is_set():
+            return "recovering"
+        return OK
+
+    async def smtp(self) -> str:
+        """The relay answers EHLO and NOOP (and accepts the login, when one is configured)."""
+        s = self.rt.settings.smtp
+        try:
+            tls = tls_context(s)
+        except ConfigurationError:
+            return "the relay's CA file cannot be read"
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            start_tls=s.start_tls,
+            use_tls=s.use_tls,
+            tls_context=tls,
+            timeout=self.timeout,
+        )
+        try:
+            await client.connect()
+            await client.noop()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            return f"the relay refused the username or password ({exc.code})"
+        except aiosmtplib.SMTPConnectError:
+            return "the relay does not answer (connection refused)"
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+            return f"the relay does not answer within {self.timeout:g} s"
+        except aiosmtplib.SMTPResponseException as exc:
+            return f"the relay answered {exc.code}"
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return f"the relay cannot be used ({type(exc).__name__})"
+        finally:
+            await _quit(client)
+        return OK
+
+    async def telegram(self) -> str:
+        """The Bot API accepts the bot's token (getMe)."""
+        sender = self.rt.channels[ChannelKey.TELEGRAM].channel
+        if not isinstance(sender, TelegramChannel):
+            return OK  # a stand-in channel (tests): nothing to ask
+        try:
+            bot = await sender.ready()
+            await bot.get_me()
+        except InvalidToken:
+            return "the Bot API refused the bot token"
+        except EndPointNotFound:
+            return "the Bot API address is wrong"
+        except NetworkError as exc:  # TimedOut included
+            return f"the Bot API does not answer ({type(exc).__name__})"
+        except TelegramError as exc:
+            return f"the Bot API answered {type(exc).__name__}"
+        return OK
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    if client.is_connected:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+
+
 def web_services(rt: Runtime) -> WebServices:
     """Everything the web layer is given, built over this worker's runtime."""
     people = People(rt)
@@ -290,4 +437,16 @@ def web_services(rt: Runtime) -> WebServices:
         console=ConsoleTopic(rt),
         test_sender=ChannelTestSender(rt) if ChannelKey.EMAIL in rt.channels else None,
         dead_letters=EventDeadLetters(rt),
+        bot_updates=_webhook_updates(rt),
+        readiness=WorkerReadiness(rt),
     )
+
+
+def _webhook_updates(rt: Runtime) -> BotUpdates | None:
+    """The bot's updates by webhook, when the bot answers its users that way."""
+    # Imported here: hub.runtime.agents imports this module (the console scheduler).
+    from hub.runtime.agents.telegram import WebhookUpdates
+
+    telegram = rt.settings.telegram
+    answering = telegram.poll_updates and telegram.mode == "webhook"
+    return WebhookUpdates(rt) if answering and ChannelKey.TELEGRAM in rt.channels else None

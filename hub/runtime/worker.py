@@ -41,33 +41,46 @@ def build_worker_runtime(settings: Settings) -> Runtime:
     return rt
 
 
-def run_worker(settings: Settings, *, loglevel: str = "info") -> None:
+def run_worker(settings: Settings, *, loglevel: str | None = None) -> None:
+    """Run a worker until it is stopped; `loglevel` (the CLI's --loglevel) overrides
+    HUB_LOG_LEVEL."""
     # python-telegram-bot 22 gives RetryAfter.retry_after as a timedelta with this set, and warns
     # about the old int form on every 429 without it.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    level = loglevel or settings.log_level
+    # Until faust sets up its own handlers (at start), in the same form: the settings' warnings
+    # and the topics' creation come before that.
+    logsafety.configure(logsafety.level_of(level), settings.log_format, secret_values(settings))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     rt = build_worker_runtime(settings)
     asyncio.run(create_topics(rt))
-    worker = SafeLoggingWorker(rt.app, loglevel=loglevel, override_logging=True)
+    # quiet: faust's spinner and console messages are not log records (not JSON, not redacted).
+    worker = SafeLoggingWorker(
+        rt.app, loglevel=level, override_logging=True, quiet=settings.log_format == "json"
+    )
     worker.secrets = secret_values(settings)
+    worker.log_format = settings.log_format
     worker.execute_from_commandline()
 
 
 def secret_values(settings: Settings) -> list[str]:
     """Every secret the worker holds, to be redacted wherever it might be logged."""
-    held = [settings.secret_key, *settings.old_secret_keys, settings.telegram.token]
-    held += [*settings.publisher_tokens.values(), settings.smtp.password]
-    return [s.get_secret_value() for s in held if s is not None]
+    return logsafety.secrets_of(settings)
 
 
 class SafeLoggingWorker(faust.Worker):
-    """Faust's worker, with the log handlers it sets up redacting secrets and addresses."""
+    """Faust's worker, with the log handlers it sets up redacting secrets and addresses, the
+    libraries' chatter left out above DEBUG, and JSON lines when HUB_LOG_FORMAT=json."""
 
     secrets: list[str] = []  # noqa: RUF012 - set once before start
+    log_format: str = "text"
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        if self.log_format == "json":
+            self.spinner = None  # faust's progress spinner (at WARNING and above) is no JSON
         super().on_setup_root_logger(logger, level)
-        logsafety.install(logger, self.secrets)
+        logging.captureWarnings(True)  # Python's warnings as log records: formatted, redacted
+        logsafety.install(logger, self.secrets, level=level, log_format=self.log_format)
 
 
 async def create_topics(rt: Runtime) -> None:

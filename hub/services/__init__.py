@@ -28,6 +28,7 @@ from hub.partners.registry import PartnerRegistry
 __all__ = [
     "AccountReader",
     "AuditTrail",
+    "BotUpdates",
     "ConsoleStore",
     "CredentialStore",
     "DeadLetters",
@@ -41,6 +42,7 @@ __all__ = [
     "PartnerReader",
     "PersonalData",
     "Placement",
+    "Readiness",
     "StatusReader",
     "SubscriberCommands",
     "TestSender",
@@ -176,6 +178,24 @@ class DeadLetters(Protocol):
     async def redrive(self, event_id: str, actor: str) -> int:
         """Send each back to its channel, fresh; audited. The ledger keeps a delivery that has
         gone out since from going out again. Returns how many were sent back."""
+
+
+class Readiness(Protocol):
+    """Whether this worker can do its work now: each dependency and duty checked by name."""
+
+    async def checks(self) -> dict[str, str]:
+        """Each check by name ("kafka", "partitions", "tables", "smtp", "telegram") with its
+        state: "ok", or what is wrong in a few plain words (never a secret or an address)."""
+
+
+class BotUpdates(Protocol):
+    """The Telegram bot's updates that arrive by webhook (hub/web/telegram_webhook.py)."""
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        """Answer one Update as the polling bot answers it (replies, subscriber changes).
+
+        Never raises for an update it cannot handle (logged): Telegram would only send it again.
+        """
 
 
 class TestSender(Protocol):

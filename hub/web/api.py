@@ -25,6 +25,7 @@ from hub.services import (
     Keyed,
     PartnerReader,
     PersonalData,
+    Readiness,
     StatusReader,
     SubscriberCommands,
     utc_now,
@@ -66,6 +67,23 @@ JSON_BODY: dict[str, Any] = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
+
+
+class Readied(BaseModel):
+    ready: bool
+    # each check by name: "ok", or what is wrong ({"partitions": "none assigned", ...})
+    checks: dict[str, str]
+
+
+async def readiness_checks(request: Request) -> dict[str, str]:
+    """The checks of the Readiness the worker put in the app's state (hub.runtime.worker)."""
+    readiness: Readiness | None = getattr(request.app.state, "readiness", None)
+    if readiness is None:
+        return {"readiness": "no checks set up in this process"}
+    try:
+        return await readiness.checks()
+    except Exception as exc:  # a check that breaks is a failed check, never a 500
+        return {"readiness": f"the checks failed: {type(exc).__name__}"}
 
 
 def refusal(status: int, problems: list[Problem]) -> JSONResponse:
@@ -126,7 +144,18 @@ def create_event_routes(
 
     @router.get("/api/v1/health")
     async def health() -> dict[str, str]:
+        """Alive: the worker's web server answers (says nothing of Kafka, SMTP or Telegram)."""
         return {"status": "ok"}
+
+    @router.get("/api/v1/ready", response_model=Readied, responses={503: {"model": Readied}})
+    async def ready(request: Request) -> JSONResponse:
+        """Ready: 200 only when every check is ok (the broker answers, this worker holds
+        partitions and its tables are recovered, the SMTP relay answers, Telegram accepts the
+        bot's token when it is on); otherwise 503, each check named with its state."""
+        checks = await readiness_checks(request)
+        ready = bool(checks) and all(state == "ok" for state in checks.values())
+        body = Readied(ready=ready, checks=checks).model_dump()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.post(
         "/api/v1/events",

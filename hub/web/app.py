@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import escape
 
+from hub import metrics
 from hub.errors import InvalidEventError
 from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
@@ -24,6 +25,7 @@ from hub.rendering.environment import Renderer
 from hub.services import (
     AccountReader,
     AuditTrail,
+    BotUpdates,
     ConsoleStore,
     CredentialStore,
     DeadLetters,
@@ -34,6 +36,7 @@ from hub.services import (
     PartnerCommands,
     PartnerReader,
     PersonalData,
+    Readiness,
     StatusReader,
     SubscriberCommands,
     TestSender,
@@ -51,7 +54,9 @@ from hub.web.forms import FormRefused
 from hub.web.newsletters import ArchiveReaders, create_newsletter_routes
 from hub.web.pages import create_pages
 from hub.web.partners import create_partner_routes
+from hub.web.prometheus import create_metrics_routes
 from hub.web.routing import Forwarded, KeyRouter
+from hub.web.telegram_webhook import create_telegram_webhook
 from hub.web.workers import create_worker_routes
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -84,6 +89,10 @@ class WebServices:
     console: ConsoleStore | None = None
     test_sender: TestSender | None = None
     dead_letters: DeadLetters | None = None
+    # The Telegram bot's updates by webhook (HUB_TELEGRAM__MODE=webhook): POST /telegram/webhook.
+    bot_updates: BotUpdates | None = None
+    # GET /api/v1/ready asks it: the broker, partitions, tables, SMTP, Telegram.
+    readiness: Readiness | None = None
     oidc_http: Callable[[], httpx.AsyncClient] | None = None
 
 
@@ -99,6 +108,7 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
         lifespan=lifespan,
     )
     mount_docs(api)
+    api.state.readiness = s.readiness
     auth = BearerAuth(s.tokens)
 
     keys = KeyRouter(s.owners)
@@ -111,10 +121,11 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     async def forwarded(_request: Request, exc: Forwarded) -> Response:
         return exc.response
 
+    api.include_router(create_metrics_routes(s.settings.metrics.token))
     api.include_router(
         create_event_routes(
             s.catalog,
-            s.publisher,
+            metrics.CountedPublisher(s.publisher, "api"),
             s.audit,
             s.status,
             s.directory,
@@ -149,6 +160,11 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     api.include_router(create_worker_routes(s.owners, auth))
     api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
     api.include_router(create_credential_routes(s.credentials, s.audit, auth))
+    webhook_secret = s.settings.telegram.webhook_secret
+    if s.bot_updates is not None and s.settings.telegram.mode == "webhook" and webhook_secret:
+        api.include_router(
+            create_telegram_webhook(s.bot_updates, webhook_secret.get_secret_value())
+        )
     if s.accounts is not None and s.console is not None:
         mount_console(api, s, s.accounts, s.console, keys)
     return api
@@ -170,7 +186,7 @@ def mount_console(
         sessions=sessions,
         accounts=accounts,
         store=store,
-        publisher=s.publisher,
+        publisher=metrics.CountedPublisher(s.publisher, "console"),
         trail=s.audit,
         status=s.status,
         directory=s.directory,

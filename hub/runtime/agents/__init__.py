@@ -11,6 +11,7 @@ from __future__ import annotations
 from hub.model.deliveries import ChannelKey
 from hub.runtime.agents.channels import register_channel_agents
 from hub.runtime.agents.console import register_console_scheduler
+from hub.runtime.agents.consumer_metrics import register_consumer_metrics
 from hub.runtime.agents.erasure import register_erasure_timer
 from hub.runtime.agents.newsletters import register_newsletter_agents
 from hub.runtime.agents.partners import register_partner_agents
@@ -39,3 +40,4 @@ def register_agents(rt: Runtime) -> None:
     register_publisher_records(rt)
     register_erasure_timer(rt)
     register_console_scheduler(rt)
+    register_consumer_metrics(rt)

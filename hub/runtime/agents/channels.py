@@ -9,6 +9,7 @@ from typing import Any
 
 from faust.types import StreamT
 
+from hub import metrics
 from hub.delivery import faults
 from hub.delivery.dispatch import Dispatched
 from hub.delivery.inflight import InFlight
@@ -100,6 +101,7 @@ async def send(rt: Runtime, channel: ChannelRuntime, record: Record) -> Dispatch
     """One delivery: the dispatcher's decision, then the retry, dead letter or subscriber
     change it calls for (the outcome is written with its batch, before the acknowledgement)."""
     result = await channel.dispatcher.dispatch(record.value)
+    published = metrics.published_at(record.headers, record.timestamp)
     if result.outcome.status is OutcomeStatus.DUPLICATE:
         # Written again: the local store may know it was sent while the changelog (what
         # another worker would restore) lost that write in a crash.
@@ -111,13 +113,23 @@ async def send(rt: Runtime, channel: ChannelRuntime, record: Record) -> Dispatch
     faults.reached("deliver.recorded")
     if result.retry is not None:
         key = str(result.outcome.recipient_id).encode()
-        await channel.retries.send(key=key, value=result.retry)
+        # The retry keeps when its event was published: its latency counts from there.
+        carried = metrics.published_header(published) or None
+        await channel.retries.send(key=key, value=result.retry, headers=carried)
     if result.dead_letter is not None:
         await channel.dead_letters.send(
             key=result.outcome.event_id.encode(), value=result.dead_letter
         )
     if result.blocked or result.moved_to is not None:
         await follow_recipient(rt, channel.key, result)
+    metrics.dispatched(
+        channel.key,
+        result.outcome.status,
+        result.outcome.reason,
+        dead_lettered=result.dead_letter is not None,
+        message=record.value,
+        published=published,
+    )
     return result
 
 
@@ -142,6 +154,11 @@ async def follow_recipient(rt: Runtime, key: ChannelKey, result: Dispatched) -> 
             "%s for %s, not a subscriber (a configured destination?): update the configuration",
             result.outcome.reason,
             result.outcome.recipient_id,
+            extra={
+                "event_id": result.outcome.event_id,
+                "delivery_id": result.outcome.delivery_id,
+                "channel": str(key),
+            },
         )
         return
     now = utc_now()

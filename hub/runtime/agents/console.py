@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from hub import metrics
 from hub.console.publishing import publish_due
 from hub.runtime.app import Runtime, utc_now
 from hub.runtime.services import Audit, ConsoleTopic, Publisher
@@ -14,7 +15,8 @@ SCHEDULER_SECONDS = 1.0  # how late a scheduled event may go out, at most (plus 
 
 
 def register_console_scheduler(rt: Runtime) -> None:
-    store, publisher, trail = ConsoleTopic(rt), Publisher(rt), Audit(rt)
+    store, trail = ConsoleTopic(rt), Audit(rt)
+    publisher = metrics.CountedPublisher(Publisher(rt), "console")
 
     @rt.app.timer(interval=SCHEDULER_SECONDS, on_leader=True)  # type: ignore[untyped-decorator]
     async def publish_scheduled() -> None:
@@ -29,4 +31,4 @@ def register_console_scheduler(rt: Runtime) -> None:
             trail=trail,
             settings=rt.settings,
         ):
-            log.info("console: published scheduled event %s", done.id)
+            log.info("console: published scheduled event %s", done.id, extra={"event_id": done.id})

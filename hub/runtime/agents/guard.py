@@ -39,6 +39,7 @@ class Record:
     value: Any
     headers: Mapping[str, Any] = field(default_factory=dict)
     offset: int = -1  # in its partition: a stable name for what the record caused
+    timestamp: float | None = None  # Kafka's, in seconds since the epoch (hub.metrics)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ class ContiguousStream:
                 for record in await until_read(functools.partial(self._read, tp, gap), tp):
                     self.repaired += 1
                     yield Taken(record, tp, None, _nothing)
-            record = Record(event.key, event.value, dict(event.headers or {}), message.offset)
+            headers = dict(event.headers or {})
+            record = Record(event.key, event.value, headers, message.offset, message.timestamp)
             settle = functools.partial(self._repaired, tp) if gap else _nothing
             yield Taken(record, tp, event, settle)
             self.seen.handled(tp, message.offset)
@@ -203,7 +205,8 @@ class ContiguousStream:
                             None if record.value is None else codecs.loads(self.codec, record.value)
                         )
                         headers = dict(record.headers or ())
-                        records.append(Record(record.key, value, headers, record.offset))
+                        at = record.timestamp / 1000 if record.timestamp else None
+                        records.append(Record(record.key, value, headers, record.offset, at))
         finally:
             await consumer.stop()
         return records

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -107,14 +108,17 @@ async def send_edition(
     rt: Runtime, newsletter: Newsletter, state: NewsletterState, request: CompileRequest
 ) -> None:
     """Compile and send the edition of the request's period, unless it already went out."""
+    started = time.monotonic()
     at = request.time()
     edition_id = newsletter.edition_id(at)
     if edition_id in state.editions or rt.editions.get(edition_id) is not None:
-        log.info("newsletter edition %s already sent", edition_id)
+        log.info("newsletter edition %s already sent", edition_id, extra={"edition_id": edition_id})
         return
     items = next_items(state, newsletter)
     if not items and not newsletter.send_empty:
-        log.info("newsletter edition %s: nothing to send", edition_id)
+        log.info(
+            "newsletter edition %s: nothing to send", edition_id, extra={"edition_id": edition_id}
+        )
         return
     plan = plan_edition(
         newsletter,
@@ -144,3 +148,12 @@ async def send_edition(
         items=len(plan.event_ids),
     )
     await rt.audit.send(key=edition_id.encode(), value=entry)
+    # The one line an edition logs, whatever its audience.
+    log.info(
+        "newsletter edition %s: %d items to %d recipients (email) in %.2f s",
+        edition_id,
+        len(plan.event_ids),
+        len(plan.deliveries),
+        time.monotonic() - started,
+        extra={"edition_id": edition_id, "channel": "email"},
+    )

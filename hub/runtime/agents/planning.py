@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from faust.types import StreamT
 
+from hub import metrics
 from hub.delivery import faults
 from hub.delivery.inflight import InFlight
-from hub.model.deliveries import EventAt, EventDeadLetter
+from hub.model.deliveries import Delivery, EventAt, EventDeadLetter
 from hub.model.events import Event, topic_name
 from hub.model.newsletters import NewsletterItem
 from hub.model.outcomes import Outcome, OutcomeStatus
@@ -75,9 +78,11 @@ def register_planning_agents(rt: Runtime) -> None:
             for taken, _ in finished:
                 await acknowledge(stream, taken)
 
-        window: InFlight[Taken, None] = InFlight(
-            PLANS_IN_FLIGHT, lambda taken: plan_or_keep(rt, taken.record.value, large_plans), settle
-        )
+        def plan_taken(taken: Taken) -> Awaitable[None]:
+            # The record's Kafka timestamp: when the event was published (hub.metrics).
+            return plan_or_keep(rt, taken.record.value, large_plans, taken.record.timestamp)
+
+        window: InFlight[Taken, None] = InFlight(PLANS_IN_FLIGHT, plan_taken, settle)
         await run_in_flight(events, stream, window, lambda taken: [(taken.record.key, taken)])
 
     @app.timer(interval=rt.settings.embargo_check_seconds)  # type: ignore[untyped-decorator]
@@ -90,7 +95,9 @@ def register_planning_agents(rt: Runtime) -> None:
         try:
             due = due_embargoes(list(rt.embargoed.items()), rt.planned, utc_now())
             for event_id, embargo in due:
-                log.info("event %s: embargo over, releasing", event_id)
+                log.info(
+                    "event %s: embargo over, releasing", event_id, extra={"event_id": event_id}
+                )
                 await rt.app.producer.send_and_wait(
                     embargo.topic,
                     event_id.encode(),
@@ -103,10 +110,12 @@ def register_planning_agents(rt: Runtime) -> None:
             log.exception("embargo release failed; will try again")
 
 
-async def plan_or_keep(rt: Runtime, document: Any, large_plans: asyncio.Semaphore) -> None:
+async def plan_or_keep(
+    rt: Runtime, document: Any, large_plans: asyncio.Semaphore, published: float | None = None
+) -> None:
     """Plan one event; one that cannot be planned is kept as a dead letter."""
     try:
-        await plan_one(rt, document, large_plans)
+        await plan_one(rt, document, large_plans, published)
     except Exception as exc:
         # Last resort: an event never leaves here without a recorded outcome (an escaped
         # exception would acknowledge it and skip it in silence).
@@ -115,7 +124,10 @@ async def plan_or_keep(rt: Runtime, document: Any, large_plans: asyncio.Semaphor
 
 
 async def plan_one(
-    rt: Runtime, document: Any, large_plans: asyncio.Semaphore | None = None
+    rt: Runtime,
+    document: Any,
+    large_plans: asyncio.Semaphore | None = None,
+    published: float | None = None,
 ) -> None:
     """Plan one event: hold it, skip it with a reason, or fan it out to the channels.
 
@@ -135,7 +147,7 @@ async def plan_one(
     # memory until they are written.
     large = len(candidates) > INLINE_AUDIENCE
     async with large_plans if large and large_plans is not None else contextlib.nullcontext():
-        await fan_out(rt, document, event, candidates, partners, large)
+        await fan_out(rt, document, event, candidates, partners, large, published)
 
 
 async def fan_out(
@@ -145,8 +157,11 @@ async def fan_out(
     candidates: list[Subscriber],
     partners: PartnerRegistry,
     large: bool,
+    published: float | None = None,
 ) -> None:
-    """Plan an event for its candidate recipients and write what the plan says."""
+    """Plan an event for its candidate recipients and write what the plan says (`published`:
+    when the event was, carried by its deliveries for their latency, hub.metrics)."""
+    started = time.monotonic()
     # Subscribers loaded since the worker started are out of the collector's way before a
     # fan-out allocates enough to start a full pass over them.
     rt.heap.settle(len(rt.directory))
@@ -181,8 +196,16 @@ async def fan_out(
     await record_outcomes(
         rt, [Outcome.of(d, OutcomeStatus.SKIPPED, utc_now(), why) for d, why in result.switched_off]
     )
+    for delivery, _why in result.switched_off:
+        metrics.delivery_recorded(delivery.channel, "skipped", "switched_off")
     if result.skipped_reason:
-        log.info("event %s: %s", result.event.id, result.skipped_reason)
+        log.info(
+            "event %s (%s): not fanned out: %s",
+            result.event.id,
+            result.event.type,
+            result.skipped_reason,
+            extra={"event_id": result.event.id},
+        )
         await record_outcome(rt, Outcome.skipped(result.event.id, utc_now(), result.skipped_reason))
         return
     # The document first, acknowledged by every replica: each delivery points to it.
@@ -191,6 +214,7 @@ async def fan_out(
     partitions = {key: partition_count(rt, topic) for key, topic in topics.items()}
     planned: list[Outcome] = []
     acknowledged: list[Awaitable[Any]] = []
+    headers = metrics.published_header(published) or None
 
     async def write(records: Sequence[Roster | Batch]) -> None:
         nonlocal planned
@@ -198,7 +222,7 @@ async def fan_out(
             # Many deliveries to a record, on the partition of their recipients' retries and
             # ledger entries; flushed before any offset is committed.
             written = await rt.app.producer.send(
-                topics[record.channel], record.key, record.value, record.partition, None, None
+                topics[record.channel], record.key, record.value, record.partition, None, headers
             )
             acknowledged.append(written)
             planned += record.planned
@@ -226,7 +250,23 @@ async def fan_out(
     await asyncio.gather(*acknowledged)
     rt.planned[result.event.id] = result.event.fingerprint
     rt.embargoed.pop(result.event.id, None)
-    log.info("event %s: %d deliveries planned", result.event.id, len(result.deliveries))
+    log_fan_out(result.event, result.deliveries, time.monotonic() - started)
+    metrics.fan_out_planned(time.monotonic() - started, len(result.deliveries))
+
+
+def log_fan_out(event: Event, deliveries: Sequence[Delivery], seconds: float) -> None:
+    """The one line a fan-out logs: nothing per recipient, whatever the audience."""
+    per_channel = Counter(str(delivery.channel) for delivery in deliveries)
+    planned = ", ".join(f"{per_channel[c]} {c}" for c in sorted(per_channel)) or "none"
+    log.info(
+        "event %s (%s): fanned out to %d deliveries (%s) in %.2f s",
+        event.id,
+        event.type,
+        len(deliveries),
+        planned,
+        seconds,
+        extra={"event_id": event.id},
+    )
 
 
 def partition_count(rt: Runtime, topic: str) -> int:
@@ -270,9 +310,10 @@ async def unplannable(rt: Runtime, document: Any, cause: str) -> None:
     """Keep an event that cannot be planned as a dead letter, and record why."""
     event_id = str(document.get("id", "")) if isinstance(document, dict) else ""
     reason = f"unplannable event: {cause}"
-    log.error("%s: %s", event_id, reason)
+    log.error("event %s: %s", event_id, reason, extra={"event_id": event_id})
     letter = EventDeadLetter(
         reason=reason, failed_at=utc_now().isoformat(), event=as_json(document)
     )
     await rt.event_dead_letters.send(key=event_id.encode(), value=letter.dump())
+    metrics.dead_letter_kept("events")
     await record_outcome(rt, Outcome.skipped(event_id, utc_now(), reason))

@@ -54,6 +54,11 @@ def register_record_agents(rt: Runtime) -> None:
                     state["recipient_id"],
                     state["at"],
                     state["status"],
+                    extra={
+                        "event_id": state["event_id"],
+                        "delivery_id": state["delivery_id"],
+                        "channel": state["channel"],
+                    },
                 )
             if rt.settings.stuck.redrive:
                 # Once per `after` for a delivery, so a slow redrive is not repeated each check.

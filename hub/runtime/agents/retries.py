@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faust.types import StreamT, TopicT
 
+from hub import metrics
 from hub.delivery.retry import hand_off_at, next_hop, scheduled, seconds_until, tier_label
 from hub.runtime.agents.guard import ContiguousStream, flowing
 from hub.runtime.app import ChannelRuntime, Runtime, utc_now
@@ -15,8 +16,9 @@ from hub.runtime.app import ChannelRuntime, Runtime, utc_now
 # How often a waiting tier agent looks whether the group is rebalancing.
 STEP_SECONDS = 0.5
 
-# Sends a retry on: to its channel if due, else to the tier for its remaining wait.
-Forward = Callable[[bytes, Any, str | None], Awaitable[None]]
+# Sends a retry on: to its channel if due, else to the tier for its remaining wait (with the
+# headers it carries on: when its event was published, hub.metrics).
+Forward = Callable[[bytes, Any, str | None, Mapping[str, Any]], Awaitable[None]]
 
 
 def register_retry_agents(rt: Runtime, channel: ChannelRuntime) -> None:
@@ -31,22 +33,25 @@ def register_retry_agents(rt: Runtime, channel: ChannelRuntime) -> None:
     tiers = rt.settings.retry.tiers
     arrivals = ContiguousStream(rt, f"hub.{channel.key}-retry")
 
-    async def forward(key: bytes, message: Any, not_before: str | None) -> None:
+    async def forward(
+        key: bytes, message: Any, not_before: str | None, headers: Mapping[str, Any]
+    ) -> None:
         hop = next_hop(not_before, utc_now(), tiers)
+        carried = metrics.published_header(metrics.published_at(headers, None))
         if hop.tier is None:
-            await channel.deliveries.send(key=key, value=message)
+            await channel.deliveries.send(key=key, value=message, headers=carried or None)
         else:
             topic = channel.retry_tiers[hop.tier]
-            await topic.send(key=key, value=message, headers=hop.headers())
+            await topic.send(key=key, value=message, headers={**carried, **hop.headers()})
 
     # The agent keeps the name (and so the committed offsets) of the one that used to wait on
     # this topic itself: retries written before the tiers existed drain through the tiers.
     @app.agent(channel.retries, name=f"hub.{channel.key}-retry", concurrency=1)
     async def arrive(stream: StreamT[Any]) -> None:
         """Send each new retry on to its tier (or to the channel, if already due)."""
-        async for _key, message in arrivals.items(stream):
-            due = scheduled(message)
-            await forward(due.key, message, due.not_before)
+        async for record in arrivals.records(stream):
+            due = scheduled(record.value)
+            await forward(due.key, record.value, due.not_before, record.headers)
 
     for delay, topic in zip(tiers, channel.retry_tiers, strict=True):
         register_tier(rt, channel, topic, tier_label(delay), forward)
@@ -68,7 +73,7 @@ def register_tier(
             # Due: to the channel. Not yet (a shorter wait remains, or the flow stopped): to the
             # tier for what remains, never past when it is due (a copy read twice is stopped
             # by the ledger).
-            await forward(due.key, record.value, due.not_before)
+            await forward(due.key, record.value, due.not_before, record.headers)
 
 
 async def wait_for(app: Any, until: str | None) -> None:
