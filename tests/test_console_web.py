@@ -21,26 +21,23 @@ from hub.access import accounts
 from hub.access.accounts import AccountIndex
 from hub.access.credentials import CredentialIndex
 from hub.console.submissions import State, Submission, SubmissionIndex
-from hub.intake.schemas import SchemaCatalog
-from hub.model.deliveries import ChannelKey
 from hub.model.subscribers import PartnerRequest, SubscriberKind
 from hub.newsletters.config import load_newsletters
 from hub.newsletters.state import apply
 from hub.rendering.environment import Renderer
 from hub.settings import Settings
 from hub.subscribers.tokens import Signer
-from hub.web.app import WebServices, create_api
+from hub.web.app import create_api
 from tests.helpers import PARTNERS, load_example, subscriber
 from tests.test_web_services import (
     DEMO_NEWSLETTERS,
     FakeAudit,
-    FakeCredentials,
     FakeDirectory,
     FakeNewsletters,
     FakePartners,
     FakePeople,
     FakePublisher,
-    FakeStatus,
+    fake_services,
 )
 
 PASSWORD = "correct horse battery"
@@ -136,23 +133,19 @@ def make_console(settings: Settings, **extra: Any) -> Console:
     fakes = FakePeople()
     partners = FakePartners(PARTNERS)
     newsletters = FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS))
-    services = WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
+    services = fake_services(
+        settings,
+        index,
         renderer=Renderer(settings.templates_dir),
         signer=Signer(SECRET),
-        channels=[ChannelKey.EMAIL],
         publisher=publisher,
         audit=audit,
-        status=FakeStatus(),
         directory=directory,
         partners=partners,
         partner_commands=partners,
         subscriber_commands=fakes,
         personal_data=fakes,
         newsletters=newsletters,
-        credentials=FakeCredentials(index),
-        tokens=index,
         accounts=people,
         console=store,
         test_sender=sender,

@@ -18,24 +18,11 @@ import pytest
 from pydantic import SecretStr
 
 from hub import logsafety
-from hub.access.credentials import CredentialIndex
-from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
-from hub.newsletters.config import load_newsletters
-from hub.rendering.environment import Renderer
-from hub.settings import REPO_ROOT, Settings
-from hub.subscribers.tokens import Signer
-from hub.web.app import WebServices, create_api
-from tests.helpers import PARTNERS
+from hub.settings import Settings
+from hub.web.app import create_api
 from tests.test_web_services import (
-    FakeAudit,
-    FakeCredentials,
-    FakeDirectory,
-    FakeNewsletters,
-    FakePartners,
-    FakePeople,
-    FakePublisher,
-    FakeStatus,
+    fake_services,
 )
 
 SECRET = "a-signing-key-that-must-never-be-logged"
@@ -209,29 +196,7 @@ ALL_OK = {
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
     settings = Settings(data_dir=tmp_path, secret_key=SecretStr(SECRET))
-    index = CredentialIndex()
-    index.ready = True
-    partners, people = FakePartners(PARTNERS), FakePeople()
-    services = WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
-        renderer=Renderer(settings.templates_dir),
-        signer=Signer(SECRET.encode()),
-        channels=[ChannelKey.EMAIL],
-        publisher=FakePublisher(),
-        audit=FakeAudit(),
-        status=FakeStatus(),
-        directory=FakeDirectory(),
-        partners=partners,
-        partner_commands=partners,
-        subscriber_commands=people,
-        personal_data=people,
-        newsletters=FakeNewsletters(
-            load_newsletters(REPO_ROOT / "devstack" / "demo" / "newsletters.yaml")
-        ),
-        credentials=FakeCredentials(index),
-        tokens=index,
-    )
+    services = fake_services(settings)
     app = create_api(services)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:

@@ -25,25 +25,15 @@ from hub import metrics
 from hub.access.credentials import CredentialIndex, issue
 from hub.access.roles import Role
 from hub.delivery.dispatch import Dispatcher
-from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey, Delivery, Recipient
-from hub.newsletters.config import load_newsletters
 from hub.planning.routing import plan
 from hub.rendering.environment import Rendered, Renderer
 from hub.settings import REPO_ROOT, MetricsSettings, RetrySettings, Settings, SmtpSettings
-from hub.subscribers.tokens import Signer
 from hub.web.app import WebServices, create_api
-from tests.helpers import PARTNERS, event, load_example, subscriber
+from tests.helpers import event, load_example, subscriber
 from tests.test_web_services import (
-    DEMO_NEWSLETTERS,
-    FakeAudit,
-    FakeCredentials,
-    FakeDirectory,
-    FakeNewsletters,
-    FakePartners,
-    FakePeople,
     FakePublisher,
-    FakeStatus,
+    fake_services,
 )
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -352,25 +342,7 @@ def services(tmp_path: Path, token: str | None = None) -> tuple[WebServices, dic
         credential, tokens[role] = issue(f"the-{role}", [role], "test", NOW, None)
         index.apply(credential.name, credential.as_record())
     index.ready = True
-    partners, people = FakePartners(PARTNERS), FakePeople()
-    built = WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
-        renderer=Renderer(settings.templates_dir),
-        signer=Signer(b"a-stable-secret-of-enough-length"),
-        channels=[ChannelKey.EMAIL],
-        publisher=FakePublisher(),
-        audit=FakeAudit(),
-        status=FakeStatus(),
-        directory=FakeDirectory(),
-        partners=partners,
-        partner_commands=partners,
-        subscriber_commands=people,
-        personal_data=people,
-        newsletters=FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS)),
-        credentials=FakeCredentials(index),
-        tokens=index,
-    )
+    built = fake_services(settings, index)
     return built, tokens
 
 

@@ -19,8 +19,6 @@ from pydantic import SecretStr
 from hub.access.credentials import CredentialIndex
 from hub.delivery.recipients import Recipients
 from hub.i18n.languages import Languages
-from hub.intake.schemas import SchemaCatalog
-from hub.model.deliveries import ChannelKey
 from hub.model.subscribers import (
     InvalidSubscriberError,
     Mode,
@@ -42,18 +40,15 @@ from hub.subscribers.selfservice import (
     parse_subscribe_form,
 )
 from hub.subscribers.tokens import LIFETIME, Purpose, Signer
-from hub.web.app import WebServices, create_api
+from hub.web.app import create_api
 from hub.web.pages import reader_language, switcher
 from tests.helpers import PARTNERS, event, subscriber
 from tests.test_web_services import (
-    FakeAudit,
-    FakeCredentials,
     FakeDirectory,
     FakeNewsletters,
     FakePartners,
     FakePeople,
-    FakePublisher,
-    FakeStatus,
+    fake_services,
 )
 
 KEY = b"a-stable-secret-of-enough-length"
@@ -124,23 +119,16 @@ async def pages(tmp_path: Path) -> AsyncIterator[Pages]:
     directory, people = FakeDirectory(), FakePeople()
     partners = FakePartners(PARTNERS)
     store = ArchiveStore(DEMO)
-    services = WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
-        renderer=Renderer(settings.templates_dir, languages=settings.spoken()),
+    services = fake_services(
+        settings,
+        index,
         signer=SIGNER,
-        channels=[ChannelKey.EMAIL],
-        publisher=FakePublisher(),
-        audit=FakeAudit(),
-        status=FakeStatus(),
         directory=directory,
         partners=partners,
         partner_commands=partners,
         subscriber_commands=people,
         personal_data=people,
         newsletters=store,
-        credentials=FakeCredentials(index),
-        tokens=index,
     )
     transport = httpx.ASGITransport(app=create_api(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:

@@ -23,11 +23,8 @@ from pydantic import SecretStr, ValidationError
 from telegram import Bot
 
 from channels.telegram.channel import TelegramChannel
-from hub.access.credentials import CredentialIndex
-from hub.intake.schemas import SchemaCatalog
 from hub.model.deliveries import ChannelKey
 from hub.model.subscriber_commands import Cause
-from hub.newsletters.config import load_newsletters
 from hub.rendering.environment import Renderer
 from hub.runtime.agents.telegram import WebhookUpdates, set_webhook
 from hub.settings import REPO_ROOT, Settings, TelegramSettings
@@ -42,19 +39,11 @@ from hub.web.telegram_webhook import (
     webhook_url,
 )
 from tests.conftest import free_port
-from tests.helpers import PARTNERS, subscriber, wait_until
+from tests.helpers import subscriber, wait_until
 from tests.sandbox_fixtures import TOKEN, Server, eventually, inject, sent_texts
 from tests.sandboxprocess import BOT_TOKEN, MakeStack
 from tests.test_web_services import (
-    DEMO_NEWSLETTERS,
-    FakeAudit,
-    FakeCredentials,
-    FakeDirectory,
-    FakeNewsletters,
-    FakePartners,
-    FakePeople,
-    FakePublisher,
-    FakeStatus,
+    fake_services,
 )
 
 SECRET = "a-webhook-secret_of-the-hub-0123456789"
@@ -161,27 +150,11 @@ async def test_an_oversized_update_is_refused(
 
 
 def app_services(settings: Settings, updates: FakeUpdates | None) -> WebServices:
-    index = CredentialIndex()
-    index.ready = True
-    people = FakePeople()
-    partners = FakePartners(PARTNERS)
-    return WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
+    return fake_services(
+        settings,
         renderer=RENDERER,
         signer=SIGNER,
         channels=[ChannelKey.EMAIL, ChannelKey.TELEGRAM],
-        publisher=FakePublisher(),
-        audit=FakeAudit(),
-        status=FakeStatus(),
-        directory=FakeDirectory(),
-        partners=partners,
-        partner_commands=partners,
-        subscriber_commands=people,
-        personal_data=people,
-        newsletters=FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS)),
-        credentials=FakeCredentials(index),
-        tokens=index,
         bot_updates=updates,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,36 @@ class Hub:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
+def fake_services(
+    settings: Settings, index: CredentialIndex | None = None, **changes: Any
+) -> WebServices:
+    """The web layer's services over fakes, no Kafka; `changes` replace any of them."""
+    if index is None:
+        index = CredentialIndex()
+        index.ready = True
+    partners, people = FakePartners(PARTNERS), FakePeople()
+    key = settings.secret_key.get_secret_value() if settings.secret_key else "a" * 32
+    built = WebServices(
+        settings=settings,
+        catalog=SchemaCatalog(settings.schemas_dir),
+        renderer=Renderer(settings.templates_dir, languages=settings.spoken()),
+        signer=Signer(key.encode()),
+        channels=[ChannelKey.EMAIL],
+        publisher=FakePublisher(),
+        audit=FakeAudit(),
+        status=FakeStatus(),
+        directory=FakeDirectory(),
+        partners=partners,
+        partner_commands=partners,
+        subscriber_commands=people,
+        personal_data=people,
+        newsletters=FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS)),
+        credentials=FakeCredentials(index),
+        tokens=index,
+    )
+    return replace(built, **changes)
+
+
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
     settings = Settings(data_dir=tmp_path, secret_key=SecretStr("a-stable-secret-of-enough-length"))
@@ -175,12 +205,9 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
     publisher, audit, status = FakePublisher(), FakeAudit(), FakeStatus()
     directory, partners, people = FakeDirectory(), FakePartners(PARTNERS), FakePeople()
     newsletters = FakeNewsletters(load_newsletters(DEMO_NEWSLETTERS))
-    services = WebServices(
-        settings=settings,
-        catalog=SchemaCatalog(settings.schemas_dir),
-        renderer=Renderer(settings.templates_dir),
-        signer=Signer(b"a-stable-secret-of-enough-length"),
-        channels=[ChannelKey.EMAIL],
+    services = fake_services(
+        settings,
+        index,
         publisher=publisher,
         audit=audit,
         status=status,
@@ -190,8 +217,6 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
         subscriber_commands=people,
         personal_data=people,
         newsletters=newsletters,
-        credentials=FakeCredentials(index),
-        tokens=index,
     )
     transport = httpx.ASGITransport(app=create_api(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
