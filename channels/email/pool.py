@@ -147,5 +147,16 @@ class SmtpPool:
 
 
 async def _quietly_close(client: aiosmtplib.SMTP) -> None:
+    transport = client.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
     with contextlib.suppress(Exception):
         client.close()
+    # A TLS connection closes over a few turns of the loop (close_notify both ways): wait for its
+    # socket, briefly, so one dropped on the way out (a refused login) is not left half-open.
+    for _ in range(CLOSE_TURNS):
+        if sock is None or sock.fileno() == -1:
+            return
+        await asyncio.sleep(0.01)
+
+
+CLOSE_TURNS = 50  # at most half a second, and only for a connection that failed
