@@ -314,10 +314,18 @@ class MetricsSettings(BaseModel):
     token: SecretStr | None = None
 
 
+class BounceSettings(BaseModel):
+    """Asynchronous bounces (hub.subscribers.bounces): after this many hard bounces
+    (HUB_BOUNCES__HARD_LIMIT) an address's email channel is paused."""
+
+    hard_limit: int = Field(default=3, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything the hub needs to run; secrets only come from the environment."""
 
     metrics: MetricsSettings = MetricsSettings()
+    bounces: BounceSettings = BounceSettings()
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
         env_nested_delimiter="__",

@@ -267,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     _stuck_options(redrive, "re-plan stuck deliveries through the ledger instead")
     redrive.set_defaults(handler=cmd_redrive)
 
+    from hub.cli import bounces as cli_bounces
     from hub.cli import doctor as cli_doctor
     from hub.cli import newsletters as cli_newsletters
     from hub.cli import partners as cli_partners
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tokens.add_commands(commands)
     cli_users.add_commands(commands)
     cli_doctor.add_commands(commands)
+    cli_bounces.add_commands(commands)
 
     validate = commands.add_parser("validate", help="validate an event without publishing it")
     validate.add_argument("file", help="path to the event, or - for standard input")

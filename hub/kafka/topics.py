@@ -64,5 +64,10 @@ class TopicNames:
         return f"{self.prefix}.console.v1"
 
     @property
+    def bounces(self) -> str:
+        """Asynchronous bounces, keyed by a SHA-256 of the address (hub.subscribers.bounces)."""
+        return f"{self.prefix}.bounces.v1"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit.v1"

@@ -23,6 +23,7 @@ class Cause(StrEnum):
     CHANNEL_PAUSED = "channel-paused"  # the person blocked the bot, or is gone
     CHAT_MOVED = "chat-moved"
     TELEGRAM_LINKED = "telegram-linked"
+    EMAIL_BOUNCED = "email-bounced"  # hard bounces reached HUB_BOUNCES__HARD_LIMIT
 
 
 class SubscriberCommand(Record):

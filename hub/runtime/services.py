@@ -439,6 +439,7 @@ def web_services(rt: Runtime) -> WebServices:
         dead_letters=EventDeadLetters(rt),
         bot_updates=_webhook_updates(rt),
         readiness=WorkerReadiness(rt),
+        bounces=TopicWriter(rt, rt.names.bounces),
     )
 
 

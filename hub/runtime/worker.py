@@ -86,7 +86,7 @@ class SafeLoggingWorker(faust.Worker):
 async def create_topics(rt: Runtime) -> None:
     """Faust only creates its internal topics; the hub's own must exist before it subscribes."""
     await ensure_topics(rt.settings.kafka, rt.records_topic_names(), KEEP_FOREVER)
-    await ensure_topics(rt.settings.kafka, rt.work_topic_names())
+    await ensure_topics(rt.settings.kafka, [*rt.work_topic_names(), rt.names.bounces])
     compacted = [rt.names.credentials, rt.names.partners, rt.names.accounts, rt.names.console]
     await ensure_topics(rt.settings.kafka, compacted, COMPACTED, partitions=1)
     await ensure_topics(rt.settings.kafka, [rt.names.event_documents], COMPACTED)

@@ -8,7 +8,7 @@ Each router factory in hub/web takes only the services it uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,6 +29,7 @@ __all__ = [
     "AccountReader",
     "AuditTrail",
     "BotUpdates",
+    "BounceWriter",
     "ConsoleStore",
     "CredentialStore",
     "DeadLetters",
@@ -196,6 +197,11 @@ class BotUpdates(Protocol):
 
         Never raises for an update it cannot handle (logged): Telegram would only send it again.
         """
+
+
+class BounceWriter(Protocol):
+    async def write(self, records: Sequence[tuple[bytes, dict[str, Any]]]) -> None:
+        """Append bounces (hub.subscribers.bounces.Bounce.record) to the bounces topic."""
 
 
 class TestSender(Protocol):

@@ -26,6 +26,7 @@ from hub.services import (
     AccountReader,
     AuditTrail,
     BotUpdates,
+    BounceWriter,
     ConsoleStore,
     CredentialStore,
     DeadLetters,
@@ -47,6 +48,7 @@ from hub.subscribers.tokens import Signer
 from hub.web.api import create_event_routes, create_subscriber_routes, refusal
 from hub.web.api_docs import mount_docs
 from hub.web.auth import BearerAuth, CredentialLookup
+from hub.web.bounces import create_bounce_routes
 from hub.web.console.routes import ConsoleServices, Refused, SignInNeeded, create_console
 from hub.web.console.sessions import Sessions
 from hub.web.credentials import create_credential_routes
@@ -94,6 +96,8 @@ class WebServices:
     # GET /api/v1/ready asks it: the broker, partitions, tables, SMTP, Telegram.
     readiness: Readiness | None = None
     oidc_http: Callable[[], httpx.AsyncClient] | None = None
+    # Asynchronous bounces (POST /api/v1/bounces), written to the bounces topic.
+    bounces: BounceWriter | None = None
 
 
 def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastAPI:
@@ -160,6 +164,8 @@ def create_api(services: WebServices, lifespan: Lifespan | None = None) -> FastA
     api.include_router(create_worker_routes(s.owners, auth))
     api.include_router(create_partner_routes(s.partners, s.directory, s.partner_commands, auth))
     api.include_router(create_credential_routes(s.credentials, s.audit, auth))
+    if s.bounces is not None:
+        api.include_router(create_bounce_routes(s.bounces, auth))
     webhook_secret = s.settings.telegram.webhook_secret
     if s.bot_updates is not None and s.settings.telegram.mode == "webhook" and webhook_secret:
         api.include_router(

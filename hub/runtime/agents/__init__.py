@@ -9,6 +9,7 @@ order by hand (hub.delivery.inflight).
 from __future__ import annotations
 
 from hub.model.deliveries import ChannelKey
+from hub.runtime.agents.bounces import register_bounce_agent
 from hub.runtime.agents.channels import register_channel_agents
 from hub.runtime.agents.console import register_console_scheduler
 from hub.runtime.agents.consumer_metrics import register_consumer_metrics
@@ -41,3 +42,4 @@ def register_agents(rt: Runtime) -> None:
     register_erasure_timer(rt)
     register_console_scheduler(rt)
     register_consumer_metrics(rt)
+    register_bounce_agent(rt)
