@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# `catalogs` and `catalog LANG=xx` rewrite the .po files; `compiled-catalogs` only builds .mo.
+# `catalogs` and `catalog TAG=xx` rewrite the .po files; `compiled-catalogs` only builds .mo.
 .PHONY: run test lint catalogs catalog compiled-catalogs faults bench venv kafka-start kafka-stop kafka-status cluster-start \
 	cluster-stop cluster-status mailcatcher worker clean
 
@@ -38,13 +38,15 @@ cluster-status:
 
 ## catalogs: extract every translatable string of the templates and the code into
 ## templates/_locale/<part>.pot, merge them into each language's .po (new strings empty, to
-## translate), and compile the .mo files the hub reads. A new language: `make catalog LANG=pt`.
+## translate), and compile the .mo files the hub reads. A new language: `make catalog TAG=pt`.
 catalogs: $(STAMP)
 	$(PY) -m devstack.catalogs extract
 	$(PY) -m devstack.catalogs compile
 
+# TAG, not LANG: LANG is the shell's locale (C.UTF-8), never a language to add.
 catalog: $(STAMP)
-	$(PY) -m devstack.catalogs init $(LANG)
+	@test -n "$(TAG)" || { echo "make catalog TAG=pt: the language to add"; exit 2; }
+	$(PY) -m devstack.catalogs init $(TAG)
 
 compiled-catalogs: $(STAMP)
 	$(PY) -m devstack.catalogs compile
