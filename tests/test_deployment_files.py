@@ -222,8 +222,6 @@ def test_secrets_come_from_an_env_file_that_is_not_committed(
         entries = env_file if isinstance(env_file, list) else [env_file]
         files |= {e if isinstance(e, str) else e["path"] for e in entries}
     assert files == {".env"}
-    if not (REPO_ROOT / ".git").exists():
-        pytest.skip("not a git checkout")
     ignored = subprocess.run(
         ["git", "check-ignore", "--quiet", "--no-index", ".env"], cwd=REPO_ROOT, check=False
     )

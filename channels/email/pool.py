@@ -97,6 +97,21 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
     return context
 
 
+def smtp_client(s: SmtpSettings, tls: ssl.SSLContext | None, timeout: float) -> aiosmtplib.SMTP:
+    """A client for the configured relay: its address, login and TLS, not yet connected."""
+    return aiosmtplib.SMTP(
+        hostname=s.host,
+        port=s.port,
+        username=s.username,
+        password=s.password.get_secret_value() if s.password else None,
+        # Explicit: False never tries STARTTLS (aiosmtplib's None would, where offered).
+        start_tls=s.start_tls,
+        use_tls=s.use_tls,
+        tls_context=tls,
+        timeout=timeout,
+    )
+
+
 class SmtpPool:
     """Reused SMTP connections: aiosmtplib sends one message at a time per connection."""
 
@@ -107,18 +122,7 @@ class SmtpPool:
         self._tls = tls_context(settings)
 
     def _new_client(self) -> aiosmtplib.SMTP:
-        s = self.settings
-        return aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            username=s.username,
-            password=s.password.get_secret_value() if s.password else None,
-            # Explicit: False never tries STARTTLS (aiosmtplib's None would, where offered).
-            start_tls=s.start_tls,
-            use_tls=s.use_tls,
-            tls_context=self._tls,
-            timeout=s.timeout,
-        )
+        return smtp_client(self.settings, self._tls, self.settings.timeout)
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosmtplib
 from telegram.error import EndPointNotFound, InvalidToken, NetworkError, TelegramError
 
-from channels.email.pool import tls_context
+from channels.email.pool import smtp_client, tls_context
 from channels.telegram.channel import TelegramChannel
 from hub.access.credentials import Credential, CredentialIndex
 from hub.console.submissions import Submission
@@ -358,16 +358,7 @@ class WorkerReadiness:
             tls = tls_context(s)
         except ConfigurationError:
             return "the relay's CA file cannot be read"
-        client = aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            username=s.username,
-            password=s.password.get_secret_value() if s.password else None,
-            start_tls=s.start_tls,
-            use_tls=s.use_tls,
-            tls_context=tls,
-            timeout=self.timeout,
-        )
+        client = smtp_client(s, tls, self.timeout)
         try:
             await client.connect()
             await client.noop()
